@@ -1,0 +1,32 @@
+# AIGateway tasks. On a bare machine use ./dev <recipe> (it creates .venv and installs first).
+
+set shell := ["bash", "-euo", "pipefail", "-c"]
+
+venv := justfile_directory() / ".venv/bin"
+
+default:
+    @just --list
+
+# Run the gateway (embedded defaults: SQLite under ./data, in-process stores)
+run *ARGS:
+    {{venv}}/aigateway serve {{ARGS}}
+
+# Create or upgrade the database schema
+migrate:
+    {{venv}}/aigateway migrate
+
+# The whole test suite (unit, property, contract, integration, e2e), two workers
+test *ARGS:
+    {{venv}}/pytest -n 2 --dist loadgroup -q {{ARGS}}
+
+# ruff, mypy --strict, import-linter layer contracts
+lint:
+    {{venv}}/ruff check pkg/aigateway tests
+    {{venv}}/ruff format --check pkg/aigateway tests
+    {{venv}}/mypy pkg/aigateway tests
+    {{venv}}/lint-imports
+
+# Format the code
+fmt:
+    {{venv}}/ruff check --fix pkg/aigateway tests
+    {{venv}}/ruff format pkg/aigateway tests

@@ -1,0 +1,5 @@
+import sys
+
+from aigateway.entrypoints.cli.main import main
+
+sys.exit(main())

@@ -1,0 +1,1 @@
+"""In-process implementations: the embedded default and test doubles."""

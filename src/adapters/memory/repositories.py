@@ -1,0 +1,230 @@
+"""In-process repositories with the same behaviour as the SQL ones (test doubles)."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from typing import TypeVar
+
+import msgspec
+
+from aigateway.application.ports.repositories import Conflict, NotFound
+from aigateway.domain.accounts import Account
+from aigateway.domain.client_keys import ClientKey
+from aigateway.domain.providers import Provider
+from aigateway.domain.request_log import RequestLogEntry
+
+S = TypeVar("S", bound=msgspec.Struct)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError("naive datetimes are not stored; pass an aware UTC datetime")
+    return value.astimezone(UTC)
+
+
+def _copy(value: S) -> S:
+    return copy.deepcopy(value)
+
+
+class InMemoryProviderRepository:
+    def __init__(self, providers: Iterable[Provider] = ()) -> None:
+        self._rows: dict[str, Provider] = {}
+        self._accounts: InMemoryAccountRepository | None = None
+        for provider in providers:
+            self._store(provider, created_at=provider.created_at or _now())
+
+    def __contains__(self, provider_id: object) -> bool:
+        return provider_id in self._rows
+
+    async def list(self) -> Sequence[Provider]:
+        return [_copy(self._rows[key]) for key in sorted(self._rows)]
+
+    async def get(self, provider_id: str) -> Provider:
+        return _copy(self._find(provider_id))
+
+    async def add(self, provider: Provider) -> Provider:
+        if provider.id in self._rows:
+            raise Conflict(f"provider {provider.id!r} already exists")
+        return self._store(provider, created_at=provider.created_at or _now())
+
+    async def update(self, provider: Provider) -> Provider:
+        return self._store(provider, created_at=self._find(provider.id).created_at)
+
+    async def delete(self, provider_id: str) -> None:
+        self._find(provider_id)
+        if self._accounts is not None and self._accounts.references(provider_id):
+            raise Conflict(f"provider {provider_id!r} still has accounts")
+        del self._rows[provider_id]
+
+    def _find(self, provider_id: str) -> Provider:
+        try:
+            return self._rows[provider_id]
+        except KeyError:
+            raise NotFound(f"provider {provider_id!r} not found") from None
+
+    def _store(self, provider: Provider, *, created_at: datetime | None) -> Provider:
+        stored = msgspec.structs.replace(
+            _copy(provider), created_at=_utc(created_at), updated_at=_now()
+        )
+        self._rows[provider.id] = stored
+        return _copy(stored)
+
+
+class InMemoryAccountRepository:
+    """Accounts referencing `providers` (unknown provider ids are a Conflict, as in SQL)."""
+
+    def __init__(self, providers: InMemoryProviderRepository) -> None:
+        self._providers = providers
+        self._rows: dict[str, Account] = {}
+        providers._accounts = self
+
+    def references(self, provider_id: str) -> bool:
+        return any(a.provider_id == provider_id for a in self._rows.values())
+
+    async def list(
+        self, *, provider_id: str | None = None, is_active: bool | None = None
+    ) -> Sequence[Account]:
+        rows = sorted(self._rows.values(), key=lambda a: (a.created_at or _now(), a.id))
+        return [
+            _copy(a)
+            for a in rows
+            if (provider_id is None or a.provider_id == provider_id)
+            and (is_active is None or a.is_active == is_active)
+        ]
+
+    async def get(self, account_id: str) -> Account:
+        return _copy(self._find(account_id))
+
+    async def add(self, account: Account) -> Account:
+        self._require_provider(account.provider_id)
+        if account.id in self._rows:
+            raise Conflict(f"account {account.id!r} already exists")
+        stored = msgspec.structs.replace(
+            _copy(account),
+            expires_at=_utc(account.expires_at),
+            last_used_at=_utc(account.last_used_at),
+            created_at=_utc(account.created_at) or _now(),
+            updated_at=_now(),
+        )
+        self._rows[account.id] = stored
+        return _copy(stored)
+
+    async def update(self, account: Account) -> Account:
+        """Replace the account's settings and credential; usage counters are left alone."""
+        self._require_provider(account.provider_id)
+        current = self._find(account.id)
+        stored = msgspec.structs.replace(
+            _copy(account),
+            expires_at=_utc(account.expires_at),
+            last_used_at=current.last_used_at,
+            usage_count=current.usage_count,
+            created_at=current.created_at,
+            updated_at=_now(),
+        )
+        self._rows[account.id] = stored
+        return _copy(stored)
+
+    async def delete(self, account_id: str) -> None:
+        self._find(account_id)
+        del self._rows[account_id]
+
+    async def record_usage(self, usage: dict[str, tuple[int, datetime]]) -> None:
+        for account_id, (count, used_at) in usage.items():
+            current = self._rows.get(account_id)
+            if current is None:
+                continue
+            at = _utc(used_at)
+            last = current.last_used_at
+            self._rows[account_id] = msgspec.structs.replace(
+                current,
+                usage_count=current.usage_count + count,
+                last_used_at=at if last is None or (at is not None and at > last) else last,
+            )
+
+    def _find(self, account_id: str) -> Account:
+        try:
+            return self._rows[account_id]
+        except KeyError:
+            raise NotFound(f"account {account_id!r} not found") from None
+
+    def _require_provider(self, provider_id: str) -> None:
+        if provider_id not in self._providers:
+            raise Conflict(f"unknown provider {provider_id!r}")
+
+
+class InMemoryClientKeyRepository:
+    def __init__(self) -> None:
+        self._rows: dict[str, ClientKey] = {}
+
+    async def list(self) -> Sequence[ClientKey]:
+        return sorted(self._rows.values(), key=lambda k: (k.created_at or _now(), k.id))
+
+    async def get(self, key_id: str) -> ClientKey:
+        return self._find(key_id)
+
+    async def add(self, key: ClientKey) -> ClientKey:
+        if key.id in self._rows or any(k.key_hash == key.key_hash for k in self._rows.values()):
+            raise Conflict("a client key with this id or hash already exists")
+        stored = msgspec.structs.replace(
+            key,
+            last_used_at=_utc(key.last_used_at),
+            created_at=_utc(key.created_at) or _now(),
+        )
+        self._rows[key.id] = stored
+        return stored
+
+    async def revoke(self, key_id: str) -> ClientKey:
+        stored = msgspec.structs.replace(self._find(key_id), is_active=False)
+        self._rows[key_id] = stored
+        return stored
+
+    async def record_usage(self, last_used: dict[str, datetime]) -> None:
+        for key_id, used_at in last_used.items():
+            current = self._rows.get(key_id)
+            if current is None:
+                continue
+            at = _utc(used_at)
+            if current.last_used_at is None or (at is not None and at > current.last_used_at):
+                self._rows[key_id] = msgspec.structs.replace(current, last_used_at=at)
+
+    def _find(self, key_id: str) -> ClientKey:
+        try:
+            return self._rows[key_id]
+        except KeyError:
+            raise NotFound(f"client key {key_id!r} not found") from None
+
+
+class InMemorySettingsStore:
+    def __init__(self) -> None:
+        self._values: dict[str, str] = {}
+
+    async def get(self, name: str) -> str | None:
+        return self._values.get(name)
+
+    async def set(self, name: str, value: str) -> None:
+        self._values[name] = value
+
+
+class InMemoryRequestLogSink:
+    """Keeps every written entry in `rows`, oldest first."""
+
+    def __init__(self) -> None:
+        self.rows: list[RequestLogEntry] = []
+
+    async def write(self, entries: Sequence[RequestLogEntry]) -> None:
+        self.rows.extend(copy.copy(entry) for entry in entries)
+
+    async def count(self) -> int:
+        return len(self.rows)
+
+    async def list_recent(self, limit: int = 100) -> Sequence[RequestLogEntry]:
+        """The newest `limit` entries, newest first."""
+        return [copy.copy(entry) for entry in reversed(self.rows[-limit:])] if limit > 0 else []

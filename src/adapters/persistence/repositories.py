@@ -1,0 +1,396 @@
+"""SQLAlchemy implementations of the persistence ports and of the request-log sink.
+
+Every call uses one short transaction (`AsyncEngine.begin()`); no connection is held across
+other I/O. Driver connection failures surface as StoreUnavailable, constraint violations as
+Conflict, missing rows as NotFound. Account credentials are stored encrypted only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+import msgspec
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Row,
+    bindparam,
+    case,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.dialects.mysql import insert as mysql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from aigateway.adapters.crypto import CredentialCipher
+from aigateway.adapters.persistence.engine import unavailable_on_connection_errors
+from aigateway.adapters.persistence.tables import (
+    UtcDateTime,
+    accounts,
+    api_keys,
+    providers,
+    request_logs,
+    system_settings,
+)
+from aigateway.application.ports.repositories import Conflict, NotFound
+from aigateway.domain.accounts import Account, AuthType, Credential
+from aigateway.domain.client_keys import ClientKey
+from aigateway.domain.providers import Provider, ProviderKind
+from aigateway.domain.request_log import RequestLogEntry
+
+_MODEL_MAX = 191
+_ERROR_MAX = 8000
+_LOG_FIELDS = RequestLogEntry.__struct_fields__
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class _SqlStore:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    @asynccontextmanager
+    async def _read(self) -> AsyncIterator[AsyncConnection]:
+        with unavailable_on_connection_errors():
+            async with self._engine.connect() as conn:
+                yield conn
+
+    @asynccontextmanager
+    async def _write(
+        self, conflict: str = "the write conflicts with stored data"
+    ) -> AsyncIterator[AsyncConnection]:
+        try:
+            with unavailable_on_connection_errors():
+                async with self._engine.begin() as conn:
+                    yield conn
+        except IntegrityError as exc:
+            raise Conflict(conflict) from exc
+
+
+def _later(column: ColumnElement[datetime], when: ColumnElement[datetime]) -> ColumnElement[Any]:
+    """`greatest(column, when)` that also treats NULL as older (portable MySQL/SQLite)."""
+    return case((or_(column.is_(None), column < when), when), else_=column)
+
+
+class SqlProviderRepository(_SqlStore):
+    async def list(self) -> Sequence[Provider]:
+        async with self._read() as conn:
+            rows = (await conn.execute(select(providers).order_by(providers.c.id))).all()
+        return [_provider(row) for row in rows]
+
+    async def get(self, provider_id: str) -> Provider:
+        async with self._read() as conn:
+            return await _get_provider(conn, provider_id)
+
+    async def add(self, provider: Provider) -> Provider:
+        now = _now()
+        values = _provider_values(provider) | {
+            "id": provider.id,
+            "created_at": provider.created_at or now,
+            "updated_at": now,
+        }
+        async with self._write(f"provider {provider.id!r} already exists") as conn:
+            await conn.execute(insert(providers).values(values))
+            return await _get_provider(conn, provider.id)
+
+    async def update(self, provider: Provider) -> Provider:
+        values = _provider_values(provider) | {"updated_at": _now()}
+        async with self._write() as conn:
+            await conn.execute(
+                update(providers).where(providers.c.id == provider.id).values(values)
+            )
+            return await _get_provider(conn, provider.id)
+
+    async def delete(self, provider_id: str) -> None:
+        async with self._write(f"provider {provider_id!r} still has accounts") as conn:
+            result = await conn.execute(delete(providers).where(providers.c.id == provider_id))
+            if result.rowcount == 0:
+                raise NotFound(f"provider {provider_id!r} not found")
+
+
+def _provider_values(provider: Provider) -> dict[str, Any]:
+    return {
+        "name": provider.name,
+        "kind": provider.kind.value,
+        "base_url": provider.base_url,
+        "models": list(provider.models),
+        "priority": provider.priority,
+        "is_active": provider.is_active,
+        "config": provider.config,
+    }
+
+
+async def _get_provider(conn: AsyncConnection, provider_id: str) -> Provider:
+    row = (await conn.execute(select(providers).where(providers.c.id == provider_id))).first()
+    if row is None:
+        raise NotFound(f"provider {provider_id!r} not found")
+    return _provider(row)
+
+
+def _provider(row: Row[Any]) -> Provider:
+    return Provider(
+        id=row.id,
+        name=row.name,
+        kind=ProviderKind(row.kind),
+        base_url=row.base_url,
+        models=tuple(row.models or ()),
+        priority=row.priority,
+        is_active=bool(row.is_active),
+        config=dict(row.config or {}),
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+class SqlAccountRepository(_SqlStore):
+    """Accounts; `auth_data` holds only the cipher's ciphertext (bound to the account id)."""
+
+    def __init__(self, engine: AsyncEngine, cipher: CredentialCipher) -> None:
+        super().__init__(engine)
+        self._cipher = cipher
+
+    async def list(
+        self, *, provider_id: str | None = None, is_active: bool | None = None
+    ) -> Sequence[Account]:
+        query = select(accounts).order_by(accounts.c.created_at, accounts.c.id)
+        if provider_id is not None:
+            query = query.where(accounts.c.provider_id == provider_id)
+        if is_active is not None:
+            query = query.where(accounts.c.is_active == is_active)
+        async with self._read() as conn:
+            rows = (await conn.execute(query)).all()
+        return [self._account(row) for row in rows]
+
+    async def get(self, account_id: str) -> Account:
+        async with self._read() as conn:
+            return await self._get(conn, account_id)
+
+    async def add(self, account: Account) -> Account:
+        now = _now()
+        values = self._values(account) | {
+            "id": account.id,
+            "usage_count": account.usage_count,
+            "last_used_at": account.last_used_at,
+            "created_at": account.created_at or now,
+            "updated_at": now,
+        }
+        async with self._write(f"account {account.id!r} already exists") as conn:
+            await _require_provider(conn, account.provider_id)
+            await conn.execute(insert(accounts).values(values))
+            return await self._get(conn, account.id)
+
+    async def update(self, account: Account) -> Account:
+        """Replace the account's settings and credential; usage counters are left alone."""
+        values = self._values(account) | {"updated_at": _now()}
+        async with self._write(f"account {account.id!r} cannot be updated") as conn:
+            await _require_provider(conn, account.provider_id)
+            await conn.execute(update(accounts).where(accounts.c.id == account.id).values(values))
+            return await self._get(conn, account.id)
+
+    async def delete(self, account_id: str) -> None:
+        async with self._write() as conn:
+            result = await conn.execute(delete(accounts).where(accounts.c.id == account_id))
+            if result.rowcount == 0:
+                raise NotFound(f"account {account_id!r} not found")
+
+    async def record_usage(self, usage: dict[str, tuple[int, datetime]]) -> None:
+        if not usage:
+            return
+        when = bindparam("b_when", type_=UtcDateTime())
+        statement = (
+            update(accounts)
+            .where(accounts.c.id == bindparam("b_id"))
+            .values(
+                usage_count=accounts.c.usage_count + bindparam("b_count", type_=BigInteger()),
+                last_used_at=_later(accounts.c.last_used_at, when),
+            )
+        )
+        params = [
+            {"b_id": account_id, "b_count": count, "b_when": used_at}
+            for account_id, (count, used_at) in sorted(usage.items())
+        ]
+        async with self._write() as conn:
+            await conn.execute(statement, params)
+
+    def _values(self, account: Account) -> dict[str, Any]:
+        credential = account.credential
+        plaintext = msgspec.json.encode(credential.data)
+        return {
+            "provider_id": account.provider_id,
+            "label": account.label,
+            "auth_type": credential.auth_type.value,
+            "auth_data": self._cipher.encrypt(plaintext, context=account.id),
+            "key_fingerprint": credential.fingerprint(),
+            "key_masked": credential.masked(),
+            "expires_at": account.expires_at,
+            "is_active": account.is_active,
+            "disabled_reason": account.disabled_reason,
+            "proxy_id": account.proxy_id,
+        }
+
+    async def _get(self, conn: AsyncConnection, account_id: str) -> Account:
+        row = (await conn.execute(select(accounts).where(accounts.c.id == account_id))).first()
+        if row is None:
+            raise NotFound(f"account {account_id!r} not found")
+        return self._account(row)
+
+    def _account(self, row: Row[Any]) -> Account:
+        """Raises the cipher's DecryptionFailed when the row was sealed with another key."""
+        plaintext = self._cipher.decrypt(row.auth_data, context=row.id)
+        data = msgspec.json.decode(plaintext, type=dict[str, Any])
+        return Account(
+            id=row.id,
+            provider_id=row.provider_id,
+            label=row.label,
+            credential=Credential(auth_type=AuthType(row.auth_type), data=data),
+            is_active=bool(row.is_active),
+            disabled_reason=row.disabled_reason,
+            expires_at=row.expires_at,
+            proxy_id=row.proxy_id,
+            last_used_at=row.last_used_at,
+            usage_count=row.usage_count,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+        )
+
+
+async def _require_provider(conn: AsyncConnection, provider_id: str) -> None:
+    found = await conn.scalar(select(providers.c.id).where(providers.c.id == provider_id))
+    if found is None:
+        raise Conflict(f"unknown provider {provider_id!r}")
+
+
+class SqlClientKeyRepository(_SqlStore):
+    async def list(self) -> Sequence[ClientKey]:
+        query = select(api_keys).order_by(api_keys.c.created_at, api_keys.c.id)
+        async with self._read() as conn:
+            rows = (await conn.execute(query)).all()
+        return [_client_key(row) for row in rows]
+
+    async def get(self, key_id: str) -> ClientKey:
+        async with self._read() as conn:
+            return await _get_client_key(conn, key_id)
+
+    async def add(self, key: ClientKey) -> ClientKey:
+        values = {
+            "id": key.id,
+            "label": key.label,
+            "prefix": key.prefix,
+            "key_hash": key.key_hash,
+            "is_active": key.is_active,
+            "last_used_at": key.last_used_at,
+            "created_at": key.created_at or _now(),
+        }
+        async with self._write("a client key with this id or hash already exists") as conn:
+            await conn.execute(insert(api_keys).values(values))
+            return await _get_client_key(conn, key.id)
+
+    async def revoke(self, key_id: str) -> ClientKey:
+        async with self._write() as conn:
+            await conn.execute(
+                update(api_keys).where(api_keys.c.id == key_id).values(is_active=False)
+            )
+            return await _get_client_key(conn, key_id)
+
+    async def record_usage(self, last_used: dict[str, datetime]) -> None:
+        if not last_used:
+            return
+        when = bindparam("b_when", type_=UtcDateTime())
+        statement = (
+            update(api_keys)
+            .where(api_keys.c.id == bindparam("b_id"))
+            .values(last_used_at=_later(api_keys.c.last_used_at, when))
+        )
+        params = [{"b_id": key_id, "b_when": at} for key_id, at in sorted(last_used.items())]
+        async with self._write() as conn:
+            await conn.execute(statement, params)
+
+
+async def _get_client_key(conn: AsyncConnection, key_id: str) -> ClientKey:
+    row = (await conn.execute(select(api_keys).where(api_keys.c.id == key_id))).first()
+    if row is None:
+        raise NotFound(f"client key {key_id!r} not found")
+    return _client_key(row)
+
+
+def _client_key(row: Row[Any]) -> ClientKey:
+    return ClientKey(
+        id=row.id,
+        label=row.label,
+        prefix=row.prefix,
+        key_hash=row.key_hash,
+        is_active=bool(row.is_active),
+        last_used_at=row.last_used_at,
+        created_at=row.created_at,
+    )
+
+
+class SqlSettingsStore(_SqlStore):
+    async def get(self, name: str) -> str | None:
+        query = select(system_settings.c.value).where(system_settings.c.name == name)
+        async with self._read() as conn:
+            value: str | None = await conn.scalar(query)
+        return value
+
+    async def set(self, name: str, value: str) -> None:
+        row = {"name": name, "value": value, "updated_at": _now()}
+        changes = {"value": value, "updated_at": row["updated_at"]}
+        async with self._write() as conn:
+            if conn.dialect.name == "sqlite":
+                sqlite_stmt = sqlite_insert(system_settings).values(row)
+                await conn.execute(
+                    sqlite_stmt.on_conflict_do_update(index_elements=["name"], set_=changes)
+                )
+            else:
+                mysql_stmt = mysql_insert(system_settings).values(row)
+                await conn.execute(mysql_stmt.on_duplicate_key_update(changes))
+
+
+class SqlRequestLogSink(_SqlStore):
+    """RequestLogSink: one multi-row insert per batch; also reads the log back for the admin."""
+
+    async def write(self, entries: Sequence[RequestLogEntry]) -> None:
+        if not entries:
+            return
+        rows = [_log_row(entry) for entry in entries]
+        async with self._write() as conn:
+            await conn.execute(insert(request_logs), rows)
+
+    async def count(self) -> int:
+        async with self._read() as conn:
+            total = await conn.scalar(select(func.count()).select_from(request_logs))
+        return int(total or 0)
+
+    async def list_recent(self, limit: int = 100) -> Sequence[RequestLogEntry]:
+        """The newest `limit` entries, newest first."""
+        columns = [request_logs.c[name] for name in _LOG_FIELDS]
+        query = select(*columns).order_by(request_logs.c.id.desc()).limit(limit)
+        async with self._read() as conn:
+            rows = (await conn.execute(query)).all()
+        return [_log_entry(row) for row in rows]
+
+
+def _log_row(entry: RequestLogEntry) -> dict[str, Any]:
+    row = {name: getattr(entry, name) for name in _LOG_FIELDS}
+    if entry.model is not None:
+        row["model"] = entry.model[:_MODEL_MAX]
+    if entry.error is not None:
+        row["error"] = entry.error[:_ERROR_MAX]
+    return row
+
+
+def _log_entry(row: Row[Any]) -> RequestLogEntry:
+    values = row._asdict()
+    values["stream"] = bool(values["stream"])
+    return RequestLogEntry(**values)

@@ -1,0 +1,59 @@
+"""Persistence ports. The SQL adapter implements all of them; memory versions are test doubles."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Protocol
+
+from aigateway.domain.accounts import Account
+from aigateway.domain.client_keys import ClientKey
+from aigateway.domain.providers import Provider
+
+
+class NotFound(LookupError):
+    """The row asked for does not exist."""
+
+
+class Conflict(RuntimeError):
+    """The write would break a uniqueness or reference rule."""
+
+
+class StoreUnavailable(RuntimeError):
+    """The backing store cannot be reached."""
+
+
+class ProviderRepository(Protocol):
+    async def list(self) -> Sequence[Provider]: ...
+    async def get(self, provider_id: str) -> Provider: ...
+    async def add(self, provider: Provider) -> Provider: ...
+    async def update(self, provider: Provider) -> Provider: ...
+    async def delete(self, provider_id: str) -> None: ...
+
+
+class AccountRepository(Protocol):
+    async def list(
+        self, *, provider_id: str | None = None, is_active: bool | None = None
+    ) -> Sequence[Account]: ...
+    async def get(self, account_id: str) -> Account: ...
+    async def add(self, account: Account) -> Account: ...
+    async def update(self, account: Account) -> Account: ...
+    async def delete(self, account_id: str) -> None: ...
+    async def record_usage(self, usage: dict[str, tuple[int, datetime]]) -> None:
+        """Add `count` to usage_count and set last_used_at, per account id."""
+        ...
+
+
+class ClientKeyRepository(Protocol):
+    async def list(self) -> Sequence[ClientKey]: ...
+    async def get(self, key_id: str) -> ClientKey: ...
+    async def add(self, key: ClientKey) -> ClientKey: ...
+    async def revoke(self, key_id: str) -> ClientKey: ...
+    async def record_usage(self, last_used: dict[str, datetime]) -> None: ...
+
+
+class SettingsStore(Protocol):
+    """Small server-owned values (admin key hash, secret-key check)."""
+
+    async def get(self, name: str) -> str | None: ...
+    async def set(self, name: str, value: str) -> None: ...

@@ -1,0 +1,77 @@
+"""Upstream ports: the raw HTTP transport (chosen by measurement) and per-kind chat executors."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from typing import Protocol
+
+import msgspec
+
+from aigateway.domain.accounts import Account
+from aigateway.domain.providers import Provider
+
+
+class UpstreamUnavailable(RuntimeError):
+    """Connecting to or reading from the upstream failed (no HTTP status)."""
+
+
+class UpstreamRequest(msgspec.Struct, frozen=True, kw_only=True):
+    url: str
+    headers: Mapping[str, str]
+    body: bytes
+    proxy_url: str | None = None
+    timeout_s: float = 600.0
+
+
+class UpstreamResponse(Protocol):
+    """An open upstream response; `close()` releases the connection (idempotent)."""
+
+    @property
+    def status(self) -> int: ...
+    @property
+    def content_type(self) -> str: ...
+    async def read(self) -> bytes: ...
+    def iter_chunks(self) -> AsyncIterator[bytes]: ...
+    async def close(self) -> None: ...
+
+
+class Upstream(Protocol):
+    async def open(self, request: UpstreamRequest) -> UpstreamResponse:
+        """Send the request; return once the status and headers are in."""
+        ...
+
+    async def aclose(self) -> None: ...
+
+
+class Usage(msgspec.Struct, frozen=True):
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+
+
+class ChatCall(msgspec.Struct, frozen=True, kw_only=True):
+    provider: Provider
+    account: Account
+    model: str  # upstream model name
+    requested_model: str  # what the client asked for
+    body: bytes  # the client's body, in the client's wire format
+    stream: bool
+
+
+class ChatExchange(Protocol):
+    """An upstream answer being relayed; `usage` is known once the body has been read."""
+
+    @property
+    def status(self) -> int: ...
+    @property
+    def content_type(self) -> str: ...
+    @property
+    def usage(self) -> Usage | None: ...
+    async def read(self) -> bytes: ...
+    def iter_chunks(self) -> AsyncIterator[bytes]: ...
+    async def close(self) -> None: ...
+
+
+class ChatExecutor(Protocol):
+    """Speaks one provider kind's chat API."""
+
+    async def open(self, call: ChatCall) -> ChatExchange: ...

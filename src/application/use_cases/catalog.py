@@ -1,0 +1,105 @@
+"""The in-memory snapshot the hot path reads: providers, usable accounts, client keys.
+
+No SQL per request: the snapshot is reloaded when the shared config version changes (every
+admin write bumps it, so every process sees the change within the watch interval) and on a
+short TTL. When the database cannot be read the previous snapshot keeps serving.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+from collections.abc import Mapping
+
+import msgspec
+
+from aigateway.application.ports.clock import Clock
+from aigateway.application.ports.coordination import ConfigVersion
+from aigateway.application.ports.repositories import (
+    AccountRepository,
+    ClientKeyRepository,
+    ProviderRepository,
+)
+from aigateway.domain.accounts import Account
+from aigateway.domain.client_keys import ClientKey
+from aigateway.domain.providers import Provider
+from aigateway.domain.routing.round_robin import eligible
+
+log = logging.getLogger(__name__)
+
+
+class Catalog(msgspec.Struct, frozen=True):
+    version: int
+    providers: tuple[Provider, ...]
+    accounts: Mapping[str, tuple[Account, ...]]  # provider id -> usable accounts, by id
+    keys: Mapping[str, ClientKey]  # key hash -> active key
+
+    def accounts_for(self, provider_id: str) -> tuple[Account, ...]:
+        return self.accounts.get(provider_id, ())
+
+
+EMPTY_CATALOG = Catalog(-1, (), {}, {})
+
+
+class CatalogCache:
+    def __init__(
+        self,
+        providers: ProviderRepository,
+        accounts: AccountRepository,
+        keys: ClientKeyRepository,
+        version: ConfigVersion,
+        clock: Clock,
+        *,
+        ttl_s: float = 30.0,
+        watch_interval_s: float = 1.0,
+    ) -> None:
+        self._providers = providers
+        self._accounts = accounts
+        self._keys = keys
+        self._version = version
+        self._clock = clock
+        self._ttl_s = ttl_s
+        self._watch_interval_s = watch_interval_s
+        self._loaded_at = float("-inf")
+        self._lock = asyncio.Lock()
+        self.current: Catalog = EMPTY_CATALOG
+
+    async def reload(self, version: int | None = None) -> Catalog:
+        async with self._lock:
+            if version is None:
+                version = await self._version.current()
+            providers = tuple(await self._providers.list())
+            by_provider: dict[str, list[Account]] = defaultdict(list)
+            for account in await self._accounts.list(is_active=True):
+                by_provider[account.provider_id].append(account)
+            keys = {k.key_hash: k for k in await self._keys.list() if k.is_active}
+            self.current = Catalog(
+                version,
+                providers,
+                {pid: eligible(accs) for pid, accs in by_provider.items()},
+                keys,
+            )
+            self._loaded_at = self._clock.monotonic()
+            return self.current
+
+    async def changed(self) -> None:
+        """Called after an admin write: tell every process, and reload here at once."""
+        await self.reload(await self._version.bump())
+
+    async def refresh_if_stale(self) -> None:
+        version = await self._version.current()
+        expired = self._clock.monotonic() - self._loaded_at >= self._ttl_s
+        if version != self.current.version or expired:
+            await self.reload(version)
+
+    async def watch(self) -> None:
+        """Background task: keep the snapshot fresh; never dies on a transient error."""
+        while True:
+            await asyncio.sleep(self._watch_interval_s)
+            try:
+                await self.refresh_if_stale()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("catalog refresh failed, serving the previous snapshot: %s", exc)

@@ -1,0 +1,114 @@
+"""Request logs leave the request path through a bounded queue; one writer batches them."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import deque
+from collections.abc import Sequence
+from datetime import datetime
+
+from aigateway.application.ports.coordination import RequestLogSink, StatsCounters
+from aigateway.application.ports.repositories import AccountRepository, ClientKeyRepository
+from aigateway.domain.request_log import RequestLogEntry
+
+log = logging.getLogger(__name__)
+
+
+class RequestLogQueue:
+    def __init__(
+        self,
+        sink: RequestLogSink,
+        stats: StatsCounters,
+        accounts: AccountRepository,
+        keys: ClientKeyRepository,
+        *,
+        max_pending: int = 100_000,
+        batch_size: int = 500,
+        flush_interval_s: float = 0.25,
+        retry_delay_s: float = 1.0,
+    ) -> None:
+        self._sink = sink
+        self._stats = stats
+        self._accounts = accounts
+        self._keys = keys
+        self._pending: deque[RequestLogEntry] = deque()
+        self._max_pending = max_pending
+        self._batch_size = batch_size
+        self._flush_interval_s = flush_interval_s
+        self._retry_delay_s = retry_delay_s
+        self._wakeup = asyncio.Event()
+        self._write_lock = asyncio.Lock()
+        self.dropped = 0
+        self.written = 0
+
+    def enqueue(self, entry: RequestLogEntry) -> None:
+        """Never blocks the request; when the buffer is full the row is dropped and counted."""
+        if len(self._pending) >= self._max_pending:
+            self.dropped += 1
+            return
+        self._pending.append(entry)
+        if len(self._pending) >= self._batch_size:
+            self._wakeup.set()
+
+    @property
+    def pending(self) -> int:
+        return len(self._pending)
+
+    async def run(self) -> None:
+        """Background writer; cancel it and call `flush()` on shutdown."""
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wakeup.wait(), self._flush_interval_s)
+            self._wakeup.clear()
+            if not await self._write_available():
+                await asyncio.sleep(self._retry_delay_s)
+
+    async def flush(self) -> bool:
+        """Write everything queued; False if the store refused (rows stay queued)."""
+        while self._pending:
+            if not await self._write_available():
+                return False
+        return True
+
+    async def _write_available(self) -> bool:
+        async with self._write_lock:
+            while self._pending:
+                batch = [self._pending[i] for i in range(min(self._batch_size, len(self._pending)))]
+                try:
+                    await self._sink.write(batch)
+                except Exception as exc:
+                    log.warning(
+                        "request log write failed, %d rows kept: %s", len(self._pending), exc
+                    )
+                    return False
+                for _ in batch:
+                    self._pending.popleft()
+                self.written += len(batch)
+                await self._after_write(batch)
+            return True
+
+    async def _after_write(self, batch: Sequence[RequestLogEntry]) -> None:
+        """Counters and usage columns: best effort, a failure never loses the logged rows."""
+        try:
+            await self._stats.record(batch)
+        except Exception as exc:
+            log.warning("stats counters not updated: %s", exc)
+        accounts: dict[str, tuple[int, datetime]] = {}
+        keys: dict[str, datetime] = {}
+        for entry in batch:
+            if entry.account_id:
+                count, last = accounts.get(entry.account_id, (0, entry.created_at))
+                accounts[entry.account_id] = (count + 1, max(last, entry.created_at))
+            if entry.api_key_id:
+                keys[entry.api_key_id] = max(
+                    keys.get(entry.api_key_id, entry.created_at), entry.created_at
+                )
+        try:
+            if accounts:
+                await self._accounts.record_usage(accounts)
+            if keys:
+                await self._keys.record_usage(keys)
+        except Exception as exc:
+            log.warning("usage columns not updated: %s", exc)

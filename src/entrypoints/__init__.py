@@ -1,0 +1,1 @@
+"""Composition root: HTTP app, CLI, DI wiring, settings."""

@@ -1,0 +1,61 @@
+"""What must hold before the server takes traffic; shared by `aigateway serve` and the tests."""
+
+from __future__ import annotations
+
+from aigateway.adapters.crypto import CredentialCipher
+from aigateway.adapters.persistence.engine import create_engine
+from aigateway.adapters.persistence.migrate import is_at_head, upgrade_to_head
+from aigateway.adapters.persistence.repositories import SqlSettingsStore
+from aigateway.adapters.redis.client import create_redis
+from aigateway.application.use_cases.bootstrap import (
+    StartupError,
+    ensure_admin_key,
+    ensure_secret_key,
+)
+from aigateway.entrypoints.ioc.settings import Settings, resolve_secret_key
+
+
+async def migrate(settings: Settings) -> None:
+    try:
+        await upgrade_to_head(settings.database_url)
+    except Exception as exc:
+        raise StartupError(f"database migration failed: {_reason(exc)}") from None
+
+
+async def preflight(settings: Settings) -> str | None:
+    """Check the database, schema, secret key and Redis; return a newly generated admin key."""
+    if settings.embedded:
+        await migrate(settings)
+    engine = create_engine(settings.database_url)
+    try:
+        try:
+            at_head = await is_at_head(engine)
+        except Exception as exc:
+            raise StartupError(f"cannot reach the database: {_reason(exc)}") from None
+        if not at_head:
+            raise StartupError("the database schema is not up to date: run `aigateway migrate`")
+        secret, _ = resolve_secret_key(settings)
+        cipher = CredentialCipher(secret)
+        store = SqlSettingsStore(engine)
+        await ensure_secret_key(store, cipher.key_check, cipher.verify_key_check)
+        _, generated = await ensure_admin_key(store, settings.admin_key)
+    finally:
+        await engine.dispose()
+    if settings.redis_url:
+        redis = create_redis(settings.redis_url)
+        try:
+            await redis.ping()
+        except Exception as exc:
+            raise StartupError(f"cannot reach Redis: {_reason(exc)}") from None
+        finally:
+            await redis.aclose()
+    return generated
+
+
+def _reason(exc: BaseException) -> str:
+    """The first line of the root cause, without the SQL or URL noise."""
+    root: BaseException = exc
+    while root.__cause__ is not None or getattr(root, "orig", None) is not None:
+        root = getattr(root, "orig", None) or root.__cause__  # type: ignore[assignment]
+    text = str(root).splitlines()[0] if str(root) else type(root).__name__
+    return text[:300]

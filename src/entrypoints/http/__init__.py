@@ -1,0 +1,1 @@
+"""Litestar app and controllers."""

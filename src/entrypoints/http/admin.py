@@ -1,0 +1,234 @@
+"""Admin API under /api/v1, guarded by the admin key (`Authorization: Bearer <key>`)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, TypeVar
+
+import msgspec
+from litestar import Controller, Request, delete, get, patch, post, put
+from litestar.connection import ASGIConnection
+from litestar.datastructures import State
+from litestar.exceptions import NotAuthorizedException
+from litestar.handlers.base import BaseRouteHandler
+
+from aigateway.application.errors import ValidationFailed
+from aigateway.application.use_cases.admin import (
+    AccountPatch,
+    AccountsAdmin,
+    ClientKeysAdmin,
+    NewAccount,
+    NewClientKey,
+    NewProvider,
+    ProviderPatch,
+    ProvidersAdmin,
+)
+from aigateway.application.use_cases.bootstrap import AdminAuth
+from aigateway.domain.accounts import Account
+from aigateway.domain.client_keys import ClientKey
+from aigateway.domain.providers import Provider
+
+T = TypeVar("T")
+
+
+def admin_guard(connection: ASGIConnection[Any, Any, Any, State], _: BaseRouteHandler) -> None:
+    auth: AdminAuth = connection.app.state.admin_auth
+    scheme, _sep, token = connection.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not auth.check(token.strip()):
+        raise NotAuthorizedException("admin key required: Authorization: Bearer <admin key>")
+
+
+async def decode_body(request: Request[Any, Any, State], type_: type[T]) -> T:
+    """400 for malformed JSON, 422 naming the field for a wrong type or a missing field."""
+    body = await request.body()
+    try:
+        return msgspec.json.decode(body, type=type_)
+    except msgspec.ValidationError as exc:
+        raise ValidationFailed(str(exc).replace("`$.", "`")) from None
+    except msgspec.DecodeError:
+        raise ValidationFailed("request body is not a valid JSON object") from None
+
+
+# ---- views: what the admin API shows (never a secret) ----------------------------------------
+
+
+class CredentialView(msgspec.Struct):
+    masked: str
+    fingerprint: str
+    fields: list[str]  # which auth_data keys are stored, without their values
+
+
+class AccountView(msgspec.Struct):
+    id: str
+    provider_id: str
+    label: str
+    auth_type: str
+    credential: CredentialView
+    is_active: bool
+    disabled_reason: str | None
+    expires_at: datetime | None
+    proxy_id: int | None
+    last_used_at: datetime | None
+    usage_count: int
+    created_at: datetime | None
+    updated_at: datetime | None
+
+    @classmethod
+    def of(cls, a: Account) -> AccountView:
+        return cls(
+            id=a.id,
+            provider_id=a.provider_id,
+            label=a.label,
+            auth_type=a.credential.auth_type.value,
+            credential=CredentialView(
+                a.credential.masked(), a.credential.fingerprint(), sorted(a.credential.data)
+            ),
+            is_active=a.is_active,
+            disabled_reason=a.disabled_reason,
+            expires_at=a.expires_at,
+            proxy_id=a.proxy_id,
+            last_used_at=a.last_used_at,
+            usage_count=a.usage_count,
+            created_at=a.created_at,
+            updated_at=a.updated_at,
+        )
+
+
+class ClientKeyView(msgspec.Struct):
+    id: str
+    label: str
+    key_prefix: str
+    is_active: bool
+    last_used_at: datetime | None
+    created_at: datetime | None
+
+    @classmethod
+    def of(cls, k: ClientKey) -> ClientKeyView:
+        return cls(k.id, k.label, k.prefix, k.is_active, k.last_used_at, k.created_at)
+
+
+class IssuedKeyView(msgspec.Struct):
+    id: str
+    key: str
+    key_prefix: str
+    label: str
+    message: str = "store this key now: it is not shown again"
+
+
+class Listing(msgspec.Struct):
+    data: list[Any]
+    total: int
+
+
+class Deleted(msgspec.Struct):
+    message: str
+
+
+class ProvidersController(Controller):
+    path = "/providers"
+
+    @get("/")
+    async def list_providers(self, request: Request[Any, Any, State]) -> Listing:
+        items = await _providers(request).list()
+        return Listing(list(items), len(items))
+
+    @get("/{provider_id:str}")
+    async def get_provider(self, request: Request[Any, Any, State], provider_id: str) -> Provider:
+        return await _providers(request).get(provider_id)
+
+    @post("/", status_code=201)
+    async def create_provider(self, request: Request[Any, Any, State]) -> Provider:
+        return await _providers(request).create(await decode_body(request, NewProvider))
+
+    @put("/{provider_id:str}")
+    async def put_provider(self, request: Request[Any, Any, State], provider_id: str) -> Provider:
+        return await _providers(request).update(
+            provider_id, await decode_body(request, ProviderPatch)
+        )
+
+    @patch("/{provider_id:str}")
+    async def patch_provider(self, request: Request[Any, Any, State], provider_id: str) -> Provider:
+        return await _providers(request).update(
+            provider_id, await decode_body(request, ProviderPatch)
+        )
+
+    @delete("/{provider_id:str}", status_code=200)
+    async def delete_provider(self, request: Request[Any, Any, State], provider_id: str) -> Deleted:
+        await _providers(request).delete(provider_id)
+        return Deleted("provider deleted")
+
+
+class AccountsController(Controller):
+    path = "/accounts"
+
+    @get("/")
+    async def list_accounts(
+        self,
+        request: Request[Any, Any, State],
+        provider_id: str | None = None,
+        is_active: bool | None = None,
+    ) -> Listing:
+        items = await _accounts(request).list(provider_id=provider_id, is_active=is_active)
+        return Listing([AccountView.of(a) for a in items], len(items))
+
+    @get("/{account_id:str}")
+    async def get_account(self, request: Request[Any, Any, State], account_id: str) -> AccountView:
+        return AccountView.of(await _accounts(request).get(account_id))
+
+    @post("/", status_code=201)
+    async def create_account(self, request: Request[Any, Any, State]) -> AccountView:
+        account = await _accounts(request).create(await decode_body(request, NewAccount))
+        return AccountView.of(account)
+
+    @put("/{account_id:str}")
+    async def put_account(self, request: Request[Any, Any, State], account_id: str) -> AccountView:
+        change = await decode_body(request, AccountPatch)
+        return AccountView.of(await _accounts(request).update(account_id, change))
+
+    @patch("/{account_id:str}")
+    async def patch_account(
+        self, request: Request[Any, Any, State], account_id: str
+    ) -> AccountView:
+        change = await decode_body(request, AccountPatch)
+        return AccountView.of(await _accounts(request).update(account_id, change))
+
+    @delete("/{account_id:str}", status_code=200)
+    async def delete_account(self, request: Request[Any, Any, State], account_id: str) -> Deleted:
+        await _accounts(request).delete(account_id)
+        return Deleted("account deleted")
+
+
+class ClientKeysController(Controller):
+    path = "/api-keys"
+
+    @get("/")
+    async def list_keys(self, request: Request[Any, Any, State]) -> Listing:
+        items = await _keys(request).list()
+        return Listing([ClientKeyView.of(k) for k in items], len(items))
+
+    @post("/", status_code=201)
+    async def create_key(self, request: Request[Any, Any, State]) -> IssuedKeyView:
+        body = await request.body()
+        spec = await decode_body(request, NewClientKey) if body.strip() else NewClientKey()
+        issued = await _keys(request).create(spec)
+        return IssuedKeyView(issued.key.id, issued.plaintext, issued.key.prefix, issued.key.label)
+
+    @delete("/{key_id:str}", status_code=200)
+    async def revoke_key(self, request: Request[Any, Any, State], key_id: str) -> Deleted:
+        await _keys(request).revoke(key_id)
+        return Deleted("api key revoked")
+
+
+def _providers(request: Request[Any, Any, State]) -> ProvidersAdmin:
+    return request.app.state.providers_admin  # type: ignore[no-any-return]
+
+
+def _accounts(request: Request[Any, Any, State]) -> AccountsAdmin:
+    return request.app.state.accounts_admin  # type: ignore[no-any-return]
+
+
+def _keys(request: Request[Any, Any, State]) -> ClientKeysAdmin:
+    return request.app.state.keys_admin  # type: ignore[no-any-return]
+
+
+ADMIN_CONTROLLERS = [ProvidersController, AccountsController, ClientKeysController]

@@ -1,0 +1,85 @@
+"""The Litestar application factory; `create_app()` reads settings, nothing runs at import."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator
+
+from dishka import AsyncContainer, make_async_container
+from litestar import Litestar, Router
+
+from aigateway.application.ports.repositories import SettingsStore
+from aigateway.application.use_cases.admin import AccountsAdmin, ClientKeysAdmin, ProvidersAdmin
+from aigateway.application.use_cases.bootstrap import ensure_admin_key
+from aigateway.application.use_cases.catalog import CatalogCache
+from aigateway.application.use_cases.proxy_chat import ProxyChat
+from aigateway.application.use_cases.request_log import RequestLogQueue
+from aigateway.entrypoints.http.admin import ADMIN_CONTROLLERS, admin_guard
+from aigateway.entrypoints.http.errors import admin_exception_handler, gateway_exception_handler
+from aigateway.entrypoints.http.gateway import chat_completions, list_models
+from aigateway.entrypoints.http.health import health
+from aigateway.entrypoints.ioc.providers import HealthChecks, production_providers
+from aigateway.entrypoints.ioc.settings import Settings, load_settings
+
+log = logging.getLogger(__name__)
+
+
+def create_app(
+    settings: Settings | None = None, container: AsyncContainer | None = None
+) -> Litestar:
+    settings = settings or load_settings()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        di = container or make_async_container(
+            *production_providers(), context={Settings: settings}
+        )
+        tasks: list[asyncio.Task[None]] = []
+        logs: RequestLogQueue | None = None
+        try:
+            state = app.state
+            state.settings = settings
+            state.started_at = time.time()
+            state.admin_auth, _ = await ensure_admin_key(
+                await di.get(SettingsStore), settings.admin_key
+            )
+            catalog = await di.get(CatalogCache)
+            await catalog.reload()
+            logs = await di.get(RequestLogQueue)
+            state.catalog = catalog
+            state.logs = logs
+            state.proxy_chat = await di.get(ProxyChat)
+            state.providers_admin = await di.get(ProvidersAdmin)
+            state.accounts_admin = await di.get(AccountsAdmin)
+            state.keys_admin = await di.get(ClientKeysAdmin)
+            state.health_checks = await di.get(HealthChecks)
+            tasks = [
+                asyncio.create_task(catalog.watch(), name="catalog-watch"),
+                asyncio.create_task(logs.run(), name="request-log-writer"),
+            ]
+            yield
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            if logs is not None and not await logs.flush():
+                log.error("shutdown: %d request log rows could not be written", logs.pending)
+            await di.close()
+
+    admin = Router(
+        "/api/v1",
+        route_handlers=ADMIN_CONTROLLERS,
+        guards=[admin_guard],
+        exception_handlers={Exception: admin_exception_handler},
+    )
+    return Litestar(
+        route_handlers=[chat_completions, list_models, health, admin],
+        lifespan=[lifespan],
+        exception_handlers={Exception: gateway_exception_handler},
+        request_max_body_size=settings.max_body_bytes,
+        logging_config=None,
+        debug=False,
+    )

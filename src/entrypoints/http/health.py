@@ -1,0 +1,44 @@
+"""`GET /health`: liveness plus reachability of the database and Redis."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import UTC, datetime
+
+import msgspec
+from litestar import Request, Response, get
+from litestar.datastructures import State
+
+from aigateway import __version__
+
+
+class Health(msgspec.Struct):
+    status: str
+    service: str
+    version: str
+    started_at: datetime
+    uptime_seconds: int
+    checks: dict[str, str]
+
+
+@get("/health", sync_to_thread=False)
+async def health(request: Request[object, object, State]) -> Response[Health]:
+    state = request.app.state
+    pingers = state.health_checks.pingers
+    results = await asyncio.gather(*(p.ping() for p in pingers))
+    checks = {
+        p.name: ("ok" if ok else "unreachable") for p, ok in zip(pingers, results, strict=True)
+    }
+    if state.settings.redis_url is None:
+        checks["redis"] = "not configured (in-process stores)"
+    healthy = all(results)
+    body = Health(
+        status="ok" if healthy else "degraded",
+        service="aigateway",
+        version=__version__,
+        started_at=datetime.fromtimestamp(state.started_at, UTC),
+        uptime_seconds=int(time.time() - state.started_at),
+        checks=checks,
+    )
+    return Response(body, status_code=200 if healthy else 503)

@@ -1,0 +1,1 @@
+"""dishka providers and settings."""

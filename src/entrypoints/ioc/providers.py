@@ -1,0 +1,232 @@
+"""dishka providers: the one place where ports meet their adapters.
+
+Everything the hot path uses is APP-scoped and resolved once at start-up (a per-request DI
+scope costs measurable throughput, see docs/decisions.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+
+from dishka import Provider, Scope, from_context, provide
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from aigateway.adapters.clock import SystemClock
+from aigateway.adapters.crypto import CredentialCipher
+from aigateway.adapters.memory.coordination import (
+    InMemoryConfigVersion,
+    InMemoryRoundRobinCursor,
+    InMemoryStatsCounters,
+    StaticPinger,
+)
+from aigateway.adapters.persistence.engine import SqlPinger, create_engine
+from aigateway.adapters.persistence.repositories import (
+    SqlAccountRepository,
+    SqlClientKeyRepository,
+    SqlProviderRepository,
+    SqlRequestLogSink,
+    SqlSettingsStore,
+)
+from aigateway.adapters.redis.client import RedisPinger, create_redis
+from aigateway.adapters.redis.coordination import (
+    RedisConfigVersion,
+    RedisRoundRobinCursor,
+    RedisStatsCounters,
+)
+from aigateway.adapters.upstream.aiohttp_transport import AiohttpUpstream
+from aigateway.adapters.upstream.openai import OpenAIChatExecutor
+from aigateway.application.ports.clock import Clock
+from aigateway.application.ports.coordination import (
+    ConfigVersion,
+    Pinger,
+    RequestLogSink,
+    RoundRobinCursor,
+    StatsCounters,
+)
+from aigateway.application.ports.repositories import (
+    AccountRepository,
+    ClientKeyRepository,
+    ProviderRepository,
+    SettingsStore,
+)
+from aigateway.application.ports.upstream import ChatExecutor, Upstream
+from aigateway.application.use_cases.admin import AccountsAdmin, ClientKeysAdmin, ProvidersAdmin
+from aigateway.application.use_cases.catalog import CatalogCache
+from aigateway.application.use_cases.proxy_chat import ProxyChat
+from aigateway.application.use_cases.request_log import RequestLogQueue
+from aigateway.domain.providers import ProviderKind
+from aigateway.entrypoints.ioc.settings import Settings, resolve_secret_key
+
+Executors = Mapping[ProviderKind, ChatExecutor]
+
+
+class HealthChecks:
+    """The dependencies /health reports on."""
+
+    def __init__(self, *pingers: Pinger) -> None:
+        self.pingers = pingers
+
+
+class InfrastructureProvider(Provider):
+    scope = Scope.APP
+    settings = from_context(provides=Settings)
+
+    @provide
+    async def engine(self, settings: Settings) -> AsyncIterator[AsyncEngine]:
+        engine = create_engine(settings.database_url)
+        yield engine
+        await engine.dispose()
+
+    @provide
+    async def redis(self, settings: Settings) -> AsyncIterator[Redis | None]:
+        if settings.redis_url is None:
+            yield None
+            return
+        client = create_redis(settings.redis_url)
+        yield client
+        await client.aclose()
+
+    @provide
+    def cipher(self, settings: Settings) -> CredentialCipher:
+        secret, _ = resolve_secret_key(settings)
+        return CredentialCipher(secret)
+
+    @provide
+    def clock(self) -> Clock:
+        return SystemClock()
+
+    @provide
+    async def upstream(self, settings: Settings) -> AsyncIterator[Upstream]:
+        upstream = AiohttpUpstream(connect_timeout_s=settings.upstream_connect_timeout_s)
+        yield upstream
+        await upstream.aclose()
+
+
+class PersistenceProvider(Provider):
+    scope = Scope.APP
+
+    @provide
+    def providers(self, engine: AsyncEngine) -> ProviderRepository:
+        return SqlProviderRepository(engine)
+
+    @provide
+    def accounts(self, engine: AsyncEngine, cipher: CredentialCipher) -> AccountRepository:
+        return SqlAccountRepository(engine, cipher)
+
+    @provide
+    def keys(self, engine: AsyncEngine) -> ClientKeyRepository:
+        return SqlClientKeyRepository(engine)
+
+    @provide
+    def settings_store(self, engine: AsyncEngine) -> SettingsStore:
+        return SqlSettingsStore(engine)
+
+    @provide
+    def log_sink(self, engine: AsyncEngine) -> RequestLogSink:
+        return SqlRequestLogSink(engine)
+
+
+class CoordinationProvider(Provider):
+    """Redis when configured; otherwise in-process stores (valid for a single process)."""
+
+    scope = Scope.APP
+
+    @provide
+    def cursor(self, redis: Redis | None) -> RoundRobinCursor:
+        return RedisRoundRobinCursor(redis) if redis is not None else InMemoryRoundRobinCursor()
+
+    @provide
+    def version(self, redis: Redis | None) -> ConfigVersion:
+        return RedisConfigVersion(redis) if redis is not None else InMemoryConfigVersion()
+
+    @provide
+    def stats(self, redis: Redis | None) -> StatsCounters:
+        return RedisStatsCounters(redis) if redis is not None else InMemoryStatsCounters()
+
+    @provide
+    def health_checks(self, engine: AsyncEngine, redis: Redis | None) -> HealthChecks:
+        redis_check = RedisPinger(redis) if redis is not None else StaticPinger("redis", ok=True)
+        return HealthChecks(SqlPinger(engine), redis_check)
+
+
+class ApplicationProvider(Provider):
+    scope = Scope.APP
+
+    @provide
+    def executors(self, upstream: Upstream, settings: Settings) -> Executors:
+        return {
+            ProviderKind.OPENAI: OpenAIChatExecutor(upstream, timeout_s=settings.upstream_timeout_s)
+        }
+
+    @provide
+    def catalog(
+        self,
+        providers: ProviderRepository,
+        accounts: AccountRepository,
+        keys: ClientKeyRepository,
+        version: ConfigVersion,
+        clock: Clock,
+        settings: Settings,
+    ) -> CatalogCache:
+        return CatalogCache(
+            providers,
+            accounts,
+            keys,
+            version,
+            clock,
+            ttl_s=settings.catalog_ttl_s,
+            watch_interval_s=settings.catalog_watch_interval_s,
+        )
+
+    @provide
+    def log_queue(
+        self,
+        sink: RequestLogSink,
+        stats: StatsCounters,
+        accounts: AccountRepository,
+        keys: ClientKeyRepository,
+    ) -> RequestLogQueue:
+        return RequestLogQueue(sink, stats, accounts, keys)
+
+    @provide
+    def proxy_chat(
+        self,
+        catalog: CatalogCache,
+        cursor: RoundRobinCursor,
+        executors: Executors,
+        logs: RequestLogQueue,
+        clock: Clock,
+    ) -> ProxyChat:
+        return ProxyChat(catalog, cursor, executors, logs, clock)
+
+    @provide
+    def providers_admin(
+        self, repo: ProviderRepository, catalog: CatalogCache, clock: Clock
+    ) -> ProvidersAdmin:
+        return ProvidersAdmin(repo, catalog, clock)
+
+    @provide
+    def accounts_admin(
+        self,
+        repo: AccountRepository,
+        providers: ProviderRepository,
+        catalog: CatalogCache,
+        clock: Clock,
+    ) -> AccountsAdmin:
+        return AccountsAdmin(repo, providers, catalog, clock)
+
+    @provide
+    def keys_admin(
+        self, repo: ClientKeyRepository, catalog: CatalogCache, clock: Clock
+    ) -> ClientKeysAdmin:
+        return ClientKeysAdmin(repo, catalog, clock)
+
+
+def production_providers() -> list[Provider]:
+    return [
+        InfrastructureProvider(),
+        PersistenceProvider(),
+        CoordinationProvider(),
+        ApplicationProvider(),
+    ]

@@ -1,0 +1,139 @@
+"""The repositories under contract: in-memory, SQLite (tmp file) and MariaDB (one database per
+module, emptied and re-seeded between tests)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import pytest
+import pytest_asyncio
+from sqlalchemy import delete, insert, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from aigateway.adapters.crypto import CredentialCipher
+from aigateway.adapters.memory.repositories import (
+    InMemoryAccountRepository,
+    InMemoryClientKeyRepository,
+    InMemoryProviderRepository,
+    InMemoryRequestLogSink,
+    InMemorySettingsStore,
+)
+from aigateway.adapters.persistence.engine import create_engine
+from aigateway.adapters.persistence.migrate import upgrade_to_head
+from aigateway.adapters.persistence.repositories import (
+    SqlAccountRepository,
+    SqlClientKeyRepository,
+    SqlProviderRepository,
+    SqlRequestLogSink,
+    SqlSettingsStore,
+)
+from aigateway.adapters.persistence.tables import metadata, providers
+from aigateway.application.ports.coordination import RequestLogSink
+from aigateway.application.ports.repositories import (
+    AccountRepository,
+    ClientKeyRepository,
+    ProviderRepository,
+    SettingsStore,
+)
+from aigateway.domain.request_log import RequestLogEntry
+from tests.services import create_mysql_database, drop_mysql_database
+
+CIPHER_SECRET = "contract-test-secret"
+BACKENDS = ["memory", "sqlite", pytest.param("mariadb", marks=pytest.mark.mariadb)]
+SQL_BACKENDS = ["sqlite", pytest.param("mariadb", marks=pytest.mark.mariadb)]
+
+
+class ReadableLogSink(RequestLogSink, Protocol):
+    async def count(self) -> int: ...
+    async def list_recent(self, limit: int = 100) -> Sequence[RequestLogEntry]: ...
+
+
+@dataclass(frozen=True)
+class Backend:
+    name: str
+    url: str | None = None
+
+
+@dataclass
+class Stores:
+    providers: ProviderRepository
+    accounts: AccountRepository
+    keys: ClientKeyRepository
+    settings: SettingsStore
+    logs: ReadableLogSink
+    engine: AsyncEngine | None = None
+    url: str | None = None
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def mariadb_url() -> AsyncIterator[str]:
+    url = await create_mysql_database()
+    try:
+        await upgrade_to_head(url)
+        yield url
+    finally:
+        await drop_mysql_database(url)
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
+    name: str = request.param
+    if name == "sqlite":
+        return Backend(name, f"sqlite+aiosqlite:///{tmp_path / 'gateway.db'}")
+    if name == "mariadb":
+        return Backend(name, request.getfixturevalue("mariadb_url"))
+    return Backend(name)
+
+
+@pytest.fixture
+def cipher() -> CredentialCipher:
+    return CredentialCipher(CIPHER_SECRET)
+
+
+@pytest.fixture
+async def stores(backend: Backend, cipher: CredentialCipher) -> AsyncIterator[Stores]:
+    if backend.url is None:
+        memory_providers = InMemoryProviderRepository()
+        yield Stores(
+            providers=memory_providers,
+            accounts=InMemoryAccountRepository(memory_providers),
+            keys=InMemoryClientKeyRepository(),
+            settings=InMemorySettingsStore(),
+            logs=InMemoryRequestLogSink(),
+        )
+        return
+    if backend.name == "sqlite":
+        await upgrade_to_head(backend.url)
+    engine = create_engine(backend.url)
+    try:
+        if backend.name == "mariadb":
+            await _reset(engine)
+        yield Stores(
+            providers=SqlProviderRepository(engine),
+            accounts=SqlAccountRepository(engine, cipher),
+            keys=SqlClientKeyRepository(engine),
+            settings=SqlSettingsStore(engine),
+            logs=SqlRequestLogSink(engine),
+            engine=engine,
+            url=backend.url,
+        )
+    finally:
+        await engine.dispose()
+
+
+_seeded_providers: dict[str, list[dict[str, Any]]] = {}
+
+
+async def _reset(engine: AsyncEngine) -> None:
+    """Bring a shared, migrated database back to its just-migrated content."""
+    key = str(engine.url)
+    async with engine.begin() as conn:
+        if key not in _seeded_providers:
+            rows = (await conn.execute(select(providers))).mappings().all()
+            _seeded_providers[key] = [dict(row) for row in rows]
+        for table in reversed(metadata.sorted_tables):
+            await conn.execute(delete(table))
+        await conn.execute(insert(providers), _seeded_providers[key])

@@ -1,0 +1,303 @@
+"""One contract for the coordination ports, run against the in-memory and the Redis adapters."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+import redis.asyncio as aioredis
+
+from aigateway.adapters.memory.coordination import (
+    InMemoryConfigVersion,
+    InMemoryRoundRobinCursor,
+    InMemoryStatsCounters,
+    StaticPinger,
+)
+from aigateway.adapters.redis.client import RedisPinger, create_redis
+from aigateway.adapters.redis.coordination import (
+    STATS_TTL_SECONDS,
+    RedisConfigVersion,
+    RedisRoundRobinCursor,
+    RedisStatsCounters,
+)
+from aigateway.application.ports.coordination import ConfigVersion, RoundRobinCursor, StatsCounters
+from aigateway.domain.request_log import RequestLogEntry
+from tests.services import REDIS_URL, unavailable, unique_name
+
+CLOSED_PORT_URL = "redis://127.0.0.1:1/0"
+Snapshot = dict[str, dict[str, int]]
+
+
+@dataclass
+class Coordination:
+    cursor: RoundRobinCursor
+    version: ConfigVersion
+    stats: StatsCounters
+    snapshot: Callable[[], Awaitable[Snapshot]]
+
+
+@dataclass
+class RedisSlice:
+    client: aioredis.Redis
+    prefix: str
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+@pytest.fixture
+async def redis_slice() -> AsyncIterator[RedisSlice]:
+    client = create_redis(REDIS_URL)
+    try:
+        await client.ping()
+    except Exception as exc:
+        await client.aclose()
+        unavailable("Redis", exc)
+    prefix = unique_name("aigw_test") + ":"
+    yield RedisSlice(client, prefix)
+    keys = [key async for key in client.scan_iter(match=prefix + "*")]
+    if keys:
+        await client.delete(*keys)
+    await client.aclose()
+
+
+def _memory() -> Coordination:
+    stats = InMemoryStatsCounters()
+
+    async def snapshot() -> Snapshot:
+        return stats.snapshot()
+
+    return Coordination(InMemoryRoundRobinCursor(), InMemoryConfigVersion(), stats, snapshot)
+
+
+def _redis(r: RedisSlice) -> Coordination:
+    async def snapshot() -> Snapshot:
+        result: Snapshot = {}
+        async for key in r.client.scan_iter(match=r.prefix + "stats:*"):
+            fields = await r.client.hgetall(key)
+            result[_text(key).removeprefix(r.prefix)] = {
+                _text(f): int(v) for f, v in fields.items()
+            }
+        return result
+
+    return Coordination(
+        RedisRoundRobinCursor(r.client, r.prefix),
+        RedisConfigVersion(r.client, r.prefix),
+        RedisStatsCounters(r.client, r.prefix),
+        snapshot,
+    )
+
+
+@pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])
+def coordination(request: pytest.FixtureRequest) -> Coordination:
+    if request.param == "memory":
+        return _memory()
+    return _redis(request.getfixturevalue("redis_slice"))
+
+
+def entry(
+    at: datetime,
+    status: int = 200,
+    *,
+    provider: str | None = "openai",
+    model: str | None = "gpt-4o",
+    account: str | None = "acc-1",
+    latency: int = 100,
+    prompt: int | None = None,
+    completion: int | None = None,
+) -> RequestLogEntry:
+    return RequestLogEntry(
+        request_id=unique_name("req"),
+        created_at=at,
+        api_key_id="key-1",
+        provider_id=provider,
+        account_id=account,
+        proxy_id=None,
+        model=model,
+        stream=False,
+        status_code=status,
+        latency_ms=latency,
+        prompt_tokens=prompt,
+        completion_tokens=completion,
+    )
+
+
+DAY1 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
+DAY2 = datetime(2025, 3, 2, 0, 0, 1, tzinfo=UTC)
+BATCH_1 = [
+    entry(DAY1, prompt=10, completion=5),
+    entry(DAY1, 429, account="acc-2", latency=50),
+]
+BATCH_2 = [
+    # 01:30 at UTC+2 is still 2025-03-01 in UTC
+    entry(
+        datetime(2025, 3, 2, 1, 30, tzinfo=timezone(timedelta(hours=2))),
+        provider="anthropic",
+        model="claude-x",
+        account="acc-3",
+        latency=300,
+        prompt=7,
+        completion=3,
+    ),
+    entry(DAY1, 401, provider=None, model=None, account=None, latency=1),
+    entry(DAY2, 500, latency=20),
+]
+EXPECTED_STATS: Snapshot = {
+    "stats:requests:2025-03-01": {
+        "total": 4,
+        "success": 2,
+        "error": 2,
+        "status:200": 2,
+        "status:429": 1,
+        "status:401": 1,
+        "provider:openai": 2,
+        "provider:anthropic": 1,
+        "model:gpt-4o": 2,
+        "model:claude-x": 1,
+    },
+    "stats:tokens:2025-03-01": {
+        "prompt": 17,
+        "completion": 8,
+        "provider:openai:prompt": 10,
+        "provider:openai:completion": 5,
+        "provider:anthropic:prompt": 7,
+        "provider:anthropic:completion": 3,
+    },
+    "stats:latency_ms:2025-03-01": {"sum": 451, "count": 4},
+    "stats:account:acc-1:2025-03-01": {"requests": 1},
+    "stats:account:acc-2:2025-03-01": {"requests": 1, "errors": 1},
+    "stats:account:acc-3:2025-03-01": {"requests": 1},
+    "stats:requests:2025-03-02": {
+        "total": 1,
+        "error": 1,
+        "status:500": 1,
+        "provider:openai": 1,
+        "model:gpt-4o": 1,
+    },
+    "stats:latency_ms:2025-03-02": {"sum": 20, "count": 1},
+    "stats:account:acc-1:2025-03-02": {"requests": 1, "errors": 1},
+}
+
+
+# --- the contract, for every implementation ---
+
+
+async def test_cursor_starts_at_one_and_counts_each_provider_and_model(
+    coordination: Coordination,
+) -> None:
+    assert [await coordination.cursor.next("openai", "gpt-4o") for _ in range(3)] == [1, 2, 3]
+    assert await coordination.cursor.next("openai", "gpt-4o-mini") == 1
+    assert await coordination.cursor.next("glm", "gpt-4o") == 1
+    assert await coordination.cursor.next("openai", "gpt-4o") == 4
+
+
+async def test_cursor_concurrent_calls_each_get_a_distinct_value(
+    coordination: Coordination,
+) -> None:
+    values = await asyncio.gather(
+        *(coordination.cursor.next("openai", "gpt-4o") for _ in range(200))
+    )
+    assert sorted(values) == list(range(1, 201))
+
+
+async def test_config_version_starts_at_zero_and_bumps(coordination: Coordination) -> None:
+    assert await coordination.version.current() == 0
+    assert await coordination.version.bump() == 1
+    assert await coordination.version.bump() == 2
+    assert await coordination.version.current() == 2
+
+
+async def test_stats_aggregate_batches_per_utc_day(coordination: Coordination) -> None:
+    await coordination.stats.record([])
+    assert await coordination.snapshot() == {}
+    await coordination.stats.record(BATCH_1)
+    await coordination.stats.record(BATCH_2)
+    assert await coordination.snapshot() == EXPECTED_STATS
+
+
+# --- Redis specifics: key names operators rely on, expiry, round trips, health ---
+
+
+@pytest.mark.redis
+async def test_redis_cursor_key_is_the_documented_one(redis_slice: RedisSlice) -> None:
+    cursor = RedisRoundRobinCursor(redis_slice.client, redis_slice.prefix)
+    for _ in range(3):
+        await cursor.next("openai", "gpt-4o")
+    assert await redis_slice.client.get(redis_slice.prefix + "account:rr:openai:gpt-4o") == b"3"
+
+
+@pytest.mark.redis
+async def test_redis_config_version_key(redis_slice: RedisSlice) -> None:
+    await RedisConfigVersion(redis_slice.client, redis_slice.prefix).bump()
+    assert await redis_slice.client.get(redis_slice.prefix + "config:version") == b"1"
+
+
+@pytest.mark.redis
+async def test_redis_cursor_is_one_round_trip(
+    redis_slice: RedisSlice, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client, calls = redis_slice.client, []
+    original: Callable[..., Awaitable[Any]] = client.execute_command
+
+    async def spy(*args: Any, **options: Any) -> Any:
+        calls.append(args[0])
+        return await original(*args, **options)
+
+    monkeypatch.setattr(client, "execute_command", spy)
+    assert await RedisRoundRobinCursor(client, redis_slice.prefix).next("openai", "gpt-4o") == 1
+    assert calls == ["INCRBY"]  # redis-py sends INCR as INCRBY key 1
+
+
+@pytest.mark.redis
+async def test_redis_stats_write_one_pipeline_and_set_expiry(
+    redis_slice: RedisSlice, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client, pipelines = redis_slice.client, []
+    original = client.pipeline
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        pipelines.append(kwargs)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(client, "pipeline", spy)
+    await RedisStatsCounters(client, redis_slice.prefix).record(BATCH_1 + BATCH_2)
+    assert pipelines == [{"transaction": False}]
+    for key in EXPECTED_STATS:
+        ttl = await client.ttl(redis_slice.prefix + key)
+        assert STATS_TTL_SECONDS - 60 < ttl <= STATS_TTL_SECONDS, key
+
+
+async def test_redis_stats_empty_batch_makes_no_round_trip() -> None:
+    client = create_redis(CLOSED_PORT_URL)  # any command would fail
+    try:
+        await RedisStatsCounters(client).record([])
+    finally:
+        await client.aclose()
+
+
+@pytest.mark.redis
+async def test_redis_pinger_is_true_on_a_live_redis(redis_slice: RedisSlice) -> None:
+    pinger = RedisPinger(redis_slice.client)
+    assert pinger.name == "redis"
+    assert await pinger.ping() is True
+
+
+async def test_redis_pinger_is_false_when_redis_is_unreachable() -> None:
+    client = create_redis(CLOSED_PORT_URL)
+    try:
+        assert await RedisPinger(client).ping() is False
+    finally:
+        await client.aclose()
+
+
+async def test_static_pinger() -> None:
+    pinger = StaticPinger("mysql")
+    assert (pinger.name, await pinger.ping()) == ("mysql", True)
+    pinger.ok = False
+    assert await pinger.ping() is False
+    assert await StaticPinger("redis", ok=False).ping() is False

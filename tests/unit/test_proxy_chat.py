@@ -1,0 +1,223 @@
+"""The hot path with in-memory adapters and a scripted executor: no network, no database."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+import pytest
+
+from aigateway.adapters.memory.coordination import (
+    InMemoryConfigVersion,
+    InMemoryRoundRobinCursor,
+    InMemoryStatsCounters,
+)
+from aigateway.adapters.memory.repositories import (
+    InMemoryAccountRepository,
+    InMemoryClientKeyRepository,
+    InMemoryProviderRepository,
+    InMemoryRequestLogSink,
+)
+from aigateway.application.errors import GatewayError
+from aigateway.application.ports.upstream import ChatCall, UpstreamUnavailable, Usage
+from aigateway.application.use_cases.admin import (
+    AccountsAdmin,
+    ClientKeysAdmin,
+    NewAccount,
+    NewClientKey,
+)
+from aigateway.application.use_cases.catalog import CatalogCache
+from aigateway.application.use_cases.proxy_chat import InboundChat, ProxyChat
+from aigateway.application.use_cases.request_log import RequestLogQueue
+from aigateway.domain.providers import Provider, ProviderKind
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.t = 100.0
+
+    def now(self) -> datetime:
+        return datetime.fromtimestamp(self.t, UTC)
+
+    def monotonic(self) -> float:
+        return self.t
+
+
+class ScriptedExchange:
+    def __init__(
+        self, status: int, body: bytes, chunks: list[bytes], fail_mid_stream: bool
+    ) -> None:
+        self.status = status
+        self.content_type = "application/json"
+        self._body = body
+        self._chunks = chunks
+        self._fail = fail_mid_stream
+        self.closed = False
+        self.usage: Usage | None = None
+
+    async def read(self) -> bytes:
+        self.usage = Usage(3, 4)
+        return self._body
+
+    async def iter_chunks(self) -> AsyncIterator[bytes]:
+        for chunk in self._chunks:
+            yield chunk
+        if self._fail:
+            raise UpstreamUnavailable("connection reset")
+        self.usage = Usage(5, 6)
+
+    async def close(self) -> None:
+        self.closed = True
+
+
+class ScriptedExecutor:
+    def __init__(self) -> None:
+        self.calls: list[ChatCall] = []
+        self.status = 200
+        self.unreachable = False
+        self.fail_mid_stream = False
+        self.exchanges: list[ScriptedExchange] = []
+
+    async def open(self, call: ChatCall) -> ScriptedExchange:
+        self.calls.append(call)
+        if self.unreachable:
+            raise UpstreamUnavailable("cannot connect")
+        exchange = ScriptedExchange(
+            self.status, b'{"ok":true}', [b"data: 1\n\n", b"data: [DONE]\n\n"], self.fail_mid_stream
+        )
+        self.exchanges.append(exchange)
+        return exchange
+
+
+class World:
+    def __init__(self) -> None:
+        self.clock = FakeClock()
+        self.providers = InMemoryProviderRepository(
+            [
+                Provider(
+                    id="openai",
+                    name="OpenAI",
+                    kind=ProviderKind.OPENAI,
+                    base_url="http://up/v1",
+                    models=("gpt-*",),
+                )
+            ]
+        )
+        self.accounts = InMemoryAccountRepository(self.providers)
+        self.keys = InMemoryClientKeyRepository()
+        self.sink = InMemoryRequestLogSink()
+        self.catalog = CatalogCache(
+            self.providers, self.accounts, self.keys, InMemoryConfigVersion(), self.clock
+        )
+        self.logs = RequestLogQueue(self.sink, InMemoryStatsCounters(), self.accounts, self.keys)
+        self.executor = ScriptedExecutor()
+        self.proxy = ProxyChat(
+            self.catalog,
+            InMemoryRoundRobinCursor(),
+            {ProviderKind.OPENAI: self.executor},
+            self.logs,
+            self.clock,
+        )
+
+    async def add_accounts(self, *keys: str) -> None:
+        admin = AccountsAdmin(self.accounts, self.providers, self.catalog, self.clock)
+        for key in keys:
+            await admin.create(NewAccount(provider_id="openai", auth_data={"api_key": key}))
+
+    async def client(self) -> str:
+        issued = await ClientKeysAdmin(self.keys, self.catalog, self.clock).create(NewClientKey())
+        return issued.plaintext
+
+
+def chat(model: str = "gpt-4o", stream: bool = False) -> InboundChat:
+    return InboundChat(model=model, stream=stream, body=b"{}")
+
+
+async def test_requests_rotate_and_are_logged_with_usage() -> None:
+    world = World()
+    await world.add_accounts("sk-a", "sk-b", "sk-c")
+    client = world.proxy.authenticate(await world.client())
+    for _ in range(6):
+        result = await world.proxy.start(chat(), client)
+        assert (result.status, result.body) == (200, b'{"ok":true}')
+    used = [c.account.credential.secret for c in world.executor.calls]
+    assert sorted(used[:3]) == ["sk-a", "sk-b", "sk-c"] and used[3:] == used[:3]
+    assert all(e.closed for e in world.executor.exchanges)
+    assert await world.logs.flush()
+    rows = world.sink.rows
+    assert len(rows) == 6
+    assert {(r.status_code, r.prompt_tokens, r.completion_tokens) for r in rows} == {(200, 3, 4)}
+    assert all(r.api_key_id == client.id for r in rows)
+    assert sum(a.usage_count for a in await world.accounts.list()) == 6
+
+
+async def test_streams_are_relayed_and_logged_when_they_end() -> None:
+    world = World()
+    await world.add_accounts("sk-a")
+    client = world.proxy.authenticate(await world.client())
+    result = await world.proxy.start(chat(stream=True), client)
+    assert result.chunks is not None
+    world.clock.t += 0.25
+    assert [c async for c in result.chunks] == [b"data: 1\n\n", b"data: [DONE]\n\n"]
+    await world.logs.flush()
+    (row,) = world.sink.rows
+    assert row.stream and row.status_code == 200
+    assert (row.prompt_tokens, row.completion_tokens) == (5, 6)
+    assert row.ttfb_ms == 250
+    assert world.executor.exchanges[0].closed
+
+
+async def test_a_stream_that_breaks_ends_with_an_error_event_and_an_error_row() -> None:
+    world = World()
+    await world.add_accounts("sk-a")
+    world.executor.fail_mid_stream = True
+    client = world.proxy.authenticate(await world.client())
+    result = await world.proxy.start(chat(stream=True), client)
+    assert result.chunks is not None
+    chunks = [c async for c in result.chunks]
+    assert b'"upstream_stream_error"' in chunks[-1]
+    await world.logs.flush()
+    assert world.sink.rows[0].status_code == 502
+
+
+async def test_unknown_model_no_accounts_and_unreachable_upstream() -> None:
+    world = World()
+    client = world.proxy.authenticate(await world.client())
+    with pytest.raises(GatewayError) as unknown:
+        await world.proxy.start(chat("claude-x"), client)
+    assert (unknown.value.status, unknown.value.message) == (404, "provider not found: claude-x")
+    with pytest.raises(GatewayError) as empty:
+        await world.proxy.start(chat(), client)
+    assert empty.value.status == 503
+    assert empty.value.message == "no available accounts for provider openai"
+    await world.add_accounts("sk-a")
+    world.executor.unreachable = True
+    with pytest.raises(GatewayError) as down:
+        await world.proxy.start(chat(), client)
+    assert down.value.status == 502
+    await world.logs.flush()
+    assert [r.status_code for r in world.sink.rows] == [404, 503, 502]
+
+
+async def test_authentication() -> None:
+    world = World()
+    token = await world.client()
+    assert world.proxy.authenticate(token).prefix == token[:10]
+    for bad in (None, "", "ak_wrong", "' OR '1'='1"):
+        with pytest.raises(GatewayError) as caught:
+            world.proxy.authenticate(bad)
+        assert caught.value.status == 401
+
+
+async def test_disabled_and_inactive_accounts_are_skipped() -> None:
+    world = World()
+    await world.add_accounts("sk-a", "sk-b")
+    admin = AccountsAdmin(world.accounts, world.providers, world.catalog, world.clock)
+    target = next(a for a in await world.accounts.list() if a.credential.secret == "sk-b")
+    from aigateway.application.use_cases.admin import AccountPatch
+
+    await admin.update(target.id, AccountPatch(is_active=False))
+    client = world.proxy.authenticate(await world.client())
+    for _ in range(4):
+        await world.proxy.start(chat(), client)
+    assert {c.account.credential.secret for c in world.executor.calls} == {"sk-a"}
