@@ -50,6 +50,14 @@ class Credential(msgspec.Struct, frozen=True, kw_only=True):
     def fingerprint(self) -> str:
         return fingerprint_secret(self.identifying_secret)
 
+    def redact(self, text: str) -> str:
+        """`text` with every secret value of this credential replaced (upstreams echo keys)."""
+        for name in ("api_key", "access_token", "refresh_token", "id_token", "client_secret"):
+            value = self.data.get(name)
+            if isinstance(value, str) and len(value) >= 6 and value in text:
+                text = text.replace(value, "[redacted]")
+        return text
+
     def __repr__(self) -> str:  # never leak the secret through repr()/logging
         return f"Credential(auth_type={self.auth_type.value!r}, masked={self.masked()!r})"
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import sqlite3
+import threading
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -263,3 +265,46 @@ def test_error_bodies_are_json(gateway: Gateway) -> None:
     response = httpx.get(f"{gateway.base_url}/v1/nowhere")
     assert response.status_code == 404
     assert json.loads(response.text)["error"]["message"]
+
+
+def test_stream_chunks_reach_the_client_before_the_upstream_finishes(
+    gateway: Gateway, client_key: str, upstream: FakeOpenAI
+) -> None:
+    gate = threading.Event()
+    upstream.stream_gate = gate
+    try:
+        body = {"model": "gpt-4o", "stream": True, "messages": [{"role": "user", "content": "x"}]}
+        headers = {"Authorization": f"Bearer {client_key}"}
+        with httpx.stream(
+            "POST", f"{gateway.base_url}/v1/chat/completions", json=body, headers=headers
+        ) as response:
+            assert response.headers["content-type"].startswith("text/event-stream")
+            lines = response.iter_lines()
+            events: list[str] = []
+            while not any('"The answer' in e for e in events):
+                line = next(lines)
+                if line.startswith("data: "):
+                    events.append(line)
+            assert not gate.is_set()  # the upstream is still holding the rest back
+            gate.set()
+            events += [line for line in lines if line.startswith("data: ")]
+    finally:
+        upstream.stream_gate = None
+        gate.set()
+    assert events[-1] == "data: [DONE]"
+    deltas = [json.loads(e[6:]) for e in events[:-1]]
+    text = "".join(d["choices"][0]["delta"].get("content") or "" for d in deltas if d["choices"])
+    assert text == "The answer is forty two."
+
+
+def test_sigterm_flushes_queued_request_logs(tmp_path: Path, upstream: FakeOpenAI) -> None:
+    env = gateway_env(tmp_path, {"AIGATEWAY_LOG_FLUSH_INTERVAL_S": "600"})
+    with Gateway(tmp_path, env) as gw:
+        key = gw.setup_pool(upstream.base_url, ["sk-flush-test-key-0001"], ["gpt-*"])
+        sdk = openai.OpenAI(base_url=f"{gw.base_url}/v1", api_key=key, max_retries=0)
+        for _ in range(5):
+            sdk.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "x"}])
+        assert gw.stop() == 0
+    with sqlite3.connect(tmp_path / "data" / "aigateway.db") as db:
+        rows = db.execute("SELECT status_code, COUNT(*) FROM request_logs GROUP BY 1").fetchall()
+    assert rows == [(200, 5)]

@@ -9,6 +9,7 @@ from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import openai
 import pytest
 import redis
@@ -61,26 +62,27 @@ def test_thirty_requests_rotate_over_three_accounts(
     migrated = run_cli(["migrate"], tmp_path, env)
     assert migrated.returncode == 0, migrated.stderr
     model = f"gpt-e2e-{uuid.uuid4().hex[:8]}"  # its own round-robin key in the shared Redis
-    with Gateway(tmp_path, env) as gateway:
-        client_key = gateway.setup_pool(fake_openai.base_url, KEYS, ["gpt-*"])
-        sdk = openai.OpenAI(base_url=f"{gateway.base_url}/v1", api_key=client_key, max_retries=0)
+    with Gateway(tmp_path, env) as first, Gateway(tmp_path, env) as second:
+        client_key = first.setup_pool(fake_openai.base_url, KEYS, ["gpt-*"])
+        wait_until_accepted(second, client_key)  # the admin write reached the other process
+        sdks = [
+            openai.OpenAI(base_url=f"{gw.base_url}/v1", api_key=client_key, max_retries=0)
+            for gw in (first, second)
+        ]
         for i in range(30):
+            sdk = sdks[i % 2]
             messages: list[ChatCompletionMessageParam] = [
                 {"role": "user", "content": f"question {i}"}
             ]
             if i % 3 == 0:
-                text_out = "".join(
-                    c.choices[0].delta.content or ""
-                    for c in sdk.chat.completions.create(
-                        model=model, messages=messages, stream=True
-                    )
-                    if c.choices
-                )
+                stream = sdk.chat.completions.create(model=model, messages=messages, stream=True)
+                text_out = "".join(c.choices[0].delta.content or "" for c in stream if c.choices)
             else:
                 reply = sdk.chat.completions.create(model=model, messages=messages)
                 text_out = reply.choices[0].message.content or ""
             assert text_out == fake_openai.reply_text
 
+        # one global rotation across both processes: each account exactly 10 times
         assert Counter(fake_openai.keys_seen()) == {key: 10 for key in KEYS}
         assert {c.model for c in fake_openai.calls} == {model}
         assert redis_client.get(f"account:rr:openai:{model}") == b"30"
@@ -116,4 +118,19 @@ def test_thirty_requests_rotate_over_three_accounts(
         for key in KEYS:
             assert not any(key in value or key[3:] in value for value in stored)
         assert sorted(per_account.values()) == [10, 10, 10]
-        assert gateway.stop() == 0
+        today = time.strftime("%Y-%m-%d", time.gmtime())
+        assert redis_client.hget(f"stats:requests:{today}", f"model:{model}") == b"30"
+        assert first.stop() == 0
+        assert second.stop() == 0
+
+
+def wait_until_accepted(gateway: Gateway, client_key: str) -> None:
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        response = httpx.get(
+            f"{gateway.base_url}/v1/models", headers={"Authorization": f"Bearer {client_key}"}
+        )
+        if response.status_code == 200:
+            return
+        time.sleep(0.1)
+    raise AssertionError("the second gateway never saw the new client key")

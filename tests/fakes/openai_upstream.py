@@ -37,6 +37,8 @@ class FakeOpenAI:
     # key -> (status, json body): answers an error instead of a completion for that key
     errors: dict[str, tuple[int, dict[str, Any]]] = field(default_factory=dict)
     on_call: Callable[[Call], None] | None = None
+    # when set, a stream pauses after its first content chunk until the event is set
+    stream_gate: threading.Event | None = None
 
     def __post_init__(self) -> None:
         self._loop = asyncio.new_event_loop()
@@ -138,6 +140,9 @@ class FakeOpenAI:
             if self.chunk_delay_s:
                 await asyncio.sleep(self.chunk_delay_s)
             await response.write(chunk({"content": piece if index == 0 else " " + piece}))
+            if index == 0 and self.stream_gate is not None:
+                gate = self.stream_gate
+                await asyncio.get_running_loop().run_in_executor(None, gate.wait, 30)
         await response.write(chunk({}, "stop"))
         if (body.get("stream_options") or {}).get("include_usage"):
             payload = {

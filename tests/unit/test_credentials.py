@@ -31,6 +31,18 @@ def test_unusable_auth_data_is_refused(auth_data: dict[str, object]) -> None:
         credential_from_auth_data(auth_data)
 
 
+def test_redact_removes_every_secret_of_the_credential() -> None:
+    credential = credential_from_auth_data(
+        {
+            "access_token": "ya29.access-value",
+            "refresh_token": "1//refresh-value",
+            "project_id": "p",
+        }
+    )
+    echoed = "bad token ya29.access-value (refresh 1//refresh-value) for project p"
+    assert credential.redact(echoed) == "bad token [redacted] (refresh [redacted]) for project p"
+
+
 def test_cipher_round_trip_is_bound_to_its_context() -> None:
     cipher = CredentialCipher("operator secret")
     token = cipher.encrypt(b'{"api_key": "sk-secret"}', context="account-1")

@@ -82,8 +82,14 @@ class ScriptedExecutor:
         self.calls.append(call)
         if self.unreachable:
             raise UpstreamUnavailable("cannot connect")
+        key = call.account.credential.secret
+        body = (
+            b'{"ok":true}'
+            if self.status < 400
+            else b'{"error":{"message":"bad key %s"}}' % key.encode()
+        )
         exchange = ScriptedExchange(
-            self.status, b'{"ok":true}', [b"data: 1\n\n", b"data: [DONE]\n\n"], self.fail_mid_stream
+            self.status, body, [b"data: 1\n\n", b"data: [DONE]\n\n"], self.fail_mid_stream
         )
         self.exchanges.append(exchange)
         return exchange
@@ -221,3 +227,17 @@ async def test_disabled_and_inactive_accounts_are_skipped() -> None:
     for _ in range(4):
         await world.proxy.start(chat(), client)
     assert {c.account.credential.secret for c in world.executor.calls} == {"sk-a"}
+
+
+async def test_upstream_errors_pass_through_and_the_log_never_holds_the_key() -> None:
+    world = World()
+    await world.add_accounts("sk-account-secret-value")
+    world.executor.status = 401
+    client = world.proxy.authenticate(await world.client())
+    result = await world.proxy.start(chat(), client)
+    assert result.status == 401
+    assert b"sk-account-secret-value" not in result.body
+    assert b"[redacted]" in result.body
+    await world.logs.flush()
+    (row,) = world.sink.rows
+    assert row.error == "bad key [redacted]"

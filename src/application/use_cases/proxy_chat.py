@@ -136,6 +136,8 @@ class ProxyChat:
             raise upstream_unavailable(provider.id) from exc
         finally:
             await exchange.close()
+        if exchange.status >= 400:  # upstream error texts may echo the account's key
+            body = account.credential.redact(body.decode("utf-8", "replace")).encode()
         usage = exchange.usage
         self._log(
             request_id,
@@ -227,7 +229,7 @@ class ProxyChat:
                 ttfb_ms=ttfb_ms,
                 prompt_tokens=prompt_tokens,
                 completion_tokens=completion_tokens,
-                error=error,
+                error=account.credential.redact(error) if error and account else error,
             )
         )
 

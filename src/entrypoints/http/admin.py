@@ -11,6 +11,7 @@ from litestar.connection import ASGIConnection
 from litestar.datastructures import State
 from litestar.exceptions import NotAuthorizedException
 from litestar.handlers.base import BaseRouteHandler
+from litestar.params import FromPath, FromQuery
 
 from aigateway.application.errors import ValidationFailed
 from aigateway.application.use_cases.admin import (
@@ -60,7 +61,7 @@ class CredentialView(msgspec.Struct):
 
 class AccountView(msgspec.Struct):
     id: str
-    provider_id: str
+    provider_id: FromPath[str]
     label: str
     auth_type: str
     credential: CredentialView
@@ -133,7 +134,9 @@ class ProvidersController(Controller):
         return Listing(list(items), len(items))
 
     @get("/{provider_id:str}")
-    async def get_provider(self, request: Request[Any, Any, State], provider_id: str) -> Provider:
+    async def get_provider(
+        self, request: Request[Any, Any, State], provider_id: FromPath[str]
+    ) -> Provider:
         return await _providers(request).get(provider_id)
 
     @post("/", status_code=201)
@@ -141,19 +144,25 @@ class ProvidersController(Controller):
         return await _providers(request).create(await decode_body(request, NewProvider))
 
     @put("/{provider_id:str}")
-    async def put_provider(self, request: Request[Any, Any, State], provider_id: str) -> Provider:
+    async def put_provider(
+        self, request: Request[Any, Any, State], provider_id: FromPath[str]
+    ) -> Provider:
         return await _providers(request).update(
             provider_id, await decode_body(request, ProviderPatch)
         )
 
     @patch("/{provider_id:str}")
-    async def patch_provider(self, request: Request[Any, Any, State], provider_id: str) -> Provider:
+    async def patch_provider(
+        self, request: Request[Any, Any, State], provider_id: FromPath[str]
+    ) -> Provider:
         return await _providers(request).update(
             provider_id, await decode_body(request, ProviderPatch)
         )
 
     @delete("/{provider_id:str}", status_code=200)
-    async def delete_provider(self, request: Request[Any, Any, State], provider_id: str) -> Deleted:
+    async def delete_provider(
+        self, request: Request[Any, Any, State], provider_id: FromPath[str]
+    ) -> Deleted:
         await _providers(request).delete(provider_id)
         return Deleted("provider deleted")
 
@@ -165,14 +174,16 @@ class AccountsController(Controller):
     async def list_accounts(
         self,
         request: Request[Any, Any, State],
-        provider_id: str | None = None,
-        is_active: bool | None = None,
+        provider_id: FromQuery[str | None] = None,
+        is_active: FromQuery[bool | None] = None,
     ) -> Listing:
         items = await _accounts(request).list(provider_id=provider_id, is_active=is_active)
         return Listing([AccountView.of(a) for a in items], len(items))
 
     @get("/{account_id:str}")
-    async def get_account(self, request: Request[Any, Any, State], account_id: str) -> AccountView:
+    async def get_account(
+        self, request: Request[Any, Any, State], account_id: FromPath[str]
+    ) -> AccountView:
         return AccountView.of(await _accounts(request).get(account_id))
 
     @post("/", status_code=201)
@@ -181,19 +192,23 @@ class AccountsController(Controller):
         return AccountView.of(account)
 
     @put("/{account_id:str}")
-    async def put_account(self, request: Request[Any, Any, State], account_id: str) -> AccountView:
+    async def put_account(
+        self, request: Request[Any, Any, State], account_id: FromPath[str]
+    ) -> AccountView:
         change = await decode_body(request, AccountPatch)
         return AccountView.of(await _accounts(request).update(account_id, change))
 
     @patch("/{account_id:str}")
     async def patch_account(
-        self, request: Request[Any, Any, State], account_id: str
+        self, request: Request[Any, Any, State], account_id: FromPath[str]
     ) -> AccountView:
         change = await decode_body(request, AccountPatch)
         return AccountView.of(await _accounts(request).update(account_id, change))
 
     @delete("/{account_id:str}", status_code=200)
-    async def delete_account(self, request: Request[Any, Any, State], account_id: str) -> Deleted:
+    async def delete_account(
+        self, request: Request[Any, Any, State], account_id: FromPath[str]
+    ) -> Deleted:
         await _accounts(request).delete(account_id)
         return Deleted("account deleted")
 
@@ -214,7 +229,7 @@ class ClientKeysController(Controller):
         return IssuedKeyView(issued.key.id, issued.plaintext, issued.key.prefix, issued.key.label)
 
     @delete("/{key_id:str}", status_code=200)
-    async def revoke_key(self, request: Request[Any, Any, State], key_id: str) -> Deleted:
+    async def revoke_key(self, request: Request[Any, Any, State], key_id: FromPath[str]) -> Deleted:
         await _keys(request).revoke(key_id)
         return Deleted("api key revoked")
 

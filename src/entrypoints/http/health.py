@@ -22,7 +22,7 @@ class Health(msgspec.Struct):
     checks: dict[str, str]
 
 
-@get("/health", sync_to_thread=False)
+@get("/health")
 async def health(request: Request[object, object, State]) -> Response[Health]:
     state = request.app.state
     pingers = state.health_checks.pingers

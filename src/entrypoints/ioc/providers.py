@@ -186,8 +186,17 @@ class ApplicationProvider(Provider):
         stats: StatsCounters,
         accounts: AccountRepository,
         keys: ClientKeyRepository,
+        settings: Settings,
     ) -> RequestLogQueue:
-        return RequestLogQueue(sink, stats, accounts, keys)
+        return RequestLogQueue(
+            sink,
+            stats,
+            accounts,
+            keys,
+            max_pending=settings.log_max_pending,
+            batch_size=settings.log_batch_size,
+            flush_interval_s=settings.log_flush_interval_s,
+        )
 
     @provide
     def proxy_chat(

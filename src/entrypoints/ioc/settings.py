@@ -37,6 +37,9 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     upstream_connect_timeout_s: float = 10.0
     catalog_ttl_s: float = 30.0
     catalog_watch_interval_s: float = 1.0
+    log_flush_interval_s: float = 0.25
+    log_batch_size: int = 500
+    log_max_pending: int = 100_000
 
     @property
     def embedded(self) -> bool:
@@ -67,6 +70,9 @@ _YAML_KEYS: dict[tuple[str, str], str] = {
     ("upstream", "connect_timeout_s"): "upstream_connect_timeout_s",
     ("catalog", "ttl_s"): "catalog_ttl_s",
     ("catalog", "watch_interval_s"): "catalog_watch_interval_s",
+    ("request_log", "flush_interval_s"): "log_flush_interval_s",
+    ("request_log", "batch_size"): "log_batch_size",
+    ("request_log", "max_pending"): "log_max_pending",
 }
 
 ENV_KEYS: dict[str, str] = {
@@ -81,6 +87,7 @@ ENV_KEYS: dict[str, str] = {
     "AIGATEWAY_LOG_LEVEL": "log_level",
     "AIGATEWAY_MAX_BODY_BYTES": "max_body_bytes",
     "AIGATEWAY_UPSTREAM_TIMEOUT_S": "upstream_timeout_s",
+    "AIGATEWAY_LOG_FLUSH_INTERVAL_S": "log_flush_interval_s",
 }
 
 
