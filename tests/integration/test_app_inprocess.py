@@ -16,6 +16,7 @@ from aigateway.entrypoints.ioc.providers import HealthChecks, production_provide
 from aigateway.entrypoints.ioc.settings import Settings, load_settings
 
 ADMIN = {"Authorization": "Bearer adm_inprocess"}
+ERROR_TYPES = {400: "invalid_request", 404: "not_found", 409: "conflict", 422: "validation_error"}
 
 
 class DatabaseDown(Provider):
@@ -63,7 +64,7 @@ async def test_health_is_503_when_the_database_is_unreachable(tmp_path: Path) ->
 @pytest.mark.parametrize(
     ("method", "path", "body", "status"),
     [
-        ("post", "/api/v1/providers", b"{oops", 422),
+        ("post", "/api/v1/providers", b"{oops", 400),
         ("post", "/api/v1/providers", b'{"id": "x"}', 422),
         (
             "post",
@@ -114,7 +115,9 @@ async def test_bad_admin_input_is_a_json_4xx(
     kwargs = {"content": body} if body is not None else {}
     response = await client.request(method.upper(), path, headers=ADMIN, **kwargs)  # type: ignore[arg-type]
     assert response.status_code == status, response.text
-    assert response.json()["error"]["message"]
+    error = response.json()["error"]
+    assert error["message"]
+    assert error["type"] == ERROR_TYPES[status]
 
 
 async def test_account_update_semantics(client: AsyncTestClient) -> None:  # type: ignore[type-arg]

@@ -1,6 +1,6 @@
 """Upstream transport on aiohttp: one pooled session per egress route (direct or a proxy).
 
-Chosen by measurement (docs/performance.md): aiohttp's client serves several times the
+Chosen by measurement (docs/decisions.md, record 2): aiohttp's client serves several times the
 requests per second of httpx's default transport at the same CPU.
 """
 

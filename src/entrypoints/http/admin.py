@@ -9,7 +9,7 @@ import msgspec
 from litestar import Controller, Request, delete, get, patch, post, put
 from litestar.connection import ASGIConnection
 from litestar.datastructures import State
-from litestar.exceptions import NotAuthorizedException
+from litestar.exceptions import ClientException, NotAuthorizedException
 from litestar.handlers.base import BaseRouteHandler
 from litestar.params import FromPath, FromQuery
 
@@ -47,7 +47,7 @@ async def decode_body(request: Request[Any, Any, State], type_: type[T]) -> T:
     except msgspec.ValidationError as exc:
         raise ValidationFailed(str(exc).replace("`$.", "`")) from None
     except msgspec.DecodeError:
-        raise ValidationFailed("request body is not a valid JSON object") from None
+        raise ClientException("request body is not valid JSON") from None
 
 
 # ---- views: what the admin API shows (never a secret) ----------------------------------------

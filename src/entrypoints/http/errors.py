@@ -29,6 +29,16 @@ _HTTP_TYPES = {
 }
 
 
+_ADMIN_TYPES = {
+    400: "invalid_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "request_too_large",
+}
+
+
 def openai_error_response(
     status: int,
     message: str,
@@ -91,8 +101,6 @@ def admin_exception_handler(_: Request[Any, Any, Any], exc: Exception) -> Respon
     if isinstance(exc, HTTPException):
         status = exc.status_code
         message = exc.detail if status < 500 else "internal error"
-        return api_error_response(
-            status, _HTTP_TYPES.get(status, "error").removesuffix("_error") or "error", message
-        )
+        return api_error_response(status, _ADMIN_TYPES.get(status, "error"), message)
     log.exception("unhandled error on the admin API")
     return api_error_response(500, "internal_error", "internal error")
