@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from aigateway.domain.providers import Provider, ProviderKind
-from aigateway.domain.routing.resolution import resolve_model
+from aigateway.domain.routing.resolution import ModelRouter, resolve_model
 
 
 def provider(pid: str, models: tuple[str, ...], priority: int = 0, active: bool = True) -> Provider:
@@ -45,3 +45,13 @@ def test_no_match_is_none() -> None:
 
 def test_listed_models_skip_patterns() -> None:
     assert provider("a", ("gpt-*", "o1", "x?")).listed_models() == ("o1",)
+
+
+def test_router_memo_is_bounded_and_never_changes_an_answer() -> None:
+    router = ModelRouter([provider("a", ("gpt-*",)), provider("b", ("llama-*",))])
+    names = [f"gpt-{i}" for i in range(ModelRouter.MAX_MEMO + 10)] + ["llama-3", "mystery"]
+    first = [router.resolve(n) for n in names]
+    again = [router.resolve(n) for n in names]
+    assert first == again
+    assert len(router._memo) <= ModelRouter.MAX_MEMO
+    assert [r.provider.id if r else None for r in first[-2:]] == ["b", None]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 import msgspec
 
@@ -24,6 +24,7 @@ from aigateway.application.ports.repositories import (
 from aigateway.domain.accounts import Account
 from aigateway.domain.client_keys import ClientKey
 from aigateway.domain.providers import Provider
+from aigateway.domain.routing.resolution import ModelRouter
 from aigateway.domain.routing.round_robin import eligible
 
 log = logging.getLogger(__name__)
@@ -34,12 +35,32 @@ class Catalog(msgspec.Struct, frozen=True):
     providers: tuple[Provider, ...]
     accounts: Mapping[str, tuple[Account, ...]]  # provider id -> usable accounts, by id
     keys: Mapping[str, ClientKey]  # key hash -> active key
+    router: ModelRouter
 
     def accounts_for(self, provider_id: str) -> tuple[Account, ...]:
         return self.accounts.get(provider_id, ())
 
 
-EMPTY_CATALOG = Catalog(-1, (), {}, {})
+def build_catalog(
+    version: int,
+    providers: Iterable[Provider],
+    accounts: Iterable[Account],
+    keys: Iterable[ClientKey],
+) -> Catalog:
+    providers = tuple(providers)
+    by_provider: dict[str, list[Account]] = defaultdict(list)
+    for account in accounts:
+        by_provider[account.provider_id].append(account)
+    return Catalog(
+        version,
+        providers,
+        {pid: eligible(accs) for pid, accs in by_provider.items()},
+        {k.key_hash: k for k in keys if k.is_active},
+        ModelRouter(providers),
+    )
+
+
+EMPTY_CATALOG = build_catalog(-1, (), (), ())
 
 
 class CatalogCache:
@@ -69,16 +90,11 @@ class CatalogCache:
         async with self._lock:
             if version is None:
                 version = await self._version.current()
-            providers = tuple(await self._providers.list())
-            by_provider: dict[str, list[Account]] = defaultdict(list)
-            for account in await self._accounts.list(is_active=True):
-                by_provider[account.provider_id].append(account)
-            keys = {k.key_hash: k for k in await self._keys.list() if k.is_active}
-            self.current = Catalog(
+            self.current = build_catalog(
                 version,
-                providers,
-                {pid: eligible(accs) for pid, accs in by_provider.items()},
-                keys,
+                await self._providers.list(),
+                await self._accounts.list(is_active=True),
+                await self._keys.list(),
             )
             self._loaded_at = self._clock.monotonic()
             return self.current

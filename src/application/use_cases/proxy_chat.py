@@ -32,7 +32,6 @@ from aigateway.domain.accounts import Account
 from aigateway.domain.client_keys import ClientKey, hash_key
 from aigateway.domain.providers import ProviderKind
 from aigateway.domain.request_log import RequestLogEntry
-from aigateway.domain.routing.resolution import resolve_model
 from aigateway.domain.routing.round_robin import pick
 
 log = logging.getLogger(__name__)
@@ -79,7 +78,7 @@ class ProxyChat:
         started = self._clock.monotonic()
         request_id = uuid.uuid4().hex
         catalog = self._catalog.current
-        route = resolve_model(chat.model, catalog.providers)
+        route = catalog.router.resolve(chat.model)
         if route is None:
             self._log(request_id, client, None, chat, started, 404, error="model not found")
             raise model_not_found(chat.model)

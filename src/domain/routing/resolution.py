@@ -14,21 +14,48 @@ class Route(msgspec.Struct, frozen=True):
     model: str  # the name sent upstream
 
 
-def resolve_model(model: str, providers: Iterable[Provider]) -> Route | None:
-    """Resolve a client's model name.
+class ModelRouter:
+    """Resolves client model names against a fixed set of providers; answers are memoised.
 
     1. `provider/model` where `provider` is an active provider's id: that provider, `model`
        upstream (a model name may itself contain slashes, e.g. `openai/meta-llama/x`).
     2. Otherwise the active provider whose names or patterns match, highest priority first
        (ties broken by id so the answer never depends on load order).
     """
-    active = sorted((p for p in providers if p.is_active), key=lambda p: (-p.priority, p.id))
-    prefix, sep, rest = model.partition("/")
-    if sep and rest:
-        for provider in active:
-            if provider.id == prefix:
-                return Route(provider, rest)
-    for provider in active:
-        if provider.serves(model):
-            return Route(provider, model)
-    return None
+
+    MAX_MEMO = 4096
+
+    def __init__(self, providers: Iterable[Provider]) -> None:
+        self._active = tuple(
+            sorted((p for p in providers if p.is_active), key=lambda p: (-p.priority, p.id))
+        )
+        self._by_id = {p.id: p for p in self._active}
+        self._memo: dict[str, Route | None] = {}
+
+    @property
+    def active(self) -> tuple[Provider, ...]:
+        return self._active
+
+    def resolve(self, model: str) -> Route | None:
+        try:
+            return self._memo[model]
+        except KeyError:
+            pass
+        route = self._resolve(model)
+        if len(self._memo) >= self.MAX_MEMO:  # clients choose model names: stay bounded
+            self._memo.clear()
+        self._memo[model] = route
+        return route
+
+    def _resolve(self, model: str) -> Route | None:
+        prefix, sep, rest = model.partition("/")
+        if sep and rest and prefix in self._by_id:
+            return Route(self._by_id[prefix], rest)
+        for provider in self._active:
+            if provider.serves(model):
+                return Route(provider, model)
+        return None
+
+
+def resolve_model(model: str, providers: Iterable[Provider]) -> Route | None:
+    return ModelRouter(providers).resolve(model)

@@ -64,9 +64,7 @@ async def list_models(request: Request[object, object, State]) -> ModelList:
     seen: set[str] = set()
     cards: list[ModelCard] = []
     created = int(request.app.state.started_at)
-    for provider in sorted(catalog.providers, key=lambda p: (-p.priority, p.id)):
-        if not provider.is_active:
-            continue
+    for provider in catalog.router.active:
         for model in provider.listed_models():
             if model not in seen:
                 seen.add(model)
