@@ -61,6 +61,9 @@ class InMemoryRoundRobinCursor:
         self._counters: Counter[tuple[str, str]] = Counter()
 
     async def next(self, provider_id: str, model: str) -> int:
+        return self.bump(provider_id, model)
+
+    def bump(self, provider_id: str, model: str) -> int:
         key = (provider_id, model)
         self._counters[key] += 1  # no await in between: atomic within the event loop
         return self._counters[key]

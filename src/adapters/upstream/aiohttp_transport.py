@@ -56,6 +56,7 @@ class AiohttpUpstream:
         self._connect_timeout_s = connect_timeout_s
         self._pool_size = pool_size
         self._sessions: dict[str | None, aiohttp.ClientSession] = {}
+        self._timeouts: dict[float, aiohttp.ClientTimeout] = {}
 
     def _session(self, proxy_url: str | None) -> aiohttp.ClientSession:
         session = self._sessions.get(proxy_url)
@@ -72,16 +73,22 @@ class AiohttpUpstream:
             self._sessions[proxy_url] = session
         return session
 
+    def _timeout(self, read_timeout_s: float) -> aiohttp.ClientTimeout:
+        timeout = self._timeouts.get(read_timeout_s)
+        if timeout is None:
+            timeout = aiohttp.ClientTimeout(
+                total=None, connect=self._connect_timeout_s, sock_read=read_timeout_s
+            )
+            self._timeouts[read_timeout_s] = timeout
+        return timeout
+
     async def open(self, request: UpstreamRequest) -> AiohttpResponse:
-        timeout = aiohttp.ClientTimeout(
-            total=None, connect=self._connect_timeout_s, sock_read=request.timeout_s
-        )
         try:
             response = await self._session(request.proxy_url).post(
                 request.url,
                 data=request.body,
-                headers=dict(request.headers),
-                timeout=timeout,
+                headers=request.headers,
+                timeout=self._timeout(request.timeout_s),
                 proxy=request.proxy_url,
                 allow_redirects=False,
             )

@@ -34,6 +34,12 @@ from aigateway.adapters.redis.coordination import (
     RedisRoundRobinCursor,
     RedisStatsCounters,
 )
+from aigateway.adapters.redis.fallback import (
+    CircuitBreaker,
+    FallbackConfigVersion,
+    FallbackRoundRobinCursor,
+    FallbackStatsCounters,
+)
 from aigateway.adapters.upstream.aiohttp_transport import AiohttpUpstream
 from aigateway.adapters.upstream.openai import OpenAIChatExecutor
 from aigateway.application.ports.clock import Clock
@@ -133,16 +139,26 @@ class CoordinationProvider(Provider):
     scope = Scope.APP
 
     @provide
-    def cursor(self, redis: Redis | None) -> RoundRobinCursor:
-        return RedisRoundRobinCursor(redis) if redis is not None else InMemoryRoundRobinCursor()
+    def breaker(self) -> CircuitBreaker:
+        return CircuitBreaker()
 
     @provide
-    def version(self, redis: Redis | None) -> ConfigVersion:
-        return RedisConfigVersion(redis) if redis is not None else InMemoryConfigVersion()
+    def cursor(self, redis: Redis | None, breaker: CircuitBreaker) -> RoundRobinCursor:
+        if redis is None:
+            return InMemoryRoundRobinCursor()
+        return FallbackRoundRobinCursor(RedisRoundRobinCursor(redis), breaker)
 
     @provide
-    def stats(self, redis: Redis | None) -> StatsCounters:
-        return RedisStatsCounters(redis) if redis is not None else InMemoryStatsCounters()
+    def version(self, redis: Redis | None, breaker: CircuitBreaker) -> ConfigVersion:
+        if redis is None:
+            return InMemoryConfigVersion()
+        return FallbackConfigVersion(RedisConfigVersion(redis), breaker)
+
+    @provide
+    def stats(self, redis: Redis | None, breaker: CircuitBreaker) -> StatsCounters:
+        if redis is None:
+            return InMemoryStatsCounters()
+        return FallbackStatsCounters(RedisStatsCounters(redis), breaker)
 
     @provide
     def health_checks(self, engine: AsyncEngine, redis: Redis | None) -> HealthChecks:

@@ -1,0 +1,107 @@
+"""Keep serving when Redis is away: a circuit breaker and in-process stand-ins.
+
+While the breaker is open, round-robin counts in the process, config-version checks reuse the
+last value seen, and stats batches are skipped (the request log rows themselves go to the
+database). After `open_for_s` one caller probes Redis; the rest stay on the fallback until the
+probe answers, so a hung Redis costs at most one socket timeout per probe, not one per request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TypeVar
+
+from redis.exceptions import RedisError
+
+from aigateway.adapters.memory.coordination import InMemoryRoundRobinCursor
+from aigateway.application.ports.coordination import ConfigVersion, RoundRobinCursor, StatsCounters
+from aigateway.domain.request_log import RequestLogEntry
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+REDIS_FAILURES: tuple[type[BaseException], ...] = (RedisError, OSError, asyncio.TimeoutError)
+
+
+class CircuitBreaker:
+    def __init__(
+        self, *, open_for_s: float = 5.0, monotonic: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._open_for_s = open_for_s
+        self._monotonic = monotonic
+        self._open_until: float | None = None  # None: closed
+        self._probing = False
+
+    @property
+    def is_open(self) -> bool:
+        return self._open_until is not None
+
+    async def call(self, primary: Callable[[], Awaitable[T]], fallback: Callable[[], T]) -> T:
+        if self._open_until is not None:
+            if self._probing or self._monotonic() < self._open_until:
+                return fallback()
+            self._probing = True
+        try:
+            result = await primary()
+        except REDIS_FAILURES as exc:
+            self._trip(exc)
+            return fallback()
+        finally:
+            self._probing = False
+        if self._open_until is not None:
+            log.warning("Redis answers again; shared coordination resumed")
+            self._open_until = None
+        return result
+
+    def _trip(self, exc: BaseException) -> None:
+        if self._open_until is None:
+            log.warning(
+                "Redis unavailable (%s); serving with in-process round-robin for %.0f s",
+                type(exc).__name__,
+                self._open_for_s,
+            )
+        self._open_until = self._monotonic() + self._open_for_s
+
+
+class FallbackRoundRobinCursor:
+    def __init__(self, primary: RoundRobinCursor, breaker: CircuitBreaker) -> None:
+        self._primary = primary
+        self._local = InMemoryRoundRobinCursor()
+        self._breaker = breaker
+
+    async def next(self, provider_id: str, model: str) -> int:
+        return await self._breaker.call(
+            lambda: self._primary.next(provider_id, model),
+            lambda: self._local.bump(provider_id, model),
+        )
+
+
+class FallbackConfigVersion:
+    def __init__(self, primary: ConfigVersion, breaker: CircuitBreaker) -> None:
+        self._primary = primary
+        self._breaker = breaker
+        self._last = 0
+
+    async def current(self) -> int:
+        self._last = await self._breaker.call(self._primary.current, lambda: self._last)
+        return self._last
+
+    async def bump(self) -> int:
+        self._last = await self._breaker.call(self._primary.bump, lambda: self._last + 1)
+        return self._last
+
+
+class FallbackStatsCounters:
+    def __init__(self, primary: StatsCounters, breaker: CircuitBreaker) -> None:
+        self._primary = primary
+        self._breaker = breaker
+        self.skipped_batches = 0
+
+    async def record(self, entries: Sequence[RequestLogEntry]) -> None:
+        await self._breaker.call(lambda: self._primary.record(entries), self._skip)
+
+    def _skip(self) -> None:
+        self.skipped_batches += 1

@@ -1,0 +1,96 @@
+"""The breaker in front of Redis: fall back at once, probe once, come back."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from redis.exceptions import ConnectionError as RedisConnectionError
+
+from aigateway.adapters.redis.fallback import (
+    CircuitBreaker,
+    FallbackConfigVersion,
+    FallbackRoundRobinCursor,
+)
+
+
+class FlakyCursor:
+    def __init__(self) -> None:
+        self.down = False
+        self.calls = 0
+        self.count = 100
+        self.delay = 0.0
+
+    async def next(self, provider_id: str, model: str) -> int:
+        self.calls += 1
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        if self.down:
+            raise RedisConnectionError("connection refused")
+        self.count += 1
+        return self.count
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.t = 0.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+async def test_outage_falls_back_and_recovers() -> None:
+    clock = Clock()
+    primary = FlakyCursor()
+    cursor = FallbackRoundRobinCursor(primary, CircuitBreaker(open_for_s=5, monotonic=clock))
+    assert await cursor.next("p", "m") == 101
+    primary.down = True
+    local = [await cursor.next("p", "m") for _ in range(10)]
+    assert local == list(range(1, 11))  # in-process counting continues without raising
+    assert primary.calls == 2  # only the call that tripped the breaker reached Redis
+    primary.down = False
+    clock.t = 5.0
+    assert await cursor.next("p", "m") == 102  # the probe succeeds: back on Redis
+    assert await cursor.next("p", "m") == 103
+
+
+async def test_only_one_probe_while_redis_hangs() -> None:
+    clock = Clock()
+    primary = FlakyCursor()
+    breaker = CircuitBreaker(open_for_s=5, monotonic=clock)
+    cursor = FallbackRoundRobinCursor(primary, breaker)
+    primary.down = True
+    await cursor.next("p", "m")
+    clock.t = 6.0
+    primary.delay = 0.05
+    results = await asyncio.gather(*(cursor.next("p", "m") for _ in range(20)))
+    assert primary.calls == 2  # the trip and one probe; 19 callers never waited on Redis
+    assert len(set(results)) == 20
+    assert breaker.is_open
+
+
+@pytest.mark.parametrize("down_first", [True, False])
+async def test_config_version_keeps_the_last_value_while_down(down_first: bool) -> None:
+    class Version:
+        down = down_first
+        value = 7
+
+        async def current(self) -> int:
+            if self.down:
+                raise OSError("unreachable")
+            return self.value
+
+        async def bump(self) -> int:
+            if self.down:
+                raise OSError("unreachable")
+            self.value += 1
+            return self.value
+
+    primary = Version()
+    version = FallbackConfigVersion(primary, CircuitBreaker(open_for_s=60))
+    if not down_first:
+        assert await version.current() == 7
+        primary.down = True
+    expected = 0 if down_first else 7
+    assert await version.current() == expected
+    assert await version.bump() == expected + 1
