@@ -5,8 +5,6 @@ The test runs its own redis-server on a free port; the shared one is never touch
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -14,60 +12,19 @@ from pathlib import Path
 
 import httpx
 import pytest
-import redis
 
-from tests.e2e.harness import Gateway, free_port, gateway_env
+from tests.e2e.harness import Gateway, gateway_env
+from tests.e2e.private_services import PrivateRedis
 from tests.fakes.openai_upstream import FakeOpenAI
-from tests.services import unavailable
 
 pytestmark = [pytest.mark.e2e, pytest.mark.redis]
 
 KEYS = ["sk-outage-one-00000001", "sk-outage-two-00000002"]
 
 
-class PrivateRedis:
-    def __init__(self, port: int) -> None:
-        self.port = port
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        binary = shutil.which("redis-server")
-        if binary is None:
-            unavailable("redis-server binary", FileNotFoundError("redis-server"))
-        assert binary is not None
-        self.process = subprocess.Popen(
-            [
-                binary,
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ],
-            stdout=subprocess.DEVNULL,
-        )
-        client = redis.Redis(port=self.port)
-        for _ in range(100):
-            try:
-                client.ping()
-                return
-            except redis.ConnectionError:
-                time.sleep(0.05)
-        raise RuntimeError("private redis-server did not start")
-
-    def stop(self) -> None:
-        if self.process is not None:
-            self.process.kill()
-            self.process.wait(10)
-            self.process = None
-
-
 @pytest.fixture
 def private_redis() -> Iterator[PrivateRedis]:
-    server = PrivateRedis(free_port())
+    server = PrivateRedis()
     server.start()
     yield server
     server.stop()
@@ -93,7 +50,7 @@ def test_redis_outage_is_invisible_to_clients(
     with Gateway(tmp_path, env) as gateway:
         client_key = gateway.setup_pool(fake_openai.base_url, KEYS, ["gpt-*"])
         assert [chat(gateway, client_key) for _ in range(10)] == [200] * 10
-        assert redis.Redis(port=private_redis.port).get(counter_key) == b"10"
+        assert private_redis.client().get(counter_key) == b"10"
 
         private_redis.stop()
         before = len(fake_openai.calls)
@@ -107,7 +64,7 @@ def test_redis_outage_is_invisible_to_clients(
         resumed = False
         while time.monotonic() < deadline and not resumed:
             assert chat(gateway, client_key) == 200
-            resumed = redis.Redis(port=private_redis.port).get(counter_key) is not None
+            resumed = private_redis.client().get(counter_key) is not None
             time.sleep(0.2)
         assert resumed, "the gateway never went back to Redis"
         assert httpx.get(f"{gateway.base_url}/health").status_code == 200
