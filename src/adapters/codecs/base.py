@@ -1,0 +1,190 @@
+"""What every wire codec offers, and helpers they share.
+
+A codec turns one wire format into the canonical model (aigateway.domain.llm) and back. The
+translating path is: client codec `decode_request` -> upstream codec `encode_request` ->
+upstream codec `decode_response` / `stream_decoder` -> client codec `encode_response` /
+`stream_encoder`; errors go through `decode_error` / `encode_error`. Same-format traffic does
+not use codecs at all (it stays a byte passthrough).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any, Protocol, TypeVar
+
+import msgspec
+
+from aigateway.application.errors import GatewayError, invalid_request
+from aigateway.domain.llm import (
+    ApiError,
+    ChatRequest,
+    ChatResponse,
+    ErrorType,
+    StreamError,
+    StreamEvent,
+    UnsupportedContent,
+    error_type_for_status,
+)
+
+T = TypeVar("T")
+
+
+class WireFormatError(ValueError):
+    """An upstream answer that does not follow its format (malformed JSON, missing fields)."""
+
+
+class StreamDecoder(Protocol):
+    """Stateful: bytes of one upstream SSE stream, split anywhere -> canonical events.
+
+    Raises `WireFormatError` on an event it cannot read. `finish()` at end of stream flushes
+    what is held and reports a stream that ended early as a `StreamError`.
+    """
+
+    def feed(self, chunk: bytes) -> list[StreamEvent]: ...
+    def finish(self) -> list[StreamEvent]: ...
+
+
+class StreamEncoder(Protocol):
+    """Stateful: canonical events -> SSE bytes of one client stream (may be b"" for an event
+    the format does not show). Raises `UnsupportedContent` for a block it cannot express."""
+
+    @property
+    def done(self) -> bool: ...
+    def encode(self, event: StreamEvent) -> bytes: ...
+    def encode_all(self, events: Iterable[StreamEvent]) -> bytes: ...
+
+
+class WireCodec(Protocol):
+    format: str  # "openai_chat", "anthropic_messages"
+    title: str  # for messages: "OpenAI Chat Completions"
+
+    def decode_request(self, body: bytes) -> ChatRequest: ...
+    def encode_request(self, request: ChatRequest) -> bytes: ...
+    def decode_response(self, body: bytes) -> ChatResponse: ...
+    def encode_response(self, response: ChatResponse, *, created: int | None = None) -> bytes: ...
+    def stream_decoder(self) -> StreamDecoder: ...
+    def stream_encoder(
+        self, *, include_usage: bool = False, created: int = 0, model: str | None = None
+    ) -> StreamEncoder: ...
+    def decode_error(self, status: int, body: bytes) -> ApiError: ...
+    def encode_error(self, error: ApiError) -> bytes: ...
+    def encode_stream_error(self, error: StreamError) -> bytes: ...
+
+
+# Thinking budget per OpenAI reasoning_effort (and back: a budget maps to the smallest of
+# low/medium/high whose budget covers it). Configurable per codec.
+DEFAULT_EFFORT_BUDGETS: dict[str, int] = {
+    "minimal": 1024,
+    "low": 2048,
+    "medium": 8192,
+    "high": 16384,
+    "xhigh": 32768,
+}
+
+json_encode = msgspec.json.Encoder().encode
+json_decode = msgspec.json.Decoder().decode
+
+
+def validation_error(text: str, prefix: str | None = None) -> GatewayError:
+    """A msgspec validation message -> 400 naming the field, e.g. `messages[0].role`.
+
+    msgspec says "Object missing required field `model`" or "Expected `str`, got `int` - at
+    `$.model`"; `prefix` is the path of the value that was validated, when not the body.
+    """
+    where: str | None = None
+    if " - at `$" in text:
+        text, _, located = text.partition(" - at `$")
+        where = located.rstrip("`").lstrip(".")
+    container = _join_path(prefix, where)
+    if "missing required field `" in text:
+        missing = text.split("`")[1]
+        param = _join_path(container, missing)
+        message = f"{text} (in {container})" if container else text
+        return invalid_request(message, param=param)
+    message = f"{text} (at {container})" if container else text
+    return invalid_request(message, param=container)
+
+
+def _join_path(prefix: str | None, where: str | None) -> str | None:
+    if not where:
+        return prefix
+    if not prefix:
+        return where
+    return prefix + where if where.startswith("[") else f"{prefix}.{where}"
+
+
+def convert(value: Any, type_: type[T], path: str | None) -> T:
+    """`msgspec.convert` whose validation errors are 400s naming the field under `path`."""
+    try:
+        return msgspec.convert(value, type_)
+    except msgspec.ValidationError as exc:
+        raise validation_error(str(exc), path) from None
+
+
+def decode_body(body: bytes) -> dict[str, Any]:
+    """A client body -> its JSON object, or a 400 saying why not."""
+    if not body:
+        raise invalid_request("request body is empty; expected a JSON object")
+    try:
+        document = json_decode(body)
+    except msgspec.DecodeError as exc:
+        raise invalid_request(f"request body is not valid JSON: {exc}") from None
+    if not isinstance(document, dict):
+        raise invalid_request("request body must be a JSON object")
+    return document
+
+
+def unsupported_error(exc: UnsupportedContent) -> GatewayError:
+    """The 400 a client gets when its request holds something the upstream format lacks."""
+    return GatewayError(400, str(exc), code="unsupported_content")
+
+
+def api_error_from_gateway(exc: GatewayError) -> ApiError:
+    return ApiError(
+        status=exc.status,
+        type=error_type_for_status(exc.status),
+        message=exc.message,
+        code=exc.code,
+        param=exc.param,
+    )
+
+
+def stream_error_from_api(error: ApiError) -> StreamError:
+    return StreamError(error.type, error.message)
+
+
+def parse_data_url(url: str) -> tuple[str, str] | None:
+    """`data:<media type>[;params];base64,<data>` -> (media type, base64 data), else None."""
+    if not url.startswith("data:"):
+        return None
+    header, comma, data = url[5:].partition(",")
+    if not comma:
+        return None
+    params = header.split(";")
+    if len(params) < 2 or params[-1].strip().lower() != "base64":
+        return None
+    return params[0].strip() or "application/octet-stream", data
+
+
+def data_url(media_type: str, data: str) -> str:
+    return f"data:{media_type};base64,{data}"
+
+
+__all__ = [
+    "DEFAULT_EFFORT_BUDGETS",
+    "ErrorType",
+    "StreamDecoder",
+    "StreamEncoder",
+    "WireCodec",
+    "WireFormatError",
+    "api_error_from_gateway",
+    "convert",
+    "data_url",
+    "decode_body",
+    "json_decode",
+    "json_encode",
+    "parse_data_url",
+    "stream_error_from_api",
+    "unsupported_error",
+    "validation_error",
+]

@@ -1,0 +1,488 @@
+"""Properties of upstream error classification: total, bounded, never retries client errors,
+never leaks a secret planted in the upstream answer."""
+
+from __future__ import annotations
+
+import json
+import math
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+from functools import cache
+from typing import Any
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from aigateway.domain.accounts import AuthType
+from aigateway.domain.errors import (
+    DEFAULT_POLICY,
+    Backoff,
+    CooldownPolicy,
+    Failure,
+    FailureAction,
+    FailureCategory,
+    NetworkErrorKind,
+    classify,
+    classify_token_refresh_error,
+    error_in_success,
+)
+from aigateway.domain.errors.durations import (
+    go_duration_seconds,
+    message_delay_seconds,
+    retry_after_seconds,
+    timestamp_delay,
+)
+from aigateway.domain.providers import ProviderKind
+
+CANARIES = ("sk-canary-123456", "ya29.canary-access-token-7890", "sk-ant-api03-canary-abcdef")
+
+KNOWN_CODES = (
+    "insufficient_quota",
+    "rate_limit_exceeded",
+    "rate_limit_error",
+    "invalid_api_key",
+    "overloaded_error",
+    "authentication_error",
+    "permission_error",
+    "not_found_error",
+    "invalid_request_error",
+    "context_length_exceeded",
+    "account_deactivated",
+    "RATE_LIMIT_EXCEEDED",
+    "QUOTA_EXHAUSTED",
+    "MODEL_CAPACITY_EXHAUSTED",
+    "VALIDATION_REQUIRED",
+    "SERVICE_DISABLED",
+    "RESOURCE_EXHAUSTED",
+    "UNAVAILABLE",
+    "PERMISSION_DENIED",
+    "UNAUTHENTICATED",
+    "invalid_grant",
+    "invalid_client",
+    "requests",
+    "tokens",
+)
+MESSAGES = (
+    "You have exhausted your capacity on this model. Your quota will reset after 2h21m50s.",
+    "No capacity available for model gemini-3-pro-high on the server",
+    "Resource has been exhausted (e.g. check quota).",
+    "Please try again in 20ms.",
+    "This service has been disabled in this account for violation of Terms of Service.",
+    "Verify your account to continue.",
+    "Token has been expired or revoked.",
+    "OAuth token has been revoked.",
+    "Overloaded",
+    "You exceeded your current quota, please check your plan and billing details.",
+)
+HINTS = (
+    "0",
+    "1",
+    "2.9",
+    "30",
+    "-5",
+    "NaN",
+    "inf",
+    "1e9",
+    "99999999999999999999",
+    "12.5s",
+    "1.5ms",
+    "6m0s",
+    "20ms",
+    "71h15m27.791609974s",
+    "-1s",
+    "NaNs",
+    "2026-04-27T09:00:00Z",
+    "1999-01-01T00:00:00Z",
+    "9999-12-31T23:59:59Z",
+    "Mon, 27 Apr 2026 06:00:30 GMT",
+    "Fri, 31 Dec 9999 23:59:59 GMT",
+    "",
+)
+HEADER_NAMES = (
+    "Retry-After",
+    "retry-after",
+    "RETRY-AFTER",
+    "retry-after-ms",
+    "x-ratelimit-reset-requests",
+    "x-ratelimit-reset-tokens",
+    "x-ratelimit-remaining-requests",
+    "x-ratelimit-remaining-tokens",
+    "anthropic-ratelimit-requests-reset",
+    "anthropic-ratelimit-requests-remaining",
+    "anthropic-ratelimit-tokens-reset",
+    "anthropic-ratelimit-tokens-remaining",
+    "anthropic-ratelimit-unified-status",
+    "anthropic-ratelimit-unified-reset",
+    "Authorization",
+    "x-api-key",
+)
+
+kinds = st.sampled_from(ProviderKind)
+statuses = st.one_of(
+    st.none(),
+    st.sampled_from((200, 400, 401, 402, 403, 404, 408, 413, 422, 429, 500, 502, 503, 504, 529)),
+    st.integers(min_value=100, max_value=599),
+)
+moments = st.datetimes(
+    min_value=datetime(2000, 1, 1),  # noqa: DTZ001 - hypothesis bounds are naive
+    max_value=datetime(2100, 1, 1),  # noqa: DTZ001
+    timezones=st.just(UTC),
+)
+failure_counts = st.integers(min_value=-3, max_value=10**9)
+auth_types = st.none() | st.sampled_from(AuthType)
+error_kinds = st.sampled_from(NetworkErrorKind)
+canaries = st.sampled_from(CANARIES)
+
+
+@cache
+def planted(secret: str) -> st.SearchStrategy[str]:
+    """Text with the secret somewhere in it, as upstreams echo keys and signed URLs."""
+    return st.tuples(st.text(max_size=30), st.text(max_size=30)).map(
+        lambda parts: f"{parts[0]}{secret}{parts[1]}"
+    )
+
+
+@cache
+def texts(secret: str) -> st.SearchStrategy[str]:
+    return st.one_of(
+        st.sampled_from(KNOWN_CODES),
+        st.sampled_from(MESSAGES),
+        st.sampled_from(HINTS),
+        st.text(max_size=40),
+        planted(secret),
+        st.sampled_from(KNOWN_CODES).map(lambda c: f"{c} {secret}"),
+        st.sampled_from(MESSAGES).map(lambda m: f"{m} {secret}"),
+    )
+
+
+@cache
+def scalars(secret: str) -> st.SearchStrategy[Any]:
+    return st.one_of(
+        texts(secret),
+        st.integers(min_value=-(2**70), max_value=2**70),
+        st.floats(allow_nan=False),
+        st.booleans(),
+        st.none(),
+    )
+
+
+@cache
+def json_values(secret: str) -> st.SearchStrategy[Any]:
+    return st.recursive(
+        scalars(secret),
+        lambda inner: (
+            st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+        ),
+        max_leaves=8,
+    )
+
+
+@cache
+def details(secret: str) -> st.SearchStrategy[dict[str, Any]]:
+    durations = texts(secret) | st.fixed_dictionaries(
+        {}, optional={"seconds": scalars(secret), "nanos": scalars(secret)}
+    )
+    metadata = st.fixed_dictionaries(
+        {},
+        optional={
+            "quotaResetDelay": durations,
+            "quotaResetTimeStamp": texts(secret),
+            "validation_url": planted(secret).map(lambda t: f"https://accounts.google.com/{t}"),
+            "model": texts(secret),
+        },
+    )
+    return st.fixed_dictionaries(
+        {},
+        optional={
+            "@type": st.sampled_from(
+                (
+                    "type.googleapis.com/google.rpc.ErrorInfo",
+                    "type.googleapis.com/google.rpc.RetryInfo",
+                    "type.googleapis.com/google.rpc.Help",
+                )
+            ),
+            "reason": texts(secret),
+            "metadata": metadata,
+            "retryDelay": durations,
+        },
+    )
+
+
+@cache
+def error_objects(secret: str) -> st.SearchStrategy[Any]:
+    fields = st.fixed_dictionaries(
+        {},
+        optional={
+            "code": scalars(secret),
+            "type": texts(secret),
+            "status": texts(secret),
+            "reason": texts(secret),
+            "message": texts(secret),
+            "param": scalars(secret),
+            "details": st.lists(details(secret), max_size=3) | scalars(secret),
+        },
+    )
+    return fields | texts(secret) | json_values(secret)
+
+
+@cache
+def json_bodies(secret: str) -> st.SearchStrategy[bytes]:
+    top = st.fixed_dictionaries(
+        {"error": error_objects(secret)},
+        optional={
+            "type": st.just("error"),
+            "error_description": texts(secret),
+            "message": texts(secret),
+            "choices": json_values(secret),
+        },
+    )
+    documents = top | top.map(lambda d: [d]) | json_values(secret)
+    encoded = documents.map(lambda d: json.dumps(d).encode())
+    return encoded | encoded.map(lambda b: b"event: error\ndata: " + b + b"\n\n")
+
+
+@cache
+def bodies(secret: str) -> st.SearchStrategy[bytes]:
+    return st.one_of(
+        st.binary(max_size=200),
+        json_bodies(secret),
+        json_bodies(secret).map(lambda b: b[: len(b) // 2]),  # truncated
+        st.text(max_size=200).map(lambda t: t.encode("utf-8", "surrogatepass")),
+        st.integers(min_value=1, max_value=3000).map(lambda n: b"[" * n + b"]" * n),
+    )
+
+
+@cache
+def header_maps(secret: str) -> st.SearchStrategy[dict[str, str]]:
+    names = st.sampled_from(HEADER_NAMES) | st.text(max_size=20)
+    values = st.one_of(
+        st.sampled_from(HINTS),
+        st.text(max_size=40),
+        st.just(f"Bearer {secret}"),
+        st.just(secret),
+        planted(secret),
+        st.integers(min_value=-(10**12), max_value=10**12).map(str),
+    )
+    return st.dictionaries(names, values, max_size=8)
+
+
+Answer = tuple[str, ProviderKind, int | None, bytes, dict[str, str]]  # secret planted, call
+
+
+@st.composite
+def upstream_answers(draw: st.DrawFn) -> Answer:
+    secret = draw(canaries)
+    return (
+        secret,
+        draw(kinds),
+        draw(statuses),
+        draw(bodies(secret)),
+        draw(header_maps(secret)),
+    )
+
+
+def durations_within(delay: timedelta | None, policy: CooldownPolicy) -> bool:
+    return delay is None or timedelta(0) <= delay <= max(policy.max_cooldown, timedelta(0))
+
+
+def check_invariants(failure: Failure, policy: CooldownPolicy, failures: int) -> None:
+    assert isinstance(failure.category, FailureCategory)
+    assert isinstance(failure.action, FailureAction)
+    assert durations_within(failure.cooldown, policy)
+    assert durations_within(failure.retry_after, policy)
+    assert 0 < len(failure.reason) <= 200
+    if failure.action is FailureAction.ROTATE:
+        assert failure.cooldown is not None
+    else:
+        assert failure.cooldown is None
+    if failure.action is FailureAction.RETRY_SAME_AFTER:
+        assert failure.retry_after is not None
+        assert failure.retry_after < max(policy.short_wait, timedelta(microseconds=1))
+    if failure.action in (FailureAction.RETRY_SAME_AFTER, FailureAction.REFRESH_AND_RETRY_SAME):
+        assert max(failures, 0) < policy.same_account_retries  # same-account retries are bounded
+    if failure.category is FailureCategory.CLIENT_ERROR:
+        assert failure.action is FailureAction.RETURN_TO_CLIENT
+    if failure.action is FailureAction.DISABLE_AND_ROTATE:
+        assert failure.category in (
+            FailureCategory.AUTH_REVOKED,
+            FailureCategory.ACCOUNT_DISABLED,
+        )
+
+
+@given(
+    upstream_answers(),
+    moments,
+    failure_counts,
+    auth_types,
+    error_kinds,
+)
+def test_every_upstream_answer_gets_one_bounded_classification(
+    answer: Answer,
+    now: datetime,
+    failures: int,
+    auth_type: AuthType | None,
+    error_kind: NetworkErrorKind,
+) -> None:
+    _, kind, status, body, headers = answer
+    failure = classify(
+        kind,
+        status,
+        body,
+        headers,
+        now,
+        failures=failures,
+        auth_type=auth_type,
+        error_kind=error_kind,
+    )
+    check_invariants(failure, DEFAULT_POLICY, failures)
+    assert failure.status == status
+    again = classify(
+        kind,
+        status,
+        body,
+        headers,
+        now,
+        failures=failures,
+        auth_type=auth_type,
+        error_kind=error_kind,
+    )
+    assert again == failure  # pure: same input, same answer
+
+
+@given(
+    kinds,
+    st.sampled_from((400, 413, 422)),
+    st.binary(max_size=300) | json_bodies(CANARIES[0]),
+    header_maps(CANARIES[0]),
+    moments,
+    failure_counts,
+)
+def test_client_errors_are_never_retried(
+    kind: ProviderKind,
+    status: int,
+    body: bytes,
+    headers: dict[str, str],
+    now: datetime,
+    failures: int,
+) -> None:
+    failure = classify(kind, status, body, headers, now, failures=failures)
+    assert failure.category is FailureCategory.CLIENT_ERROR
+    assert failure.action is FailureAction.RETURN_TO_CLIENT
+    assert not failure.retryable
+    assert failure.cooldown is None
+    assert failure.retry_after is None
+
+
+@given(upstream_answers(), moments, failure_counts, auth_types)
+def test_reasons_never_carry_a_secret_from_the_upstream_answer(
+    answer: Answer,
+    now: datetime,
+    failures: int,
+    auth_type: AuthType | None,
+) -> None:
+    secret, kind, status, body, headers = answer
+    failure = classify(kind, status, body, headers, now, failures=failures, auth_type=auth_type)
+    for text in (failure.reason, failure.code or "", repr(failure)):
+        assert secret not in text
+        assert secret.lower() not in text.lower()
+        assert "Bearer" not in text
+
+
+timedeltas = st.timedeltas(min_value=timedelta(0), max_value=timedelta(hours=48))
+policies = st.builds(
+    CooldownPolicy,
+    max_cooldown=timedeltas,
+    short_wait=st.timedeltas(min_value=timedelta(0), max_value=timedelta(seconds=10)),
+    same_account_retries=st.integers(min_value=0, max_value=3),
+    rate_limited=st.builds(Backoff, base=timedeltas, cap=timedeltas),
+    capacity=st.builds(Backoff, base=timedeltas, cap=timedeltas),
+    transient=st.builds(Backoff, base=timedeltas, cap=timedeltas),
+    empty_response=st.builds(Backoff, base=timedeltas, cap=timedeltas),
+    quota_exhausted=timedeltas,
+    not_found=timedeltas,
+    permission=timedeltas,
+    auth_invalid=timedeltas,
+)
+
+
+@given(upstream_answers(), moments, failure_counts, policies)
+def test_delays_stay_within_any_policy(
+    answer: Answer,
+    now: datetime,
+    failures: int,
+    policy: CooldownPolicy,
+) -> None:
+    _, kind, status, body, headers = answer
+    failure = classify(kind, status, body, headers, now, policy, failures=failures)
+    check_invariants(failure, policy, failures)
+
+
+@given(
+    kinds,
+    st.integers(min_value=0, max_value=10**12),
+    st.booleans(),
+    moments.map(lambda m: m.replace(microsecond=0)),
+)
+def test_retry_after_on_a_429_is_honoured_exactly(
+    kind: ProviderKind, seconds: int, as_date: bool, now: datetime
+) -> None:
+    """Scenario 3: the account rests for the Retry-After (seconds or HTTP-date), capped."""
+    if as_date:
+        try:
+            value = format_datetime(now + timedelta(seconds=seconds), usegmt=True)
+        except OverflowError:
+            return
+    else:
+        value = str(seconds)
+    failure = classify(kind, 429, b"", {"Retry-After": value}, now)
+    expected = min(timedelta(seconds=seconds), DEFAULT_POLICY.max_cooldown)
+    if expected < DEFAULT_POLICY.short_wait:
+        assert failure.action is FailureAction.RETRY_SAME_AFTER
+        assert failure.retry_after == expected
+    else:
+        assert failure.action is FailureAction.ROTATE
+        assert failure.cooldown == expected
+        assert failure.retry_after == expected
+
+
+@given(
+    st.none() | st.integers(min_value=100, max_value=599),
+    bodies(CANARIES[1]),
+    failure_counts,
+    error_kinds,
+)
+def test_token_refresh_errors_are_classified_without_leaks(
+    status: int | None, body: bytes, failures: int, error_kind: NetworkErrorKind
+) -> None:
+    failure = classify_token_refresh_error(status, body, failures=failures, error_kind=error_kind)
+    check_invariants(failure, DEFAULT_POLICY, failures)
+    assert failure.action in (FailureAction.ROTATE, FailureAction.DISABLE_AND_ROTATE)
+    assert CANARIES[1] not in repr(failure)
+
+
+@given(st.binary(max_size=500) | json_bodies(CANARIES[0]))
+def test_error_in_success_never_raises(body: bytes) -> None:
+    assert isinstance(error_in_success(body), bool)
+
+
+@given(
+    error_objects(CANARIES[0]).filter(lambda e: e is not None),
+    st.sets(st.sampled_from(("choices", "content", "candidates", "id", "usage"))),
+)
+def test_error_in_success_spots_error_objects_without_answer_fields(
+    error: Any, keys: set[str]
+) -> None:
+    document: dict[str, Any] = {"error": error, **{key: [] for key in keys}}
+    expected = not keys & {"choices", "content", "candidates"}
+    assert error_in_success(json.dumps(document).encode()) is expected
+
+
+@given(st.text(max_size=100), moments)
+def test_duration_parsers_are_total_and_non_negative(text: str, now: datetime) -> None:
+    for value in (
+        go_duration_seconds(text),
+        message_delay_seconds(text),
+        retry_after_seconds(text, now),
+        timestamp_delay(text, now),
+    ):
+        assert value is None or (math.isfinite(value) and value >= 0)
