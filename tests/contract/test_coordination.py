@@ -20,10 +20,12 @@ from aigateway.adapters.memory.coordination import (
 from aigateway.adapters.redis.client import RedisPinger, create_redis
 from aigateway.adapters.redis.coordination import (
     STATS_TTL_SECONDS,
+    PipelinedRoundRobinCursor,
     RedisConfigVersion,
     RedisRoundRobinCursor,
     RedisStatsCounters,
 )
+from aigateway.adapters.redis.pipelined import PipelinedRedis
 from aigateway.application.ports.coordination import ConfigVersion, RoundRobinCursor, StatsCounters
 from aigateway.domain.request_log import RequestLogEntry
 from tests.services import REDIS_URL, unavailable, unique_name
@@ -93,11 +95,30 @@ def _redis(r: RedisSlice) -> Coordination:
     )
 
 
-@pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])
+@pytest.fixture
+async def pipelined() -> AsyncIterator[PipelinedRedis]:
+    connection = PipelinedRedis(REDIS_URL)
+    yield connection
+    connection.close()
+
+
+@pytest.fixture(
+    params=[
+        "memory",
+        pytest.param("redis", marks=pytest.mark.redis),
+        pytest.param("redis-pipelined", marks=pytest.mark.redis),
+    ]
+)
 def coordination(request: pytest.FixtureRequest) -> Coordination:
     if request.param == "memory":
         return _memory()
-    return _redis(request.getfixturevalue("redis_slice"))
+    coordination = _redis(request.getfixturevalue("redis_slice"))
+    if request.param == "redis-pipelined":
+        prefix = request.getfixturevalue("redis_slice").prefix
+        coordination.cursor = PipelinedRoundRobinCursor(
+            request.getfixturevalue("pipelined"), prefix
+        )
+    return coordination
 
 
 def entry(

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
 
 import pytest
@@ -30,6 +31,7 @@ from aigateway.application.use_cases.catalog import CatalogCache
 from aigateway.application.use_cases.proxy_chat import InboundChat, ProxyChat
 from aigateway.application.use_cases.request_log import RequestLogQueue
 from aigateway.domain.providers import Provider, ProviderKind
+from aigateway.domain.request_log import RequestLogEntry
 
 
 class FakeClock:
@@ -241,3 +243,54 @@ async def test_upstream_errors_pass_through_and_the_log_never_holds_the_key() ->
     await world.logs.flush()
     (row,) = world.sink.rows
     assert row.error == "bad key [redacted]"
+
+
+async def test_a_steady_trickle_of_requests_is_written_in_few_batches() -> None:
+    class SlowSink(InMemoryRequestLogSink):
+        writes = 0
+
+        async def write(self, entries: Sequence[RequestLogEntry]) -> None:
+            self.writes += 1
+            await asyncio.sleep(0.01)  # a database round trip
+            await super().write(entries)
+
+    world = World()
+    sink = SlowSink()
+    logs = RequestLogQueue(
+        sink, InMemoryStatsCounters(), world.accounts, world.keys, flush_interval_s=0.2
+    )
+    writer = asyncio.create_task(logs.run())
+    for i in range(400):  # a row every 2+ ms for about a second
+        logs.enqueue(entry(i))
+        await asyncio.sleep(0.002)
+    writer.cancel()
+    assert await logs.flush()
+    assert len(sink.rows) == 400
+    assert sink.writes <= 10  # about one per flush interval, not one per few rows
+
+
+def entry(i: int) -> RequestLogEntry:
+    return RequestLogEntry(
+        request_id=str(i),
+        created_at=datetime.now(UTC),
+        api_key_id=None,
+        provider_id=None,
+        account_id=None,
+        proxy_id=None,
+        model="m",
+        stream=False,
+        status_code=200,
+        latency_ms=1,
+    )
+
+
+async def test_a_revoked_key_stops_working_even_after_it_was_used() -> None:
+    world = World()
+    keys_admin = ClientKeysAdmin(world.keys, world.catalog, world.clock)
+    issued = await keys_admin.create(NewClientKey(label="soon revoked"))
+    assert world.proxy.authenticate(issued.plaintext).id == issued.key.id
+    assert world.proxy.authenticate(issued.plaintext).id == issued.key.id
+    await keys_admin.revoke(issued.key.id)
+    with pytest.raises(GatewayError) as caught:
+        world.proxy.authenticate(issued.plaintext)
+    assert caught.value.status == 401

@@ -27,6 +27,7 @@ from collections.abc import Sequence
 import redis.asyncio as aioredis
 
 from aigateway.adapters.memory.coordination import aggregate_stats
+from aigateway.adapters.redis.pipelined import PipelinedRedis
 from aigateway.domain.request_log import RequestLogEntry
 
 STATS_TTL_SECONDS = 35 * 24 * 3600
@@ -39,6 +40,19 @@ class RedisRoundRobinCursor:
 
     async def next(self, provider_id: str, model: str) -> int:
         return await self._redis.incr(f"{self._prefix}account:rr:{provider_id}:{model}")
+
+
+class PipelinedRoundRobinCursor:
+    """The same counter as `RedisRoundRobinCursor`, on the lean pipelined connection."""
+
+    def __init__(self, redis: PipelinedRedis, prefix: str = "") -> None:
+        self._redis = redis
+        self._prefix = prefix
+
+    async def next(self, provider_id: str, model: str) -> int:
+        reply = await self._redis.execute("INCR", f"{self._prefix}account:rr:{provider_id}:{model}")
+        assert isinstance(reply, int)
+        return reply
 
 
 class RedisConfigVersion:

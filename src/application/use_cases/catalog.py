@@ -22,7 +22,7 @@ from aigateway.application.ports.repositories import (
     ProviderRepository,
 )
 from aigateway.domain.accounts import Account
-from aigateway.domain.client_keys import ClientKey
+from aigateway.domain.client_keys import ClientKey, hash_key
 from aigateway.domain.providers import Provider
 from aigateway.domain.routing.resolution import ModelRouter
 from aigateway.domain.routing.round_robin import eligible
@@ -36,9 +36,21 @@ class Catalog(msgspec.Struct, frozen=True):
     accounts: Mapping[str, tuple[Account, ...]]  # provider id -> usable accounts, by id
     keys: Mapping[str, ClientKey]  # key hash -> active key
     router: ModelRouter
+    seen_tokens: dict[str, ClientKey]
 
     def accounts_for(self, provider_id: str) -> tuple[Account, ...]:
         return self.accounts.get(provider_id, ())
+
+    def client_key(self, token: str) -> ClientKey | None:
+        """The active key for a presented token. Hits are memoised per snapshot (at most one
+        entry per active key), so a valid key is hashed once, not on every request."""
+        memo = self.seen_tokens
+        key = memo.get(token)
+        if key is None:
+            key = self.keys.get(hash_key(token))
+            if key is not None:
+                memo[token] = key
+        return key
 
 
 def build_catalog(
@@ -57,6 +69,7 @@ def build_catalog(
         {pid: eligible(accs) for pid, accs in by_provider.items()},
         {k.key_hash: k for k in keys if k.is_active},
         ModelRouter(providers),
+        {},
     )
 
 

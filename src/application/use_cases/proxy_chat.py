@@ -5,8 +5,9 @@ Per request: one round-robin INCR (Redis or in-process), no SQL; the log row is 
 
 from __future__ import annotations
 
+import itertools
 import logging
-import uuid
+import secrets
 from collections.abc import AsyncIterator, Mapping
 
 import msgspec
@@ -29,7 +30,7 @@ from aigateway.application.ports.upstream import (
 from aigateway.application.use_cases.catalog import CatalogCache
 from aigateway.application.use_cases.request_log import RequestLogQueue
 from aigateway.domain.accounts import Account
-from aigateway.domain.client_keys import ClientKey, hash_key
+from aigateway.domain.client_keys import ClientKey
 from aigateway.domain.providers import ProviderKind
 from aigateway.domain.request_log import RequestLogEntry
 from aigateway.domain.routing.round_robin import pick
@@ -51,6 +52,18 @@ class ChatResult(msgspec.Struct, frozen=True, kw_only=True):
     chunks: AsyncIterator[bytes] | None = None  # set for a streamed success
 
 
+class RequestIds:
+    """Unique request ids without a syscall per request: a random per-process prefix and a
+    counter (32 hex characters, like a UUID without dashes)."""
+
+    def __init__(self) -> None:
+        self._prefix = secrets.token_hex(8)
+        self._counter = itertools.count(1)
+
+    def next(self) -> str:
+        return f"{self._prefix}{next(self._counter):016x}"
+
+
 class ProxyChat:
     def __init__(
         self,
@@ -65,18 +78,19 @@ class ProxyChat:
         self._executors = executors
         self._logs = logs
         self._clock = clock
+        self._request_ids = RequestIds()
 
     def authenticate(self, token: str | None) -> ClientKey:
         if not token:
             raise authentication_failed("missing API key")
-        key = self._catalog.current.keys.get(hash_key(token))
+        key = self._catalog.current.client_key(token)
         if key is None:
             raise authentication_failed()
         return key
 
     async def start(self, chat: InboundChat, client: ClientKey) -> ChatResult:
         started = self._clock.monotonic()
-        request_id = uuid.uuid4().hex
+        request_id = self._request_ids.next()
         catalog = self._catalog.current
         route = catalog.router.resolve(chat.model)
         if route is None:

@@ -73,9 +73,14 @@ class RequestLogQueue:
         return True
 
     async def _write_available(self) -> bool:
+        """Write the rows queued when called (rows arriving meanwhile wait for the next round,
+        so a steady trickle of requests still gets full batches, not a write per request)."""
         async with self._write_lock:
-            while self._pending:
-                batch = [self._pending[i] for i in range(min(self._batch_size, len(self._pending)))]
+            remaining = len(self._pending)
+            while remaining > 0 and self._pending:
+                size = min(self._batch_size, remaining, len(self._pending))
+                batch = [self._pending[i] for i in range(size)]
+                remaining -= size
                 try:
                     await self._sink.write(batch)
                 except Exception as exc:

@@ -30,8 +30,8 @@ from aigateway.adapters.persistence.repositories import (
 )
 from aigateway.adapters.redis.client import RedisPinger, create_redis
 from aigateway.adapters.redis.coordination import (
+    PipelinedRoundRobinCursor,
     RedisConfigVersion,
-    RedisRoundRobinCursor,
     RedisStatsCounters,
 )
 from aigateway.adapters.redis.fallback import (
@@ -40,6 +40,7 @@ from aigateway.adapters.redis.fallback import (
     FallbackRoundRobinCursor,
     FallbackStatsCounters,
 )
+from aigateway.adapters.redis.pipelined import PipelinedRedis
 from aigateway.adapters.upstream.aiohttp_transport import AiohttpUpstream
 from aigateway.adapters.upstream.openai import OpenAIChatExecutor
 from aigateway.application.ports.clock import Clock
@@ -143,10 +144,19 @@ class CoordinationProvider(Provider):
         return CircuitBreaker()
 
     @provide
-    def cursor(self, redis: Redis | None, breaker: CircuitBreaker) -> RoundRobinCursor:
+    async def hot_path_redis(self, settings: Settings) -> AsyncIterator[PipelinedRedis | None]:
+        if settings.redis_url is None:
+            yield None
+            return
+        connection = PipelinedRedis(settings.redis_url)
+        yield connection
+        connection.close()
+
+    @provide
+    def cursor(self, redis: PipelinedRedis | None, breaker: CircuitBreaker) -> RoundRobinCursor:
         if redis is None:
             return InMemoryRoundRobinCursor()
-        return FallbackRoundRobinCursor(RedisRoundRobinCursor(redis), breaker)
+        return FallbackRoundRobinCursor(PipelinedRoundRobinCursor(redis), breaker)
 
     @provide
     def version(self, redis: Redis | None, breaker: CircuitBreaker) -> ConfigVersion:
