@@ -56,6 +56,7 @@ class ScriptedExchange:
         self._fail = fail_mid_stream
         self.closed = False
         self.usage: Usage | None = None
+        self.stream_error: str | None = None
 
     async def read(self) -> bytes:
         self.usage = Usage(3, 4)
@@ -64,8 +65,10 @@ class ScriptedExchange:
     async def iter_chunks(self) -> AsyncIterator[bytes]:
         for chunk in self._chunks:
             yield chunk
-        if self._fail:
-            raise UpstreamUnavailable("connection reset")
+        if self._fail:  # what an exchange does when the upstream breaks mid-stream
+            self.stream_error = "upstream stream broke: connection reset"
+            yield b'data: {"error": {"code": "upstream_stream_error"}}\n\n'
+            return
         self.usage = Usage(5, 6)
 
     async def close(self) -> None:

@@ -57,10 +57,11 @@ from aigateway.domain.llm import (
     ToolResultPart,
     UnsupportedContent,
     Usage,
+    WireFormat,
     error_type_for_status,
 )
 
-FORMAT = "anthropic_messages"
+FORMAT = WireFormat.ANTHROPIC_MESSAGES
 TITLE = "Anthropic Messages"
 DEFAULT_MAX_TOKENS = 4096
 MIN_THINKING_BUDGET = 1024

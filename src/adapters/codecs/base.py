@@ -23,6 +23,7 @@ from aigateway.domain.llm import (
     StreamError,
     StreamEvent,
     UnsupportedContent,
+    WireFormat,
     error_type_for_status,
 )
 
@@ -55,8 +56,10 @@ class StreamEncoder(Protocol):
 
 
 class WireCodec(Protocol):
-    format: str  # "openai_chat", "anthropic_messages"
-    title: str  # for messages: "OpenAI Chat Completions"
+    @property
+    def format(self) -> WireFormat: ...
+    @property
+    def title(self) -> str: ...  # for messages: "OpenAI Chat Completions"
 
     def decode_request(self, body: bytes) -> ChatRequest: ...
     def encode_request(self, request: ChatRequest) -> bytes: ...

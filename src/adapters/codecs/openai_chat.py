@@ -55,6 +55,7 @@ from aigateway.domain.llm import (
     ToolChoice,
     ToolResultPart,
     UnsupportedContent,
+    WireFormat,
     error_type_for_status,
     parse_tool_arguments,
 )
@@ -217,7 +218,7 @@ def error_body(message: str, *, type: str, code: str | None, param: str | None =
 # Translating codec: OpenAI Chat Completions <-> canonical model
 # ---------------------------------------------------------------------------------------------
 
-FORMAT = "openai_chat"
+FORMAT = WireFormat.OPENAI_CHAT
 TITLE = "OpenAI Chat Completions"
 
 # Request fields whose loss would change what the client gets back: carried as opaque fields,

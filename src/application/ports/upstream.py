@@ -8,6 +8,7 @@ from typing import Protocol
 import msgspec
 
 from aigateway.domain.accounts import Account
+from aigateway.domain.llm import WireFormat
 from aigateway.domain.providers import Provider
 
 
@@ -54,11 +55,16 @@ class ChatCall(msgspec.Struct, frozen=True, kw_only=True):
     model: str  # upstream model name
     requested_model: str  # what the client asked for
     body: bytes  # the client's body, in the client's wire format
+    client_format: WireFormat
     stream: bool
 
 
 class ChatExchange(Protocol):
-    """An upstream answer being relayed; `usage` is known once the body has been read."""
+    """An upstream answer being relayed, already in the client's wire format.
+
+    `usage` is known once the body has been read; `stream_error` is set when a stream ended in
+    an error (the error event itself was already sent to the client, in its format).
+    """
 
     @property
     def status(self) -> int: ...
@@ -66,6 +72,8 @@ class ChatExchange(Protocol):
     def content_type(self) -> str: ...
     @property
     def usage(self) -> Usage | None: ...
+    @property
+    def stream_error(self) -> str | None: ...
     async def read(self) -> bytes: ...
     def iter_chunks(self) -> AsyncIterator[bytes]: ...
     async def close(self) -> None: ...

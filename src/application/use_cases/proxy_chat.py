@@ -31,6 +31,7 @@ from aigateway.application.use_cases.catalog import CatalogCache
 from aigateway.application.use_cases.request_log import RequestLogQueue
 from aigateway.domain.accounts import Account
 from aigateway.domain.client_keys import ClientKey
+from aigateway.domain.llm import UnsupportedContent, WireFormat
 from aigateway.domain.providers import ProviderKind
 from aigateway.domain.request_log import RequestLogEntry
 from aigateway.domain.routing.round_robin import pick
@@ -42,6 +43,7 @@ class InboundChat(msgspec.Struct, frozen=True, kw_only=True):
     model: str
     stream: bool
     body: bytes
+    format: WireFormat = WireFormat.OPENAI_CHAT
 
 
 class ChatResult(msgspec.Struct, frozen=True, kw_only=True):
@@ -127,10 +129,14 @@ class ProxyChat:
             model=route.model,
             requested_model=chat.model,
             body=chat.body,
+            client_format=chat.format,
             stream=chat.stream,
         )
         try:
             exchange = await executor.open(call)
+        except UnsupportedContent as exc:
+            self._log(request_id, client, account, chat, started, 400, error=str(exc))
+            raise GatewayError(400, str(exc), code="unsupported_content") from None
         except UpstreamUnavailable as exc:
             self._log(request_id, client, account, chat, started, 502, error=str(exc))
             raise upstream_unavailable(provider.id) from exc
@@ -187,9 +193,8 @@ class ProxyChat:
                 if ttfb is None:
                     ttfb = self._elapsed_ms(started)
                 yield chunk
-        except UpstreamUnavailable as exc:
-            error, status = f"upstream stream broke: {exc}", 502
-            yield _sse_error(str(error))
+            if exchange.stream_error is not None:
+                error, status = exchange.stream_error, 502
         except BaseException:
             error, status = "client disconnected", 499
             raise
@@ -260,10 +265,3 @@ def _error_summary(body: bytes) -> str:
         if isinstance(err, str):
             return err[:500]
     return body[:500].decode("utf-8", "replace")
-
-
-def _sse_error(message: str) -> bytes:
-    payload = msgspec.json.encode(
-        {"error": {"message": message, "type": "upstream_error", "code": "upstream_stream_error"}}
-    )
-    return b"data: " + payload + b"\n\n"

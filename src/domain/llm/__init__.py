@@ -32,6 +32,7 @@ from aigateway.domain.llm.errors import (
     error_type_for_status,
     status_for_error_type,
 )
+from aigateway.domain.llm.formats import WireFormat
 from aigateway.domain.llm.stream import (
     BlockKind,
     BlockStart,
@@ -84,6 +85,7 @@ __all__ = [
     "ToolResultPart",
     "UnsupportedContent",
     "Usage",
+    "WireFormat",
     "accumulate",
     "error_type_for_status",
     "parse_tool_arguments",

@@ -19,7 +19,7 @@ from aigateway.application.use_cases.proxy_chat import ProxyChat
 from aigateway.application.use_cases.request_log import RequestLogQueue
 from aigateway.entrypoints.http.admin import ADMIN_CONTROLLERS, admin_guard
 from aigateway.entrypoints.http.errors import admin_exception_handler, gateway_exception_handler
-from aigateway.entrypoints.http.gateway import chat_completions, list_models
+from aigateway.entrypoints.http.gateway import chat_completions, list_models, messages
 from aigateway.entrypoints.http.health import health
 from aigateway.entrypoints.ioc.providers import HealthChecks, production_providers
 from aigateway.entrypoints.ioc.settings import Settings, load_settings
@@ -76,7 +76,7 @@ def create_app(
         exception_handlers={Exception: admin_exception_handler},
     )
     return Litestar(
-        route_handlers=[chat_completions, list_models, health, admin],
+        route_handlers=[chat_completions, messages, list_models, health, admin],
         lifespan=[lifespan],
         exception_handlers={Exception: gateway_exception_handler},
         request_max_body_size=settings.max_body_bytes,

@@ -42,7 +42,7 @@ from aigateway.adapters.redis.fallback import (
 )
 from aigateway.adapters.redis.pipelined import PipelinedRedis
 from aigateway.adapters.upstream.aiohttp_transport import AiohttpUpstream
-from aigateway.adapters.upstream.openai import OpenAIChatExecutor
+from aigateway.adapters.upstream.executors import AnthropicExecutor, OpenAIChatExecutor
 from aigateway.application.ports.clock import Clock
 from aigateway.application.ports.coordination import (
     ConfigVersion,
@@ -181,8 +181,10 @@ class ApplicationProvider(Provider):
 
     @provide
     def executors(self, upstream: Upstream, settings: Settings) -> Executors:
+        timeout = settings.upstream_timeout_s
         return {
-            ProviderKind.OPENAI: OpenAIChatExecutor(upstream, timeout_s=settings.upstream_timeout_s)
+            ProviderKind.OPENAI: OpenAIChatExecutor(upstream, timeout_s=timeout),
+            ProviderKind.ANTHROPIC: AnthropicExecutor(upstream, timeout_s=timeout),
         }
 
     @provide
