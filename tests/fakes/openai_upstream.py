@@ -1,8 +1,19 @@
 """A fake OpenAI-compatible upstream speaking the real Chat Completions wire format.
 
-It records every call (the bearer key it received, the model, whether it streamed) so tests can
-check which account a request went through. Runs on its own thread and event loop, so both
-sync and async test code can use it.
+It records every call (the bearer key it received, the model, whether it streamed, the body and
+headers) so tests can check which account a request went through and what the gateway sent.
+Runs on its own thread and event loop, so both sync and async test code can use it.
+
+Answers, like the real service:
+- a text completion with `reply_text` (`finish_reason: stop`);
+- with `tools` and a last `user` message: one tool call (`call_<n>`, the first tool's name,
+  `tool_arguments` as a JSON string) and `finish_reason: tool_calls`;
+- with a last `tool` message: `"The tool said: <content>"` and `finish_reason: stop`.
+Streams follow the real chunk sequence (role delta, tool-call start with empty arguments, argument
+fragments, the final chunk with the finish reason, the usage chunk when
+`stream_options.include_usage`, `data: [DONE]`). Bodies that the real service refuses (not
+JSON, no messages, a tool message that answers no tool call, an unanswered tool call, a malformed
+tool) get a 400 in OpenAI's error format.
 """
 
 from __future__ import annotations
@@ -11,11 +22,13 @@ import asyncio
 import json
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 @dataclass(frozen=True)
@@ -24,6 +37,168 @@ class Call:
     model: str
     stream: bool
     body: dict[str, Any]
+    # the request headers as received (names as sent) and the raw request body
+    headers: dict[str, str] = field(default_factory=dict, compare=False)
+    raw: bytes = field(default=b"", compare=False)
+
+
+class UpstreamServer:
+    """An aiohttp app on 127.0.0.1:<free port>, served by its own thread and event loop."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self._runner: web.AppRunner | None = None
+        self.port = 0
+
+    def start(self, routes: list[tuple[str, str, Handler]]) -> None:
+        self._thread.start()
+        asyncio.run_coroutine_threadsafe(self._start(routes), self.loop).result(10)
+
+    def stop(self) -> None:
+        if self._runner is not None:
+            asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self.loop).result(10)
+            self._runner = None
+        if self._thread.is_alive():
+            self.loop.call_soon_threadsafe(self.loop.stop)
+            self._thread.join(5)
+
+    async def _start(self, routes: list[tuple[str, str, Handler]]) -> None:
+        app = web.Application()
+        for method, path, handler in routes:
+            app.router.add_route(method, path, handler)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self.port = int(site.name.rsplit(":", 1)[1])
+
+
+def split_text(text: str, pieces: int) -> list[str]:
+    """`text` in about `pieces` parts on word boundaries; the parts join back to `text`."""
+    words = text.split(" ")
+    size = max(1, -(-len(words) // max(1, pieces)))
+    groups = [" ".join(words[i : i + size]) for i in range(0, len(words), size)]
+    return [group if index == 0 else " " + group for index, group in enumerate(groups)]
+
+
+def split_json(text: str, pieces: int = 3) -> list[str]:
+    """`text` cut at arbitrary points into `pieces` (at least 2) non-empty fragments."""
+    pieces = max(2, min(pieces, len(text)))
+    size = -(-len(text) // pieces)
+    return [text[i : i + size] for i in range(0, len(text), size)]
+
+
+def count_words(value: Any) -> int:
+    """A crude token count: the words of a string, of text parts/blocks, of nested content."""
+    if value is None:
+        return 0
+    if isinstance(value, str):
+        return len(value.split())
+    if isinstance(value, list):
+        return sum(count_words(item) for item in value)
+    if isinstance(value, dict):
+        if "text" in value:
+            return count_words(value["text"])
+        if "content" in value:
+            return count_words(value["content"])
+        if "input" in value:
+            return count_words(json.dumps(value["input"]))
+        return 0
+    return len(str(value).split())
+
+
+def content_text(content: Any) -> str:
+    """The text of a string content or of a list of text parts/blocks."""
+    if content is None:
+        return ""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "".join(
+            str(part.get("text", "")) if isinstance(part, dict) else str(part) for part in content
+        )
+    return str(content)
+
+
+class _BadRequest(Exception):
+    def __init__(self, message: str, param: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.param = param
+
+
+def _check_chat_body(body: Any) -> None:
+    """Refuse what the real Chat Completions endpoint refuses (the parts tests rely on)."""
+    if not isinstance(body, dict):
+        raise _BadRequest("The request body must be a JSON object.")
+    if not isinstance(body.get("model"), str) or not body["model"]:
+        raise _BadRequest("you must provide a model parameter", "model")
+    messages = body.get("messages")
+    if not isinstance(messages, list) or not messages:
+        raise _BadRequest("'messages' must be a non-empty array", "messages")
+    tools = body.get("tools")
+    if tools is not None:
+        if not isinstance(tools, list):
+            raise _BadRequest("'tools' must be an array", "tools")
+        for index, tool in enumerate(tools):
+            function = tool.get("function") if isinstance(tool, dict) else None
+            if (
+                not isinstance(tool, dict)
+                or tool.get("type") != "function"
+                or not isinstance(function, dict)
+                or not isinstance(function.get("name"), str)
+            ):
+                raise _BadRequest(f"Invalid tool at tools[{index}]", f"tools[{index}]")
+    pending: list[str] = []  # tool call ids of the last assistant message not yet answered
+    for index, message in enumerate(messages):
+        if not isinstance(message, dict) or message.get("role") not in {
+            "system",
+            "developer",
+            "user",
+            "assistant",
+            "tool",
+        }:
+            raise _BadRequest(f"Invalid message at messages[{index}]", f"messages[{index}]")
+        role = message["role"]
+        if role == "tool":
+            call_id = message.get("tool_call_id")
+            if call_id not in pending:
+                raise _BadRequest(
+                    "Invalid parameter: messages with role 'tool' must be a response to a"
+                    " preceeding message with 'tool_calls'.",
+                    f"messages.[{index}].role",
+                )
+            pending.remove(call_id)
+            continue
+        if pending:
+            raise _BadRequest(
+                "An assistant message with 'tool_calls' must be followed by tool messages"
+                " responding to each 'tool_call_id'. The following tool_call_ids did not have"
+                f" response messages: {', '.join(pending)}",
+                "messages",
+            )
+        if role == "assistant" and message.get("tool_calls"):
+            for call in message["tool_calls"]:
+                function = call.get("function") if isinstance(call, dict) else None
+                if (
+                    not isinstance(call, dict)
+                    or not isinstance(call.get("id"), str)
+                    or not isinstance(function, dict)
+                    or not isinstance(function.get("name"), str)
+                    or not isinstance(function.get("arguments"), str)
+                ):
+                    raise _BadRequest(
+                        f"Invalid tool call at messages[{index}]", f"messages[{index}]"
+                    )
+                pending.append(call["id"])
+    if pending:
+        raise _BadRequest(
+            "An assistant message with 'tool_calls' must be followed by tool messages responding"
+            f" to each 'tool_call_id'. The following tool_call_ids did not have response"
+            f" messages: {', '.join(pending)}",
+            "messages",
+        )
 
 
 @dataclass
@@ -39,13 +214,20 @@ class FakeOpenAI:
     on_call: Callable[[Call], None] | None = None
     # when set, a stream pauses after its first content chunk until the event is set
     stream_gate: threading.Event | None = None
+    # the arguments of the tool call answered to a request with tools
+    tool_arguments: dict[str, Any] = field(default_factory=lambda: {"city": "Paris"})
+    # index in `calls` -> the raw bytes answered (the whole SSE stream for a stream)
+    raw_responses: dict[int, bytes] = field(default_factory=dict)
+    # index in `calls` -> the id of the tool call answered to that call
+    issued_tool_ids: dict[int, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
-        self._runner: web.AppRunner | None = None
+        self._server = UpstreamServer()
         self._lock = threading.Lock()
-        self.port = 0
+
+    @property
+    def port(self) -> int:
+        return self._server.port
 
     @property
     def base_url(self) -> str:
@@ -56,71 +238,112 @@ class FakeOpenAI:
             return [c.key for c in self.calls]
 
     def __enter__(self) -> FakeOpenAI:
-        self._thread.start()
-        asyncio.run_coroutine_threadsafe(self._start(), self._loop).result(10)
+        self._server.start([("POST", "/v1/chat/completions", self._chat)])
         return self
 
     def __exit__(self, *_: object) -> None:
-        if self._runner is not None:
-            asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(10)
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(5)
+        self._server.stop()
 
-    async def _start(self) -> None:
-        app = web.Application()
-        app.router.add_post("/v1/chat/completions", self._chat)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.port = int(site.name.rsplit(":", 1)[1])
+    def _record(self, call: Call) -> int:
+        with self._lock:
+            self.calls.append(call)
+            return len(self.calls) - 1
+
+    def _error(self, index: int, status: int, payload: dict[str, Any]) -> web.Response:
+        raw = json.dumps(payload).encode()
+        self.raw_responses[index] = raw
+        return web.Response(body=raw, status=status, content_type="application/json")
 
     async def _chat(self, request: web.Request) -> web.StreamResponse:
         auth = request.headers.get("Authorization", "")
-        body = await request.json()
+        raw = await request.read()
+        try:
+            parsed: Any = json.loads(raw)
+        except ValueError:
+            parsed = None
+        body: dict[str, Any] = parsed if isinstance(parsed, dict) else {}
         call = Call(
             key=auth.removeprefix("Bearer "),
-            model=body.get("model", ""),
+            model=str(body.get("model", "")),
             stream=bool(body.get("stream")),
             body=body,
+            headers=dict(request.headers),
+            raw=raw,
         )
-        with self._lock:
-            self.calls.append(call)
+        index = self._record(call)
         if self.on_call:
             self.on_call(call)
         if call.key in self.errors:
             status, payload = self.errors[call.key]
-            return web.json_response(payload, status=status)
-        completion_id = f"chatcmpl-{len(self.calls)}"
+            return self._error(index, status, payload)
+        try:
+            _check_chat_body(parsed)
+        except _BadRequest as bad:
+            error = {
+                "message": bad.message,
+                "type": "invalid_request_error",
+                "param": bad.param,
+                "code": None,
+            }
+            return self._error(index, 400, {"error": error})
+
+        completion_id = f"chatcmpl-{index + 1}"
         created = int(time.time())
-        prompt_tokens = sum(
-            len(str(m.get("content", "")).split()) for m in body.get("messages", [])
+        messages: list[dict[str, Any]] = body["messages"]
+        last = messages[-1]
+        tool_call: dict[str, Any] | None = None
+        text = self.reply_text
+        if last["role"] == "tool":
+            results = [
+                content_text(m.get("content")) for m in messages[_trailing_tools_start(messages) :]
+            ]
+            text = "The tool said: " + "; ".join(results)
+        elif body.get("tools") and last["role"] == "user" and body.get("tool_choice") != "none":
+            tool_call = {
+                "id": f"call_{index + 1}",
+                "type": "function",
+                "function": {
+                    "name": body["tools"][0]["function"]["name"],
+                    "arguments": json.dumps(self.tool_arguments),
+                },
+            }
+            self.issued_tool_ids[index] = tool_call["id"]
+        prompt_tokens = max(1, sum(count_words(m.get("content")) for m in messages))
+        completion_tokens = (
+            max(1, len(tool_call["function"]["arguments"]) // 4)
+            if tool_call
+            else max(1, len(text.split()))
         )
-        completion_tokens = len(self.reply_text.split())
         usage = {
             "prompt_tokens": prompt_tokens,
             "completion_tokens": completion_tokens,
             "total_tokens": prompt_tokens + completion_tokens,
         }
+        finish = "tool_calls" if tool_call else "stop"
         if not call.stream:
-            return web.json_response(
+            message: dict[str, Any] = {"role": "assistant", "content": text}
+            if tool_call:
+                message = {"role": "assistant", "content": None, "tool_calls": [tool_call]}
+            raw_reply = json.dumps(
                 {
                     "id": completion_id,
                     "object": "chat.completion",
                     "created": created,
                     "model": call.model,
-                    "choices": [
-                        {
-                            "index": 0,
-                            "message": {"role": "assistant", "content": self.reply_text},
-                            "finish_reason": "stop",
-                        }
-                    ],
+                    "choices": [{"index": 0, "message": message, "finish_reason": finish}],
                     "usage": usage,
                 }
-            )
+            ).encode()
+            self.raw_responses[index] = raw_reply
+            return web.Response(body=raw_reply, content_type="application/json")
+
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
         await response.prepare(request)
+        sent: list[bytes] = []
+
+        async def send(payload: bytes) -> None:
+            sent.append(payload)
+            await response.write(payload)
 
         def chunk(delta: dict[str, Any], finish: str | None = None) -> bytes:
             payload = {
@@ -132,18 +355,31 @@ class FakeOpenAI:
             }
             return b"data: " + json.dumps(payload).encode() + b"\n\n"
 
-        words = self.reply_text.split(" ")
-        size = max(1, -(-len(words) // self.stream_chunks))
-        pieces = [" ".join(words[i : i + size]) for i in range(0, len(words), size)]
-        await response.write(chunk({"role": "assistant", "content": ""}))
-        for index, piece in enumerate(pieces):
-            if self.chunk_delay_s:
-                await asyncio.sleep(self.chunk_delay_s)
-            await response.write(chunk({"content": piece if index == 0 else " " + piece}))
-            if index == 0 and self.stream_gate is not None:
-                gate = self.stream_gate
-                await asyncio.get_running_loop().run_in_executor(None, gate.wait, 30)
-        await response.write(chunk({}, "stop"))
+        if tool_call:
+            await send(chunk({"role": "assistant", "content": None}))
+            start = {
+                "index": 0,
+                "id": tool_call["id"],
+                "type": "function",
+                "function": {"name": tool_call["function"]["name"], "arguments": ""},
+            }
+            await send(chunk({"tool_calls": [start]}))
+            for fragment in split_json(tool_call["function"]["arguments"]):
+                if self.chunk_delay_s:
+                    await asyncio.sleep(self.chunk_delay_s)
+                await send(
+                    chunk({"tool_calls": [{"index": 0, "function": {"arguments": fragment}}]})
+                )
+        else:
+            await send(chunk({"role": "assistant", "content": ""}))
+            for position, piece in enumerate(split_text(text, self.stream_chunks)):
+                if self.chunk_delay_s:
+                    await asyncio.sleep(self.chunk_delay_s)
+                await send(chunk({"content": piece}))
+                if position == 0 and self.stream_gate is not None:
+                    gate = self.stream_gate
+                    await asyncio.get_running_loop().run_in_executor(None, gate.wait, 30)
+        await send(chunk({}, finish))
         if (body.get("stream_options") or {}).get("include_usage"):
             payload = {
                 "id": completion_id,
@@ -153,7 +389,16 @@ class FakeOpenAI:
                 "choices": [],
                 "usage": usage,
             }
-            await response.write(b"data: " + json.dumps(payload).encode() + b"\n\n")
-        await response.write(b"data: [DONE]\n\n")
+            await send(b"data: " + json.dumps(payload).encode() + b"\n\n")
+        await send(b"data: [DONE]\n\n")
+        self.raw_responses[index] = b"".join(sent)
         await response.write_eof()
         return response
+
+
+def _trailing_tools_start(messages: list[dict[str, Any]]) -> int:
+    """The index of the first message of the run of `tool` messages that ends `messages`."""
+    start = len(messages)
+    while start > 0 and messages[start - 1].get("role") == "tool":
+        start -= 1
+    return start
