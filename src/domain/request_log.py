@@ -22,4 +22,5 @@ class RequestLogEntry(msgspec.Struct, kw_only=True):
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
     retry_count: int = 0
+    switched_from_account_id: str | None = None  # set when the request failed over
     error: str | None = None

@@ -13,6 +13,7 @@ import redis.asyncio as aioredis
 
 from aigateway.adapters.memory.coordination import (
     InMemoryConfigVersion,
+    InMemoryRotation,
     InMemoryRoundRobinCursor,
     InMemoryStatsCounters,
     StaticPinger,
@@ -22,12 +23,19 @@ from aigateway.adapters.redis.coordination import (
     STATS_TTL_SECONDS,
     PipelinedRoundRobinCursor,
     RedisConfigVersion,
+    RedisRotation,
     RedisRoundRobinCursor,
     RedisStatsCounters,
 )
 from aigateway.adapters.redis.pipelined import PipelinedRedis
-from aigateway.application.ports.coordination import ConfigVersion, RoundRobinCursor, StatsCounters
+from aigateway.application.ports.coordination import (
+    ConfigVersion,
+    Rotation,
+    RoundRobinCursor,
+    StatsCounters,
+)
 from aigateway.domain.request_log import RequestLogEntry
+from aigateway.domain.routing.eligibility import Cooldown
 from tests.services import REDIS_URL, unavailable, unique_name
 
 CLOSED_PORT_URL = "redis://127.0.0.1:1/0"
@@ -322,3 +330,55 @@ async def test_static_pinger() -> None:
     pinger.ok = False
     assert await pinger.ping() is False
     assert await StaticPinger("redis", ok=False).ping() is False
+
+
+# --- Rotation: round-robin turn plus shared cooldowns -------------------------------------
+
+
+@pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])
+def rotation(request: pytest.FixtureRequest) -> Rotation:
+    if request.param == "memory":
+        return InMemoryRotation()
+    slice_ = request.getfixturevalue("redis_slice")
+    return RedisRotation(request.getfixturevalue("pipelined"), slice_.client, slice_.prefix)
+
+
+# Redis expires cooldown keys on the wall clock, so "now" must be the real time
+NOW = datetime.now(UTC).replace(microsecond=0)
+
+
+def cooldown(account: str, model: str | None, seconds: float, reason: str = "") -> Cooldown:
+    return Cooldown(
+        account_id=account, model=model, until=NOW + timedelta(seconds=seconds), reason=reason
+    )
+
+
+async def test_turns_count_and_carry_the_cooldowns_that_apply(rotation: Rotation) -> None:
+    assert (await rotation.turn("p", "m", NOW)).counter == 1
+    await rotation.cool_down("p", cooldown("acc-1", "m", 30, "rate limited"))
+    await rotation.cool_down("p", cooldown("acc-2", None, 60, "revoked"))
+    await rotation.cool_down("p", cooldown("acc-3", "other-model", 60))
+    await rotation.cool_down("q", cooldown("acc-4", "m", 60))
+    turn = await rotation.turn("p", "m", NOW)
+    assert turn.counter == 2
+    assert {c.account_id for c in turn.cooling} == {"acc-1", "acc-2"}
+    assert {
+        c.account_id for c in (await rotation.turn("p", "m", NOW + timedelta(seconds=31))).cooling
+    } == {"acc-2"}
+
+
+async def test_a_cooldown_is_only_ever_extended(rotation: Rotation) -> None:
+    await rotation.cool_down("p", cooldown("acc-1", "m", 60))
+    await rotation.cool_down("p", cooldown("acc-1", "m", 10))
+    turn = await rotation.turn("p", "m", NOW + timedelta(seconds=30))
+    assert [c.account_id for c in turn.cooling] == ["acc-1"]
+
+
+async def test_admin_view_and_clear(rotation: Rotation) -> None:
+    await rotation.cool_down("p", cooldown("acc-1", "m", 30, "rate limited"))
+    await rotation.cool_down("p", cooldown("acc-1", None, 90, "capacity"))
+    listed = await rotation.cooldowns("p", "acc-1", NOW)
+    assert {(c.model, c.reason) for c in listed} == {("m", "rate limited"), (None, "capacity")}
+    assert await rotation.clear("p", "acc-1") == 2
+    assert await rotation.cooldowns("p", "acc-1", NOW) == []
+    assert (await rotation.turn("p", "m", NOW)).cooling == ()

@@ -211,6 +211,8 @@ class FakeOpenAI:
     calls: list[Call] = field(default_factory=list)
     # key -> (status, json body): answers an error instead of a completion for that key
     errors: dict[str, tuple[int, dict[str, Any]]] = field(default_factory=dict)
+    # key -> response headers sent with that key's error (e.g. Retry-After)
+    error_headers: dict[str, dict[str, str]] = field(default_factory=dict)
     on_call: Callable[[Call], None] | None = None
     # when set, a stream pauses after its first content chunk until the event is set
     stream_gate: threading.Event | None = None
@@ -275,7 +277,9 @@ class FakeOpenAI:
             self.on_call(call)
         if call.key in self.errors:
             status, payload = self.errors[call.key]
-            return self._error(index, status, payload)
+            failed = self._error(index, status, payload)
+            failed.headers.update(self.error_headers.get(call.key, {}))
+            return failed
         try:
             _check_chat_body(parsed)
         except _BadRequest as bad:

@@ -178,3 +178,44 @@ async def test_oversized_body_is_413(tmp_path: Path) -> None:
             headers={"Authorization": "Bearer whatever", "Content-Type": "application/json"},
         )
     assert response.status_code in (401, 413)
+
+
+async def test_account_cooldowns_can_be_seen_cleared_and_the_account_re_enabled(
+    client: AsyncTestClient,  # type: ignore[type-arg]
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from aigateway.application.ports.coordination import Rotation
+    from aigateway.domain.routing.eligibility import Cooldown
+
+    created = await client.post(
+        "/api/v1/accounts",
+        headers=ADMIN,
+        json={"provider_id": "openai", "auth_data": {"api_key": "sk-cooling-00000001"}},
+    )
+    account = created.json()
+    rotation: Rotation = client.app.state.proxy_chat._rotation
+    until = datetime.now(UTC) + timedelta(seconds=30)
+    await rotation.cool_down(
+        "openai",
+        Cooldown(account_id=account["id"], model="gpt-4o", until=until, reason="rate limited"),
+    )
+    listed = await client.get(f"/api/v1/accounts/{account['id']}/cooldowns", headers=ADMIN)
+    assert listed.status_code == 200
+    assert [(c["model"], c["reason"]) for c in listed.json()["data"]] == [
+        ("gpt-4o", "rate limited")
+    ]
+    cleared = await client.delete(f"/api/v1/accounts/{account['id']}/cooldowns", headers=ADMIN)
+    assert cleared.json()["cleared"] == 1
+    again = await client.get(f"/api/v1/accounts/{account['id']}/cooldowns", headers=ADMIN)
+    assert again.json()["total"] == 0
+
+    await client.patch(
+        f"/api/v1/accounts/{account['id']}", headers=ADMIN, json={"is_active": False}
+    )
+    enabled = await client.post(f"/api/v1/accounts/{account['id']}/enable", headers=ADMIN)
+    assert enabled.status_code == 200
+    assert enabled.json()["is_active"] is True
+    assert enabled.json()["disabled_reason"] is None
+    missing = await client.get("/api/v1/accounts/nope/cooldowns", headers=ADMIN)
+    assert missing.status_code == 404

@@ -10,7 +10,7 @@ import pytest
 
 from aigateway.adapters.memory.coordination import (
     InMemoryConfigVersion,
-    InMemoryRoundRobinCursor,
+    InMemoryRotation,
     InMemoryStatsCounters,
 )
 from aigateway.adapters.memory.repositories import (
@@ -22,6 +22,7 @@ from aigateway.adapters.memory.repositories import (
 from aigateway.application.errors import GatewayError
 from aigateway.application.ports.upstream import ChatCall, UpstreamUnavailable, Usage
 from aigateway.application.use_cases.admin import (
+    AccountDisabler,
     AccountsAdmin,
     ClientKeysAdmin,
     NewAccount,
@@ -57,12 +58,18 @@ class ScriptedExchange:
         self.closed = False
         self.usage: Usage | None = None
         self.stream_error: str | None = None
+        self.headers: dict[str, str] = {}
 
     async def read(self) -> bytes:
         self.usage = Usage(3, 4)
         return self._body
 
+    async def read_error(self) -> tuple[bytes, bytes]:
+        return self._body, self._body
+
     async def iter_chunks(self) -> AsyncIterator[bytes]:
+        if not self._chunks:
+            return
         for chunk in self._chunks:
             yield chunk
         if self._fail:  # what an exchange does when the upstream breaks mid-stream
@@ -76,26 +83,36 @@ class ScriptedExchange:
 
 
 class ScriptedExecutor:
+    """Answers per account key: a status (with body and headers), "unreachable", "empty"
+    (a stream with no chunk), or "error-in-200"; unscripted keys succeed."""
+
     def __init__(self) -> None:
         self.calls: list[ChatCall] = []
         self.status = 200
         self.unreachable = False
         self.fail_mid_stream = False
         self.exchanges: list[ScriptedExchange] = []
+        self.script: dict[str, str | tuple[int, bytes, dict[str, str]]] = {}
 
     async def open(self, call: ChatCall) -> ScriptedExchange:
         self.calls.append(call)
-        if self.unreachable:
-            raise UpstreamUnavailable("cannot connect")
         key = call.account.credential.secret
+        plan = self.script.get(key)
+        if self.unreachable or plan == "unreachable":
+            raise UpstreamUnavailable("cannot connect")
+        status, headers = self.status, dict[str, str]()
         body = (
-            b'{"ok":true}'
-            if self.status < 400
-            else b'{"error":{"message":"bad key %s"}}' % key.encode()
+            b'{"ok":true}' if status < 400 else b'{"error":{"message":"bad key %s"}}' % key.encode()
         )
-        exchange = ScriptedExchange(
-            self.status, body, [b"data: 1\n\n", b"data: [DONE]\n\n"], self.fail_mid_stream
-        )
+        chunks = [b"data: 1\n\n", b"data: [DONE]\n\n"]
+        if isinstance(plan, tuple):
+            status, body, headers = plan
+        elif plan == "empty":
+            chunks = []
+        elif plan == "error-in-200":
+            body = b'{"error":{"message":"overloaded"}}'
+        exchange = ScriptedExchange(status, body, chunks, self.fail_mid_stream)
+        exchange.headers = headers
         self.exchanges.append(exchange)
         return exchange
 
@@ -122,9 +139,10 @@ class World:
         )
         self.logs = RequestLogQueue(self.sink, InMemoryStatsCounters(), self.accounts, self.keys)
         self.executor = ScriptedExecutor()
+        self.rotation = InMemoryRotation()
         self.proxy = ProxyChat(
             self.catalog,
-            InMemoryRoundRobinCursor(),
+            self.rotation,
             {ProviderKind.OPENAI: self.executor},
             self.logs,
             self.clock,
@@ -297,3 +315,109 @@ async def test_a_revoked_key_stops_working_even_after_it_was_used() -> None:
     with pytest.raises(GatewayError) as caught:
         world.proxy.authenticate(issued.plaintext)
     assert caught.value.status == 401
+
+
+def used_keys(world: World) -> list[str]:
+    return [c.account.credential.secret for c in world.executor.calls]
+
+
+async def test_429_with_retry_after_fails_over_and_cools_the_account_down() -> None:
+    world = World()
+    await world.add_accounts("sk-a", "sk-b")
+    limited = b'{"error":{"message":"slow down","type":"rate_limit_error"}}'
+    world.executor.script["sk-a"] = (429, limited, {"retry-after": "30"})
+    client = world.proxy.authenticate(await world.client())
+    results = [await world.proxy.start(chat(), client) for _ in range(6)]
+    assert [r.status for r in results] == [200] * 6
+    assert used_keys(world).count("sk-a") == 1  # tried once, then skipped while cooling
+    world.clock.t += 29
+    await world.proxy.start(chat(), client)
+    assert used_keys(world).count("sk-a") == 1
+    world.clock.t += 2  # 31 s later the cooldown is over
+    del world.executor.script["sk-a"]
+    for _ in range(2):
+        await world.proxy.start(chat(), client)
+    assert used_keys(world).count("sk-a") == 2
+    await world.logs.flush()
+    failed_over = [r for r in world.sink.rows if r.retry_count]
+    assert len(failed_over) == 1
+    assert failed_over[0].switched_from_account_id is not None
+    assert failed_over[0].account_id != failed_over[0].switched_from_account_id
+
+
+async def test_client_errors_are_never_retried() -> None:
+    world = World()
+    await world.add_accounts("sk-a", "sk-b")
+    bad = b'{"error":{"message":"messages: field required","type":"invalid_request_error"}}'
+    world.executor.script = {k: (400, bad, {}) for k in ("sk-a", "sk-b")}
+    client = world.proxy.authenticate(await world.client())
+    result = await world.proxy.start(chat(), client)
+    assert (result.status, result.body) == (400, bad)
+    assert len(world.executor.calls) == 1
+
+
+async def test_server_errors_exhaust_the_budget_then_reach_the_client() -> None:
+    world = World()
+    await world.add_accounts("sk-a", "sk-b", "sk-c", "sk-d")
+    boom = b'{"error":{"message":"upstream exploded","type":"server_error"}}'
+    world.executor.script = {k: (500, boom, {}) for k in ("sk-a", "sk-b", "sk-c", "sk-d")}
+    client = world.proxy.authenticate(await world.client())
+    result = await world.proxy.start(chat(), client)
+    assert result.status == 500
+    assert len(set(used_keys(world))) == 3  # the default budget: three accounts
+    await world.logs.flush()
+    assert world.sink.rows[-1].retry_count == 2
+
+
+async def test_network_errors_empty_streams_and_errors_inside_200_move_on() -> None:
+    world = World()
+    await world.add_accounts("sk-a", "sk-b", "sk-c")
+    world.executor.script = {"sk-a": "unreachable", "sk-b": "error-in-200"}
+    client = world.proxy.authenticate(await world.client())
+    result = await world.proxy.start(chat(), client)
+    assert (result.status, result.body) == (200, b'{"ok":true}')
+    assert used_keys(world)[-1] == "sk-c"
+
+    world2 = World()
+    await world2.add_accounts("sk-a", "sk-b")
+    world2.executor.script = {"sk-a": "empty"}
+    client2 = world2.proxy.authenticate(await world2.client())
+    for _ in range(2):  # whichever account comes first, the stream arrives whole
+        streamed = await world2.proxy.start(chat(stream=True), client2)
+        assert streamed.chunks is not None
+        assert [c async for c in streamed.chunks] == [b"data: 1\n\n", b"data: [DONE]\n\n"]
+    assert "sk-a" in used_keys(world2)
+
+
+async def test_every_account_cooling_is_429_with_the_soonest_reset() -> None:
+    world = World()
+    await world.add_accounts("sk-a", "sk-b")
+    world.executor.script = {
+        "sk-a": (429, b'{"error":{"message":"slow"}}', {"retry-after": "40"}),
+        "sk-b": (429, b'{"error":{"message":"slow"}}', {"retry-after": "20"}),
+    }
+    client = world.proxy.authenticate(await world.client())
+    first = await world.proxy.start(chat(), client)
+    assert first.status == 429  # both tried: the client sees the upstream's answer
+    assert first.headers["Retry-After"] in {"20", "40"}
+    with pytest.raises(GatewayError) as caught:
+        await world.proxy.start(chat(), client)
+    assert caught.value.status == 429
+    assert caught.value.headers == {"Retry-After": "20"}
+    assert len(world.executor.calls) == 2
+
+
+async def test_a_revoked_api_key_disables_the_account_and_the_request_moves_on() -> None:
+    world = World()
+    await world.add_accounts("sk-a", "sk-b")
+    denied = b'{"error":{"message":"Incorrect API key provided","code":"invalid_api_key"}}'
+    world.executor.script["sk-a"] = (401, denied, {})
+    admin = AccountsAdmin(world.accounts, world.providers, world.catalog, world.clock)
+    world.proxy._disable_account = AccountDisabler(admin)
+    client = world.proxy.authenticate(await world.client())
+    results = [await world.proxy.start(chat(), client) for _ in range(2)]
+    assert [r.status for r in results] == [200, 200]
+    await asyncio.sleep(0.05)  # the background disable
+    disabled = [a for a in await world.accounts.list() if a.disabled_reason]
+    assert [a.credential.secret for a in disabled] == ["sk-a"]
+    assert "sk-a" not in {a.credential.secret for a in world.catalog.current.accounts_for("openai")}

@@ -12,6 +12,7 @@ from aigateway.adapters.redis.fallback import (
     FallbackConfigVersion,
     FallbackRoundRobinCursor,
 )
+from aigateway.application.ports.coordination import Turn
 
 
 class FlakyCursor:
@@ -94,3 +95,31 @@ async def test_config_version_keeps_the_last_value_while_down(down_first: bool) 
     expected = 0 if down_first else 7
     assert await version.current() == expected
     assert await version.bump() == expected + 1
+
+
+async def test_rotation_keeps_local_cooldowns_while_redis_is_away() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from aigateway.adapters.memory.coordination import InMemoryRotation
+    from aigateway.adapters.redis.fallback import FallbackRotation
+    from aigateway.domain.routing.eligibility import Cooldown
+
+    class DownRotation(InMemoryRotation):
+        down = False
+
+        async def turn(self, provider_id: str, model: str, now: datetime) -> Turn:
+            if self.down:
+                raise RedisConnectionError("refused")
+            return await super().turn(provider_id, model, now)
+
+    now = datetime.now(UTC)
+    shared = DownRotation()
+    rotation = FallbackRotation(shared, CircuitBreaker(open_for_s=60))
+    await rotation.cool_down(
+        "p", Cooldown(account_id="a", model="m", until=now + timedelta(seconds=30))
+    )
+    assert [c.account_id for c in (await rotation.turn("p", "m", now)).cooling] == ["a"]
+    shared.down = True
+    local = await rotation.turn("p", "m", now)
+    assert [c.account_id for c in local.cooling] == ["a"]
+    assert local.counter == 1  # counting in-process now

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Sequence
-from datetime import UTC
+from datetime import UTC, datetime
 
+from aigateway.application.ports.coordination import Turn
 from aigateway.domain.request_log import RequestLogEntry
+from aigateway.domain.routing.eligibility import Cooldown
 
 StatsDelta = dict[str, Counter[str]]
 """Hash key (without prefix) -> field -> increment."""
@@ -105,3 +107,45 @@ class StaticPinger:
 
     async def ping(self) -> bool:
         return self.ok
+
+
+class InMemoryRotation:
+    """Round-robin and cooldowns for one process (the embedded default, and Redis's stand-in)."""
+
+    def __init__(self) -> None:
+        self._cursor = InMemoryRoundRobinCursor()
+        self._cooldowns: dict[tuple[str, str, str | None], Cooldown] = {}
+
+    async def turn(self, provider_id: str, model: str, now: datetime) -> Turn:
+        return self.turn_now(provider_id, model, now)
+
+    def turn_now(self, provider_id: str, model: str, now: datetime) -> Turn:
+        return Turn(self._cursor.bump(provider_id, model), self.cooling(provider_id, model, now))
+
+    def cooling(self, provider_id: str, model: str, now: datetime) -> tuple[Cooldown, ...]:
+        if not self._cooldowns:
+            return ()
+        return tuple(
+            c
+            for (pid, _, _), c in self._cooldowns.items()
+            if pid == provider_id and c.applies_to(model) and c.active(now)
+        )
+
+    async def cool_down(self, provider_id: str, cooldown: Cooldown) -> None:
+        key = (provider_id, cooldown.account_id, cooldown.model)
+        current = self._cooldowns.get(key)
+        if current is None or current.until < cooldown.until:
+            self._cooldowns[key] = cooldown
+
+    async def cooldowns(self, provider_id: str, account_id: str, now: datetime) -> list[Cooldown]:
+        return [
+            c
+            for (pid, aid, _), c in sorted(self._cooldowns.items(), key=lambda i: str(i[0]))
+            if pid == provider_id and aid == account_id and c.active(now)
+        ]
+
+    async def clear(self, provider_id: str, account_id: str) -> int:
+        keys = [k for k in self._cooldowns if k[0] == provider_id and k[1] == account_id]
+        for key in keys:
+            del self._cooldowns[key]
+        return len(keys)

@@ -144,6 +144,7 @@ request_logs = Table(
     Column("completion_tokens", Integer, nullable=True),
     Column("retry_count", Integer, nullable=False, server_default=text("0")),
     Column("error", Text, nullable=True),
+    Column("switched_from_account_id", String(36), nullable=True),
     Index("idx_created", "created_at"),
     Index("idx_provider_created", "provider_id", "created_at"),
     Index("idx_proxy_created", "proxy_id", "created_at"),

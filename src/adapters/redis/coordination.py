@@ -22,13 +22,19 @@ Operators can inspect them with e.g. `redis-cli GET account:rr:openai:gpt-4o` or
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
+from datetime import UTC, datetime
 
+import msgspec
 import redis.asyncio as aioredis
+from redis.exceptions import ResponseError
 
 from aigateway.adapters.memory.coordination import aggregate_stats
 from aigateway.adapters.redis.pipelined import PipelinedRedis
+from aigateway.application.ports.coordination import Turn
 from aigateway.domain.request_log import RequestLogEntry
+from aigateway.domain.routing.eligibility import Cooldown
 
 STATS_TTL_SECONDS = 35 * 24 * 3600
 
@@ -84,3 +90,111 @@ class RedisStatsCounters:
                 pipe.hincrby(name, field, amount)
             pipe.expire(name, STATS_TTL_SECONDS)
         await pipe.execute()
+
+
+# One round trip per request: INCR the round-robin counter and read the cooldowns that apply
+# to the (provider, model): the model's sorted set and the provider's whole-account set.
+_TURN_SCRIPT = """
+local n = redis.call('INCR', KEYS[1])
+local out = {n}
+for i = 2, #KEYS do
+  local found = redis.call('ZRANGEBYSCORE', KEYS[i], '(' .. ARGV[1], '+inf', 'WITHSCORES')
+  for _, v in ipairs(found) do out[#out + 1] = v end
+end
+return out
+"""
+_TURN_SHA = hashlib.sha1(_TURN_SCRIPT.encode()).hexdigest()  # noqa: S324 - Redis script id
+ANY_MODEL = "*"
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def _ms(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
+
+
+class RedisRotation:
+    """`Rotation` on Redis. Cooldowns live in sorted sets `cooldown:{provider}:{model}`
+    (`*` for the whole account; member = account id, score = end in epoch ms) and, for the
+    admin API, in a hash `cooldown:info:{account_id}` (field = model or `*`, value = JSON with
+    `until` and `reason`). Every key expires with its last cooldown."""
+
+    def __init__(self, hot: PipelinedRedis, redis: aioredis.Redis, prefix: str = "") -> None:
+        self._hot = hot
+        self._redis = redis
+        self._prefix = prefix
+
+    def _set_key(self, provider_id: str, model: str | None) -> str:
+        return f"{self._prefix}cooldown:{provider_id}:{model or ANY_MODEL}"
+
+    def _info_key(self, account_id: str) -> str:
+        return f"{self._prefix}cooldown:info:{account_id}"
+
+    async def turn(self, provider_id: str, model: str, now: datetime) -> Turn:
+        keys = (
+            f"{self._prefix}account:rr:{provider_id}:{model}",
+            self._set_key(provider_id, model),
+            self._set_key(provider_id, None),
+        )
+        try:
+            reply = await self._hot.execute("EVALSHA", _TURN_SHA, len(keys), *keys, _ms(now))
+        except ResponseError as exc:
+            if "NOSCRIPT" not in str(exc):
+                raise
+            reply = await self._hot.execute("EVAL", _TURN_SCRIPT, len(keys), *keys, _ms(now))
+        assert isinstance(reply, list) and reply
+        counter, rest = int(reply[0]), reply[1:]
+        cooling = tuple(
+            Cooldown(
+                account_id=rest[i].decode(),
+                model=model,
+                until=datetime.fromtimestamp(int(float(rest[i + 1])) / 1000, UTC),
+            )
+            for i in range(0, len(rest) - 1, 2)
+        )
+        return Turn(counter, cooling)
+
+    async def cool_down(self, provider_id: str, cooldown: Cooldown) -> None:
+        until = _ms(cooldown.until)
+        set_key = self._set_key(provider_id, cooldown.model)
+        info_key = self._info_key(cooldown.account_id)
+        info = msgspec.json.encode({"until": until, "reason": cooldown.reason})
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.zadd(set_key, {cooldown.account_id: until}, gt=True)
+            pipe.zadd(set_key, {cooldown.account_id: until}, nx=True)
+            pipe.pexpireat(set_key, until, gt=True)
+            pipe.pexpireat(set_key, until, nx=True)
+            pipe.hset(info_key, cooldown.model or ANY_MODEL, info)
+            pipe.pexpireat(info_key, until, gt=True)
+            pipe.pexpireat(info_key, until, nx=True)
+            await pipe.execute()
+
+    async def cooldowns(self, provider_id: str, account_id: str, now: datetime) -> list[Cooldown]:
+        stored = await self._redis.hgetall(self._info_key(account_id))
+        found = []
+        for field, raw in sorted(stored.items()):
+            value = msgspec.json.decode(raw)
+            model = _text(field)
+            cooldown = Cooldown(
+                account_id=account_id,
+                model=None if model == ANY_MODEL else model,
+                until=datetime.fromtimestamp(value["until"] / 1000, UTC),
+                reason=value.get("reason", ""),
+            )
+            if cooldown.active(now):
+                found.append(cooldown)
+        return found
+
+    async def clear(self, provider_id: str, account_id: str) -> int:
+        info_key = self._info_key(account_id)
+        fields = await self._redis.hkeys(info_key)
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for field in fields:
+                model = _text(field)
+                key = self._set_key(provider_id, None if model == ANY_MODEL else model)
+                pipe.zrem(key, account_id)
+            pipe.delete(info_key)
+            await pipe.execute()
+        return len(fields)

@@ -12,13 +12,21 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
 from typing import TypeVar
 
 from redis.exceptions import RedisError
 
-from aigateway.adapters.memory.coordination import InMemoryRoundRobinCursor
-from aigateway.application.ports.coordination import ConfigVersion, RoundRobinCursor, StatsCounters
+from aigateway.adapters.memory.coordination import InMemoryRotation, InMemoryRoundRobinCursor
+from aigateway.application.ports.coordination import (
+    ConfigVersion,
+    Rotation,
+    RoundRobinCursor,
+    StatsCounters,
+    Turn,
+)
 from aigateway.domain.request_log import RequestLogEntry
+from aigateway.domain.routing.eligibility import Cooldown
 
 log = logging.getLogger(__name__)
 
@@ -105,3 +113,43 @@ class FallbackStatsCounters:
 
     def _skip(self) -> None:
         self.skipped_batches += 1
+
+
+class FallbackRotation:
+    """Redis rotation with an in-process mirror: cooldowns this process sets are also kept
+    locally, so they hold while Redis is away; turns count in-process while the breaker is
+    open."""
+
+    def __init__(self, primary: Rotation, breaker: CircuitBreaker) -> None:
+        self._primary = primary
+        self._local = InMemoryRotation()
+        self._breaker = breaker
+
+    async def turn(self, provider_id: str, model: str, now: datetime) -> Turn:
+        # Redis, when it answers, is the truth for every process (a cooldown cleared by an
+        # operator is cleared everywhere); the local mirror stands in only while it is away.
+        return await self._breaker.call(
+            lambda: self._primary.turn(provider_id, model, now),
+            lambda: self._local.turn_now(provider_id, model, now),
+        )
+
+    async def cool_down(self, provider_id: str, cooldown: Cooldown) -> None:
+        await self._local.cool_down(provider_id, cooldown)
+        await self._breaker.call(
+            lambda: self._primary.cool_down(provider_id, cooldown), lambda: None
+        )
+
+    async def cooldowns(self, provider_id: str, account_id: str, now: datetime) -> list[Cooldown]:
+        local = await self._local.cooldowns(provider_id, account_id, now)
+        shared = await self._breaker.call(
+            lambda: self._primary.cooldowns(provider_id, account_id, now), lambda: []
+        )
+        seen = {c.model for c in shared}  # the shared copy wins; the mirror fills gaps
+        return shared + [c for c in local if c.model not in seen]
+
+    async def clear(self, provider_id: str, account_id: str) -> int:
+        local = await self._local.clear(provider_id, account_id)
+        shared = await self._breaker.call(
+            lambda: self._primary.clear(provider_id, account_id), lambda: 0
+        )
+        return max(local, shared)

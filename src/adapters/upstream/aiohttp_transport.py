@@ -22,6 +22,10 @@ class AiohttpResponse:
         self.status = response.status
         self.content_type = response.headers.get("Content-Type", "application/json")
 
+    @property
+    def headers(self) -> dict[str, str]:
+        return {name.lower(): value for name, value in self._response.headers.items()}
+
     async def read(self) -> bytes:
         try:
             return await self._response.read()

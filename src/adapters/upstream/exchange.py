@@ -8,7 +8,7 @@ ends with an error event in the client's format (never a silent cut).
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Protocol
 
 import msgspec
@@ -73,11 +73,19 @@ class PassthroughExchange:
     def usage(self) -> Usage | None:
         return self._scanner.usage if self._scanner is not None else self._usage
 
+    @property
+    def headers(self) -> Mapping[str, str]:
+        return self._response.headers
+
     async def read(self) -> bytes:
         body = await self._response.read()
         if self.status < 400:
             self._usage = self._usage_from_body(body)
         return body
+
+    async def read_error(self) -> tuple[bytes, bytes]:
+        body = await self._response.read()
+        return body, body
 
     async def iter_chunks(self) -> AsyncIterator[bytes]:
         scanner = self._scanner = self._make_scanner()
@@ -135,11 +143,20 @@ class TranslatedExchange:
             return port_usage(self._translator.usage)
         return self._usage
 
-    async def read(self) -> bytes:
+    @property
+    def headers(self) -> Mapping[str, str]:
+        return self._response.headers
+
+    async def read_error(self) -> tuple[bytes, bytes]:
         body = await self._response.read()
         self.content_type = JSON
+        return body, self._client.encode_error(self._upstream.decode_error(self.status, body))
+
+    async def read(self) -> bytes:
         if self.status >= 400:
-            return self._client.encode_error(self._upstream.decode_error(self.status, body))
+            return (await self.read_error())[1]
+        body = await self._response.read()
+        self.content_type = JSON
         try:
             answer = self._upstream.decode_response(body)
         except WireFormatError as exc:

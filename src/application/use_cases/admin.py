@@ -7,6 +7,8 @@ PUT and PATCH share one semantic: fields present are changed, fields absent are 
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import secrets
 import uuid
 from collections.abc import Sequence
@@ -19,6 +21,7 @@ from msgspec import UNSET, UnsetType
 
 from aigateway.application.errors import ValidationFailed
 from aigateway.application.ports.clock import Clock
+from aigateway.application.ports.coordination import Rotation
 from aigateway.application.ports.repositories import (
     AccountRepository,
     ClientKeyRepository,
@@ -34,6 +37,9 @@ from aigateway.domain.accounts import (
 )
 from aigateway.domain.client_keys import CLIENT_KEY_PREFIX, ClientKey, hash_key, key_prefix
 from aigateway.domain.providers import PROVIDER_ID_RE, Provider, ProviderKind
+from aigateway.domain.routing.eligibility import Cooldown
+
+log = logging.getLogger(__name__)
 
 
 class NewProvider(msgspec.Struct, kw_only=True):
@@ -193,11 +199,13 @@ class AccountsAdmin:
         providers: ProviderRepository,
         catalog: CatalogCache,
         clock: Clock,
+        rotation: Rotation | None = None,
     ) -> None:
         self._repo = repo
         self._providers = providers
         self._catalog = catalog
         self._clock = clock
+        self._rotation = rotation
 
     async def list(
         self, *, provider_id: str | None = None, is_active: bool | None = None
@@ -251,6 +259,53 @@ class AccountsAdmin:
     async def delete(self, account_id: str) -> None:
         await self._repo.delete(account_id)
         await self._catalog.changed()
+
+    async def cooldowns(self, account_id: str) -> Sequence[Cooldown]:
+        account = await self._repo.get(account_id)
+        if self._rotation is None:
+            return []
+        return await self._rotation.cooldowns(account.provider_id, account.id, self._clock.now())
+
+    async def clear_cooldowns(self, account_id: str) -> int:
+        account = await self._repo.get(account_id)
+        if self._rotation is None:
+            return 0
+        return await self._rotation.clear(account.provider_id, account.id)
+
+    async def enable(self, account_id: str) -> Account:
+        """Back in service: active, no disabled reason, no cooldowns."""
+        await self.clear_cooldowns(account_id)
+        return await self.update(account_id, AccountPatch(is_active=True, disabled_reason=None))
+
+    async def disable(self, account_id: str, reason: str) -> None:
+        """Take an account out of service (a revoked key, a banned account) with the reason."""
+        current = await self._repo.get(account_id)
+        changed = msgspec.structs.replace(
+            current, disabled_reason=reason[:255], updated_at=self._clock.now()
+        )
+        await self._repo.update(changed)
+        await self._catalog.changed()
+
+
+class AccountDisabler:
+    """Disables accounts off the request path: the request moves on at once, the write
+    happens in the background (and is only logged if the database is away)."""
+
+    def __init__(self, admin: AccountsAdmin) -> None:
+        self._admin = admin
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def __call__(self, account: Account, reason: str) -> None:
+        log.warning("disabling account %s (%s): %s", account.id, account.label, reason)
+        task = asyncio.get_running_loop().create_task(self._disable(account.id, reason))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _disable(self, account_id: str, reason: str) -> None:
+        try:
+            await self._admin.disable(account_id, reason)
+        except Exception as exc:
+            log.error("could not disable account %s: %s", account_id, exc)
 
 
 class IssuedClientKey(msgspec.Struct, frozen=True):

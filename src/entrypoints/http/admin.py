@@ -213,6 +213,43 @@ class AccountsController(Controller):
         return Deleted("account deleted")
 
 
+class CooldownView(msgspec.Struct):
+    model: str | None  # None: every model of the account
+    until: datetime
+    reason: str
+
+
+class CooldownsController(Controller):
+    """An account's cooldowns (shared by every gateway process), and putting it back in service."""
+
+    path = "/accounts/{account_id:str}"
+
+    @get("/cooldowns")
+    async def list_cooldowns(
+        self, request: Request[Any, Any, State], account_id: FromPath[str]
+    ) -> Listing:
+        found = await _accounts(request).cooldowns(account_id)
+        return Listing([CooldownView(c.model, c.until, c.reason) for c in found], len(found))
+
+    @delete("/cooldowns", status_code=200)
+    async def clear_cooldowns(
+        self, request: Request[Any, Any, State], account_id: FromPath[str]
+    ) -> Cleared:
+        cleared = await _accounts(request).clear_cooldowns(account_id)
+        return Cleared("cooldowns cleared", cleared)
+
+    @post("/enable", status_code=200)
+    async def enable(
+        self, request: Request[Any, Any, State], account_id: FromPath[str]
+    ) -> AccountView:
+        return AccountView.of(await _accounts(request).enable(account_id))
+
+
+class Cleared(msgspec.Struct):
+    message: str
+    cleared: int
+
+
 class ClientKeysController(Controller):
     path = "/api-keys"
 
@@ -246,4 +283,9 @@ def _keys(request: Request[Any, Any, State]) -> ClientKeysAdmin:
     return request.app.state.keys_admin  # type: ignore[no-any-return]
 
 
-ADMIN_CONTROLLERS = [ProvidersController, AccountsController, ClientKeysController]
+ADMIN_CONTROLLERS = [
+    ProvidersController,
+    AccountsController,
+    CooldownsController,
+    ClientKeysController,
+]

@@ -16,7 +16,7 @@ from aigateway.adapters.clock import SystemClock
 from aigateway.adapters.crypto import CredentialCipher
 from aigateway.adapters.memory.coordination import (
     InMemoryConfigVersion,
-    InMemoryRoundRobinCursor,
+    InMemoryRotation,
     InMemoryStatsCounters,
     StaticPinger,
 )
@@ -30,14 +30,14 @@ from aigateway.adapters.persistence.repositories import (
 )
 from aigateway.adapters.redis.client import RedisPinger, create_redis
 from aigateway.adapters.redis.coordination import (
-    PipelinedRoundRobinCursor,
     RedisConfigVersion,
+    RedisRotation,
     RedisStatsCounters,
 )
 from aigateway.adapters.redis.fallback import (
     CircuitBreaker,
     FallbackConfigVersion,
-    FallbackRoundRobinCursor,
+    FallbackRotation,
     FallbackStatsCounters,
 )
 from aigateway.adapters.redis.pipelined import PipelinedRedis
@@ -48,7 +48,7 @@ from aigateway.application.ports.coordination import (
     ConfigVersion,
     Pinger,
     RequestLogSink,
-    RoundRobinCursor,
+    Rotation,
     StatsCounters,
 )
 from aigateway.application.ports.repositories import (
@@ -58,9 +58,14 @@ from aigateway.application.ports.repositories import (
     SettingsStore,
 )
 from aigateway.application.ports.upstream import ChatExecutor, Upstream
-from aigateway.application.use_cases.admin import AccountsAdmin, ClientKeysAdmin, ProvidersAdmin
+from aigateway.application.use_cases.admin import (
+    AccountDisabler,
+    AccountsAdmin,
+    ClientKeysAdmin,
+    ProvidersAdmin,
+)
 from aigateway.application.use_cases.catalog import CatalogCache
-from aigateway.application.use_cases.proxy_chat import ProxyChat
+from aigateway.application.use_cases.proxy_chat import ProxyChat, RetryBudget
 from aigateway.application.use_cases.request_log import RequestLogQueue
 from aigateway.domain.providers import ProviderKind
 from aigateway.entrypoints.ioc.settings import Settings, resolve_secret_key
@@ -153,10 +158,12 @@ class CoordinationProvider(Provider):
         connection.close()
 
     @provide
-    def cursor(self, redis: PipelinedRedis | None, breaker: CircuitBreaker) -> RoundRobinCursor:
-        if redis is None:
-            return InMemoryRoundRobinCursor()
-        return FallbackRoundRobinCursor(PipelinedRoundRobinCursor(redis), breaker)
+    def rotation(
+        self, hot: PipelinedRedis | None, redis: Redis | None, breaker: CircuitBreaker
+    ) -> Rotation:
+        if hot is None or redis is None:
+            return InMemoryRotation()
+        return FallbackRotation(RedisRotation(hot, redis), breaker)
 
     @provide
     def version(self, redis: Redis | None, breaker: CircuitBreaker) -> ConfigVersion:
@@ -230,12 +237,22 @@ class ApplicationProvider(Provider):
     def proxy_chat(
         self,
         catalog: CatalogCache,
-        cursor: RoundRobinCursor,
+        rotation: Rotation,
         executors: Executors,
         logs: RequestLogQueue,
         clock: Clock,
+        accounts: AccountsAdmin,
+        settings: Settings,
     ) -> ProxyChat:
-        return ProxyChat(catalog, cursor, executors, logs, clock)
+        return ProxyChat(
+            catalog,
+            rotation,
+            executors,
+            logs,
+            clock,
+            budget=RetryBudget(settings.retry_max_attempts, settings.retry_deadline_s),
+            disable_account=AccountDisabler(accounts),
+        )
 
     @provide
     def providers_admin(
@@ -250,8 +267,9 @@ class ApplicationProvider(Provider):
         providers: ProviderRepository,
         catalog: CatalogCache,
         clock: Clock,
+        rotation: Rotation,
     ) -> AccountsAdmin:
-        return AccountsAdmin(repo, providers, catalog, clock)
+        return AccountsAdmin(repo, providers, catalog, clock, rotation)
 
     @provide
     def keys_admin(

@@ -40,6 +40,8 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     log_flush_interval_s: float = 0.25
     log_batch_size: int = 500
     log_max_pending: int = 100_000
+    retry_max_attempts: int = 3
+    retry_deadline_s: float = 60.0
 
     @property
     def embedded(self) -> bool:
@@ -73,6 +75,8 @@ _YAML_KEYS: dict[tuple[str, str], str] = {
     ("request_log", "flush_interval_s"): "log_flush_interval_s",
     ("request_log", "batch_size"): "log_batch_size",
     ("request_log", "max_pending"): "log_max_pending",
+    ("retry", "max_attempts"): "retry_max_attempts",
+    ("retry", "deadline_s"): "retry_deadline_s",
 }
 
 ENV_KEYS: dict[str, str] = {
@@ -152,6 +156,8 @@ def _normalised(settings: Settings) -> Settings:
         raise ConfigError("AIGATEWAY_REDIS_URL must start with redis://, rediss:// or unix://")
     if not 0 < settings.port < 65536:
         raise ConfigError(f"port {settings.port} is out of range")
+    if settings.retry_max_attempts < 1:
+        raise ConfigError("retry.max_attempts must be at least 1")
     if settings.workers < 1:
         raise ConfigError("workers must be at least 1")
     if settings.workers > 1 and redis_url is None:
