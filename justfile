@@ -30,3 +30,8 @@ lint:
 fmt:
     {{venv}}/ruff check --fix pkg/aigateway tests
     {{venv}}/ruff format pkg/aigateway tests
+
+# Benchmark D/P/G(/L) back to back: `just bench [--quick | --soak | --memory]` (bench/README.md)
+bench *ARGS:
+    @command -v wrk >/dev/null || { s=$([ "$(id -u)" = 0 ] || echo sudo); $s apt-get update -qq && $s apt-get install -y -qq wrk; }
+    {{venv}}/python bench/run.py {{ARGS}}

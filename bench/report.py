@@ -1,0 +1,215 @@
+"""Printing the results: one table per scenario, ratios, added latency and TTFB, targets."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from backend import describe
+from scenarios import SCENARIOS
+from summary import NOISY_CORES
+
+TARGET_ORDER = ("D", "P", "G", "L")
+COLUMNS = ("target", "req/s", "p50 ms", "p99 ms", "errors", "CPU ms/req", "RSS MiB")
+WIDTHS = (6, 11, 9, 9, 24, 11, 8)
+
+
+def _num(value: float | None, digits: int = 2) -> str:
+    return "-" if value is None else f"{value:,.{digits}f}"
+
+
+def _line(cells: tuple[str, ...] | list[str]) -> str:
+    out = []
+    for index, (cell, width) in enumerate(zip(cells, WIDTHS, strict=True)):
+        out.append(cell.ljust(width) if index in (0, 4) else cell.rjust(width))
+    return "  ".join(out).rstrip()
+
+
+def row_cells(name: str, row: dict[str, Any]) -> list[str]:
+    if row.get("status") != "ok":
+        return [name, row.get("reason", "n/a")]
+    flag = ("!" if row["flagged"] else "") + ("~" if row.get("noisy") else "")
+    errors = f"! {row['error_text']}" if row["flagged"] else "0"
+    return [
+        name,
+        _num(row["rps"], 1) + flag,
+        _num(row["p50_ms"], 3),
+        _num(row["p99_ms"], 3),
+        errors,
+        _num(row["cpu_ms_per_req"], 3),
+        _num(row["rss_mib"], 1),
+    ]
+
+
+def _ratio_text(label: str, found: dict[str, Any] | None) -> str | None:
+    if found is None:
+        return None
+    marks = (" (!errors)" if found["flagged"] else "") + (" (~noisy)" if found.get("noisy") else "")
+    return f"{label} {found['value']:.2f}×{marks}"
+
+
+def scenario_block(title: str, scenario: dict[str, Any]) -> str:
+    lines = [title, _line(COLUMNS)]
+    rows = scenario["targets"]
+    if scenario.get("status") == "n/a":
+        return f"{title}\n  {scenario['reason']}"
+    for name in TARGET_ORDER:
+        if name not in rows:
+            continue
+        cells = row_cells(name, rows[name])
+        lines.append(_line(cells) if len(cells) == len(COLUMNS) else f"{cells[0]:<6}  {cells[1]}")
+    noisy = [n for n, r in rows.items() if r.get("noisy")]
+    if noisy:
+        worst = max(rows[n]["other_cpu_cores"] for n in noisy)
+        lines.append(
+            f"~ {', '.join(noisy)}: other processes used up to {worst:.2f} cores during the run;"
+            " these numbers are disturbed"
+        )
+    calls = rows.get("G", {}).get("backend_per_req")
+    if calls:
+        lines.append("G per request: " + describe(calls) + " (server-wide counters)")
+    ratios = scenario.get("ratios", {})
+    texts = [
+        _ratio_text("G/P req/s", ratios.get("G/P rps")),
+        _ratio_text("G/P CPU per req", ratios.get("G/P cpu")),
+        _ratio_text("G/L req/s", ratios.get("G/L rps")),
+        _ratio_text("G/L CPU per req", ratios.get("G/L cpu")),
+    ]
+    shown = [t for t in texts if t]
+    if shown:
+        lines.append("ratios: " + ", ".join(shown))
+    return "\n".join(lines)
+
+
+def _ms(value: float | None) -> str:
+    return "-" if value is None else f"{value:+.3f} ms"
+
+
+def added_latency_lines(added: dict[str, Any]) -> list[str]:
+    lines = []
+    for label, key in (("non-streaming", "non-stream"), ("streaming", "stream")):
+        parts = []
+        for name in ("P", "G", "L"):
+            found = added.get(key, {}).get(name)
+            if found:
+                flag = " (!errors)" if found["flagged"] else ""
+                flag += " (~noisy)" if found.get("noisy") else ""
+                parts.append(
+                    f"{name}−D p50 {_ms(found['p50_ms'])}, p99 {_ms(found['p99_ms'])}{flag}"
+                )
+        if parts:
+            lines.append(f"added latency at c=1, {label}: " + "; ".join(parts))
+    return lines
+
+
+def ttfb_lines(ttfb: dict[str, Any], added: dict[str, Any]) -> list[str]:
+    if not ttfb:
+        return []
+    parts = []
+    for name in TARGET_ORDER:
+        found = ttfb.get(name)
+        if found:
+            errors = f", {found['errors']} errors!" if found["errors"] else ""
+            errors += " ~noisy" if found.get("noisy") else ""
+            parts.append(
+                f"{name} p50 {_num(found['ttfb_p50_ms'], 3)} / p99 {_num(found['ttfb_p99_ms'], 3)}"
+                f"{errors}"
+            )
+    n = next(iter(ttfb.values()))["n"]
+    lines = [f"streaming TTFB ms ({n} sequential requests, first body byte): " + "; ".join(parts)]
+    extra = [
+        f"{name}−D p50 {_ms(found['p50_ms'])}, p99 {_ms(found['p99_ms'])}"
+        + (" (!errors)" if found["flagged"] else "")
+        + (" (~noisy)" if found.get("noisy") else "")
+        for name, found in added.items()
+    ]
+    if extra:
+        lines.append("added TTFB: " + "; ".join(extra))
+    return lines
+
+
+def target_lines(checks: list[dict[str, Any]]) -> list[str]:
+    if not checks:
+        return []
+    lines = ["targets (PERFORMANCE.md):"]
+    for check in checks:
+        verdict = "n/a" if check["met"] is None else ("met" if check["met"] else "MISSED")
+        if check.get("noisy"):
+            verdict += " (noisy run)"
+        lines.append(f"  {check['what']:<60} {check['value']:>12}  {verdict}")
+    return lines
+
+
+def print_throughput(duration_s: int, results: dict[str, Any]) -> None:
+    print()
+    for scenario in SCENARIOS:
+        entry = results["scenarios"][scenario.key]
+        print(scenario_block(scenario.title(duration_s), entry))
+        print()
+    for line in added_latency_lines(results["added_latency_c1"]):
+        print(line)
+    for line in ttfb_lines(results["ttfb"], results["added_ttfb"]):
+        print(line)
+    logs = results["targets"].get("G", {}).get("request_logs")
+    if logs:
+        print(
+            f"G request_logs rows written: {logs['rows_written']} "
+            f"(measured requests: {logs['measured']}, plus warm-ups and TTFB)"
+        )
+    print()
+    for line in target_lines(results["checks"]):
+        print(line)
+
+
+def print_memory(results: dict[str, Any]) -> None:
+    memory = results["memory"]
+    first, last = memory["first"], memory["last"]
+    flag = f"  ({memory['errors']} requests failed!)" if memory["errors"] else ""
+    print(
+        f"\nmemory (G): RSS {first['rss_mib']:.1f} MiB after {first['requests']:,} requests, "
+        f"{last['rss_mib']:.1f} MiB after {last['requests']:,}: "
+        f"growth {memory['growth_pct']:+.1f}%"
+        + (
+            f", {memory['growth_mib_per_10k_after_first']:+.2f} MiB per 10,000"
+            if memory["growth_mib_per_10k_after_first"] is not None
+            else ""
+        )
+        + flag
+    )
+
+
+def print_soak(results: dict[str, Any]) -> None:
+    soak = results["soak"]
+    any_run = next(iter(soak.values()))
+    print(
+        f"\nsoak: {any_run['streams']:,} concurrent streams x {any_run['chunks_per_stream']} "
+        f"chunks at {any_run['chunk_delay_ms']:g} ms (ideal {any_run['ideal_stream_s']:.2f} s "
+        "per stream)"
+    )
+    header = (
+        "target      ok  failed  lost  reordered  wall s  1st byte max s  stream p50 s  "
+        "max s  CPU s  RSS MiB"
+    )
+    print(header)
+    for name, run in soak.items():
+        print(
+            f"{name:<6} {run['ok']:>7} {run['failed']:>7} {run['chunks_lost']:>5} "
+            f"{run['chunks_reordered']:>10} {run['wall_s']:>7.2f} {run['first_byte_max_s']:>15.3f} "
+            f"{run['stream_s_p50'] or 0:>13.3f} {run['stream_s_max'] or 0:>6.2f} "
+            f"{run['cpu_s']:>6.2f} {run['rss_mib_after']:>8.1f}"
+        )
+        for problem, count in run["problems"].items():
+            print(f"       {count} x {problem}")
+        if run["other_cpu_cores"] > NOISY_CORES:
+            print(f"       ~ other processes used {run['other_cpu_cores']:.2f} cores meanwhile")
+
+
+def print_profile(results: dict[str, Any]) -> None:
+    found = results["profile"]
+    print(
+        f"\nprofile: G, {found['scenario']}, {found['samples']} samples of the serving thread "
+        f"({found['rps_while_sampled']:,.0f} req/s while sampled; raw stacks: {found['raw']})"
+    )
+    for title, key in (("cumulative (on the stack)", "cumulative"), ("self (on top)", "self")):
+        print(f"top {len(found[key])} by {title}:")
+        for frame, share in found[key]:
+            print(f"  {share:5.1f}%  {frame}")

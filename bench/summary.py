@@ -1,0 +1,139 @@
+"""Turning measured rows into ratios, added latencies and target checks (PERFORMANCE.md)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from scenarios import SCENARIOS
+
+NOISY_CORES = 0.3  # CPU used by processes outside the measurement, on average, to flag a run
+
+
+def ratio(a: dict[str, Any] | None, b: dict[str, Any] | None, key: str) -> dict[str, Any] | None:
+    """a[key] / b[key] for two measured rows; `flagged` when either run had errors."""
+    if not a or not b or a.get("status") != "ok" or b.get("status") != "ok":
+        return None
+    if not a.get(key) or not b.get(key):
+        return None
+    return {
+        "value": a[key] / b[key],
+        "flagged": bool(a["flagged"] or b["flagged"]),
+        "noisy": bool(a.get("noisy") or b.get("noisy")),
+    }
+
+
+def difference(
+    rows: dict[str, Any], name: str, base: str = "D", keys: tuple[str, str] = ("p50_ms", "p99_ms")
+) -> dict[str, Any] | None:
+    """rows[name] − rows[base] for a p50/p99 pair (e.g. G − D), or None if either is missing."""
+    a, b = rows.get(name), rows.get(base)
+    if not a or not b or a.get("status") != "ok" or b.get("status") != "ok":
+        return None
+    if any(a.get(k) is None or b.get(k) is None for k in keys):
+        return None
+    flagged = bool(a.get("flagged") or b.get("flagged") or a.get("errors") or b.get("errors"))
+    return {
+        "p50_ms": a[keys[0]] - b[keys[0]],
+        "p99_ms": a[keys[1]] - b[keys[1]],
+        "flagged": flagged,
+        "noisy": bool(a.get("noisy") or b.get("noisy")),
+    }
+
+
+def summarize_throughput(results: dict[str, Any]) -> None:
+    scenarios = results["scenarios"]
+    probe = results.get("anthropic_probe")
+    for scenario in SCENARIOS:
+        entry = scenarios[scenario.key]
+        rows = entry["targets"]
+        if scenario.fmt == "anthropic" and not (probe and probe["supported"]):
+            entry.update(status="n/a", reason="n/a (gateway has no /v1/messages yet)")
+            if probe is None:
+                entry["reason"] = "n/a (G was not measured, so /v1/messages was not probed)"
+            continue
+        for name, status in results["targets"].items():
+            if status.get("status") != "ok":
+                rows[name] = {"status": status["status"], "reason": status["reason"]}
+        entry["ratios"] = {
+            "G/P rps": ratio(rows.get("G"), rows.get("P"), "rps"),
+            "G/P cpu": ratio(rows.get("G"), rows.get("P"), "cpu_ms_per_req"),
+            "G/L rps": ratio(rows.get("G"), rows.get("L"), "rps"),
+            "G/L cpu": ratio(rows.get("G"), rows.get("L"), "cpu_ms_per_req"),
+        }
+    latency: dict[str, Any] = {}
+    for kind in ("non-stream", "stream"):
+        rows = scenarios[f"openai {kind} c=1"]["targets"]
+        latency[kind] = {n: found for n in ("P", "G", "L") if (found := difference(rows, n))}
+    results["added_latency_c1"] = latency
+    ttfb_rows = {
+        n: {**v, "status": "ok", "flagged": bool(v["errors"])} for n, v in results["ttfb"].items()
+    }
+    keys = ("ttfb_p50_ms", "ttfb_p99_ms")
+    results["added_ttfb"] = {
+        n: found for n in ("P", "G", "L") if (found := difference(ttfb_rows, n, keys=keys))
+    }
+    results["checks"] = throughput_checks(results)
+
+
+def check(
+    what: str,
+    value: float | None,
+    limit: float,
+    *,
+    at_least: bool,
+    unit: str,
+    flagged: bool = False,
+    noisy: bool = False,
+) -> dict[str, Any]:
+    """`met` is None when there is no value or the run had errors; `noisy` is shown."""
+    if value is None:
+        return {"what": what, "value": "-", "met": None}
+    met = value >= limit if at_least else value <= limit
+    shown = f"{value:.2f}{unit}" + (" !" if flagged else "") + (" ~" if noisy else "")
+    return {"what": what, "value": shown, "met": None if flagged else met, "noisy": noisy}
+
+
+def throughput_checks(results: dict[str, Any]) -> list[dict[str, Any]]:
+    scenarios = results["scenarios"]
+    c32 = scenarios["openai non-stream c=32"].get("ratios", {})
+    checks = []
+    for key, label, limit in (("G/P rps", "≥ 0.6× P", 0.6), ("G/L rps", "≥ 20× L", 20.0)):
+        found = c32.get(key)
+        if found or key == "G/P rps":
+            checks.append(
+                check(
+                    f"req/s at c=32, non-streaming: G {label}",
+                    found["value"] if found else None,
+                    limit,
+                    at_least=True,
+                    unit="×",
+                    flagged=bool(found and found["flagged"]),
+                    noisy=bool(found and found["noisy"]),
+                )
+            )
+    added = results["added_latency_c1"]["non-stream"].get("G")
+    for pct, limit in (("p50", 1.0), ("p99", 3.0)):
+        checks.append(
+            check(
+                f"added latency at c=1, {pct}: G−D ≤ {limit:g} ms",
+                added[f"{pct}_ms"] if added else None,
+                limit,
+                at_least=False,
+                unit=" ms",
+                flagged=bool(added and added["flagged"]),
+                noisy=bool(added and added["noisy"]),
+            )
+        )
+    ttfb = results["added_ttfb"].get("G")
+    checks.append(
+        check(
+            "added streaming TTFB, p50: G−D ≤ 1 ms",
+            ttfb["p50_ms"] if ttfb else None,
+            1.0,
+            at_least=False,
+            unit=" ms",
+            flagged=bool(ttfb and ttfb["flagged"]),
+            noisy=bool(ttfb and ttfb["noisy"]),
+        )
+    )
+    return checks

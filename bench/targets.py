@@ -1,0 +1,240 @@
+"""Starting and stopping the measured targets, each behind its own fresh fake upstream.
+
+- D: the fake upstream itself (the rig's ceiling).
+- P: bench/passthrough.py (the floor a Python gateway is compared against).
+- G: the real gateway: `aigateway migrate` + `aigateway serve` on MariaDB + Redis, its pool
+  set up through the admin API.
+- L: a LiteLLM proxy from its own venv, when one is installed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import pymysql
+import redis
+
+from procs import Server, free_port
+
+BENCH = Path(__file__).resolve().parent
+VENV_BIN = Path(sys.executable).parent
+LITELLM_VENV_BIN = BENCH / ".litellm-venv" / "bin" / "litellm"
+LITELLM_CONFIG = BENCH / "litellm_config.yaml"
+LITELLM_KEY = "sk-bench-litellm"
+
+ADMIN_KEY = "adm_bench_0123456789abcdef0123456789abcdef"
+SECRET_KEY = "bench-secret-key-not-for-production-0123456789"  # noqa: S105 (a fixture)
+
+
+@dataclass(frozen=True)
+class Services:
+    mysql_host: str = "127.0.0.1"
+    mysql_port: int = 3306
+    mysql_user: str = "root"
+    redis_host: str = "127.0.0.1"
+    redis_port: int = 6379
+    redis_db: int = 13
+
+
+@dataclass
+class Target:
+    name: str
+    base_url: str
+    server: Server  # the process whose CPU and RSS are reported
+    upstream: Server
+    headers: dict[str, str] = field(default_factory=dict)  # client auth, if any
+    api_key: str = ""
+    info: dict[str, str] = field(default_factory=dict)
+
+
+def _start_upstream(name: str, log_dir: Path, chunks: int, delay_ms: float) -> tuple[Server, str]:
+    port = free_port()
+    argv = [sys.executable, str(BENCH / "upstream.py"), "--port", str(port)]
+    argv += ["--chunks", str(chunks), "--chunk-delay-ms", str(delay_ms)]
+    upstream = Server(f"upstream-for-{name}", argv, log_dir)
+    url = f"http://127.0.0.1:{port}"
+    upstream.wait_ready(url=f"{url}/health", timeout=30)
+    return upstream, url
+
+
+def litellm_bin() -> Path | None:
+    configured = os.environ.get("LITELLM_BIN")
+    path = Path(configured) if configured else LITELLM_VENV_BIN
+    return path if path.is_file() and os.access(path, os.X_OK) else None
+
+
+def _clean_env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if not k.startswith("AIGATEWAY_")}
+
+
+@contextlib.contextmanager
+def running(
+    name: str,
+    log_dir: Path,
+    *,
+    chunks: int = 8,
+    chunk_delay_ms: float = 0.0,
+    services: Services | None = None,
+) -> Iterator[Target]:
+    """Start `name` (D, P, G or L) on a fresh upstream; stop both afterwards, whatever happens."""
+    upstream, upstream_url = _start_upstream(name, log_dir, chunks, chunk_delay_ms)
+    try:
+        if name == "D":
+            yield Target("D", upstream_url, upstream, upstream)
+        elif name == "P":
+            with _passthrough(upstream, upstream_url, log_dir) as target:
+                yield target
+        elif name == "G":
+            with _gateway(upstream, upstream_url, log_dir, services or Services()) as target:
+                yield target
+        elif name == "L":
+            with _litellm(upstream, upstream_url, log_dir) as target:
+                yield target
+        else:
+            raise ValueError(f"unknown target {name!r}")
+    finally:
+        upstream.stop()
+
+
+@contextlib.contextmanager
+def _passthrough(upstream: Server, upstream_url: str, log_dir: Path) -> Iterator[Target]:
+    port = free_port()
+    argv = [sys.executable, str(BENCH / "passthrough.py"), "--upstream", upstream_url]
+    server = Server("P", [*argv, "--port", str(port)], log_dir)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        server.wait_ready(url=f"{url}/health", timeout=60)
+        yield Target("P", url, server, upstream)
+    finally:
+        server.stop()
+
+
+@contextlib.contextmanager
+def _gateway(
+    upstream: Server, upstream_url: str, log_dir: Path, services: Services
+) -> Iterator[Target]:
+    database = f"aigw_bench_{uuid.uuid4().hex[:10]}"
+    workdir = log_dir / f"gateway-{database}"
+    workdir.mkdir()
+    redis_client = redis.Redis(
+        host=services.redis_host, port=services.redis_port, db=services.redis_db
+    )
+    mysql = pymysql.connect(
+        host=services.mysql_host, port=services.mysql_port, user=services.mysql_user
+    )
+    server: Server | None = None
+    try:
+        with mysql.cursor() as cursor:
+            cursor.execute(f"CREATE DATABASE `{database}` CHARACTER SET utf8mb4")
+        redis_client.flushdb()
+        env = _clean_env() | {
+            "AIGATEWAY_DATABASE_URL": (
+                f"mysql+asyncmy://{services.mysql_user}@{services.mysql_host}:"
+                f"{services.mysql_port}/{database}"
+            ),
+            "AIGATEWAY_REDIS_URL": (
+                f"redis://{services.redis_host}:{services.redis_port}/{services.redis_db}"
+            ),
+            "AIGATEWAY_ADMIN_KEY": ADMIN_KEY,
+            "AIGATEWAY_SECRET_KEY": SECRET_KEY,
+            "AIGATEWAY_DATA_DIR": str(workdir / "data"),
+        }
+        aigateway = str(VENV_BIN / "aigateway")
+        migrated = subprocess.run(
+            [aigateway, "migrate"],
+            cwd=workdir,  # not the repo: a local config/config.yaml must not leak in
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        if migrated.returncode != 0:
+            raise RuntimeError(f"aigateway migrate failed:\n{migrated.stderr[-2000:]}")
+        port = free_port()
+        server = Server("G", [aigateway, "serve", "--port", str(port)], log_dir, env, workdir)
+        url = f"http://127.0.0.1:{port}"
+        server.wait_ready(url=f"{url}/health", timeout=90)
+        key = _set_up_pool(url, f"{upstream_url}/v1")
+        info = {"database": database, "redis_db": str(services.redis_db)}
+        yield Target("G", url, server, upstream, {"Authorization": f"Bearer {key}"}, key, info)
+    finally:
+        if server is not None:
+            server.stop(grace=30)  # a graceful stop flushes the queued request logs
+        with contextlib.suppress(Exception), mysql.cursor() as cursor:
+            cursor.execute(f"DROP DATABASE IF EXISTS `{database}`")
+        mysql.close()
+        with contextlib.suppress(Exception):
+            redis_client.flushdb()
+        redis_client.close()
+
+
+def _set_up_pool(gateway_url: str, upstream_base: str) -> str:
+    """Point `openai` at the fake upstream, add 3 accounts, return a new client key."""
+    admin = httpx.Client(
+        base_url=f"{gateway_url}/api/v1",
+        headers={"Authorization": f"Bearer {ADMIN_KEY}"},
+        timeout=10,
+    )
+    with admin:
+        update = {"base_url": upstream_base, "models": ["gpt-*"]}
+        admin.patch("/providers/openai", json=update).raise_for_status()
+        for index in range(3):
+            account = {
+                "provider_id": "openai",
+                "label": f"bench account {index}",
+                "auth_data": {"api_key": f"sk-bench-account-{index}-{uuid.uuid4().hex}"},
+                "is_active": True,
+            }
+            admin.post("/accounts", json=account).raise_for_status()
+        created = admin.post("/api-keys", json={"label": "bench"})
+        created.raise_for_status()
+        return str(created.json()["key"])
+
+
+@contextlib.contextmanager
+def _litellm(upstream: Server, upstream_url: str, log_dir: Path) -> Iterator[Target]:
+    binary = litellm_bin()
+    if binary is None:
+        raise RuntimeError("LiteLLM is not installed (see bench/README.md)")
+    port = free_port()
+    env = os.environ | {
+        "BENCH_UPSTREAM_BASE": f"{upstream_url}/v1",
+        "LITELLM_LOCAL_MODEL_COST_MAP": "True",  # no download of the model cost map
+        "LITELLM_LOG": "ERROR",
+        # Anthropic /v1/messages for an openai/ model: Chat Completions upstream, as for G,
+        # not the Responses API (which the fake upstream does not serve)
+        "LITELLM_USE_CHAT_COMPLETIONS_URL_FOR_ANTHROPIC_MESSAGES": "True",
+    }
+    argv = [str(binary), "--config", str(LITELLM_CONFIG), "--host", "127.0.0.1"]
+    argv += ["--port", str(port), "--num_workers", "1"]
+    server = Server("L", argv, log_dir, env)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        server.wait_ready(url=f"{url}/health/liveliness", timeout=180)
+        headers = {"Authorization": f"Bearer {LITELLM_KEY}"}
+        yield Target("L", url, server, upstream, headers, LITELLM_KEY, _litellm_info(binary))
+    finally:
+        server.stop()
+
+
+def _litellm_info(binary: Path) -> dict[str, str]:
+    python = binary.parent / "python"
+    with contextlib.suppress(Exception):
+        version = subprocess.run(
+            [str(python), "-c", "import importlib.metadata as m; print(m.version('litellm'))"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        ).stdout.strip()
+        return {"version": version, "binary": str(binary)}
+    return {"binary": str(binary)}

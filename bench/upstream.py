@@ -1,0 +1,350 @@
+"""The fake LLM upstream: a raw asyncio protocol on uvloop that answers with fixed bytes.
+
+It has to cost far less CPU than anything measured against it, so it has no framework: it
+parses just enough HTTP/1.1 (request line, Content-Length, Connection), keeps connections
+alive, and answers from bodies built once at start.
+
+    POST /v1/chat/completions  OpenAI chat.completion, or an SSE stream when the body has
+                               "stream": true (N chunk events, the last with finish_reason,
+                               then a usage chunk, then `data: [DONE]`)
+    POST /v1/messages          Anthropic Messages, or its SSE event stream
+    GET  /health               200 ok
+
+Every content piece carries its index (`chunk-<i> `) so a client can check order and loss.
+`--chunk-delay-ms` spaces the content events of a stream (the soak uses it).
+
+    python bench/upstream.py --port 9100 [--chunks 8] [--chunk-delay-ms 0]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import re
+import resource
+import sys
+from dataclasses import dataclass
+from typing import Any, cast
+
+import uvloop
+
+MODEL = "gpt-4o-mini"
+PROMPT_TOKENS = 12
+MAX_HEAD = 64 * 1024
+STREAM_TRUE = re.compile(rb'"stream"\s*:\s*true')
+
+
+def piece(index: int) -> str:
+    return f"chunk-{index} "
+
+
+def _json(payload: dict[str, Any]) -> bytes:
+    return json.dumps(payload, separators=(",", ":")).encode()
+
+
+def _response(status: str, content_type: str, body: bytes) -> bytes:
+    head = (
+        f"HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {len(body)}\r\n\r\n"
+    )
+    return head.encode() + body
+
+
+STREAM_HEAD = (
+    b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
+    b"Transfer-Encoding: chunked\r\n\r\n"
+)
+LAST_CHUNK = b"0\r\n\r\n"
+
+
+def http_chunk(data: bytes) -> bytes:
+    return b"%x\r\n%s\r\n" % (len(data), data)
+
+
+def openai_completion(chunks: int) -> bytes:
+    text = "".join(piece(i) for i in range(chunks))
+    return _json(
+        {
+            "id": "chatcmpl-bench",
+            "object": "chat.completion",
+            "created": 1700000000,
+            "model": MODEL,
+            "choices": [
+                {
+                    "index": 0,
+                    "message": {"role": "assistant", "content": text},
+                    "finish_reason": "stop",
+                }
+            ],
+            "usage": {
+                "prompt_tokens": PROMPT_TOKENS,
+                "completion_tokens": chunks,
+                "total_tokens": PROMPT_TOKENS + chunks,
+            },
+        }
+    )
+
+
+def openai_events(chunks: int) -> tuple[list[bytes], list[bytes]]:
+    """(content events, closing events): the SSE events of one streamed completion."""
+
+    def event(choices: list[dict[str, Any]], **extra: Any) -> bytes:
+        payload = {
+            "id": "chatcmpl-bench",
+            "object": "chat.completion.chunk",
+            "created": 1700000000,
+            "model": MODEL,
+            "choices": choices,
+            **extra,
+        }
+        return b"data: " + _json(payload) + b"\n\n"
+
+    content = []
+    for i in range(chunks):
+        delta = {"role": "assistant", "content": piece(i)} if i == 0 else {"content": piece(i)}
+        finish = "stop" if i == chunks - 1 else None
+        content.append(event([{"index": 0, "delta": delta, "finish_reason": finish}]))
+    usage = {
+        "prompt_tokens": PROMPT_TOKENS,
+        "completion_tokens": chunks,
+        "total_tokens": PROMPT_TOKENS + chunks,
+    }
+    return content, [event([], usage=usage), b"data: [DONE]\n\n"]
+
+
+def anthropic_message(chunks: int) -> bytes:
+    return _json(
+        {
+            "id": "msg_bench",
+            "type": "message",
+            "role": "assistant",
+            "model": MODEL,
+            "content": [{"type": "text", "text": "".join(piece(i) for i in range(chunks))}],
+            "stop_reason": "end_turn",
+            "stop_sequence": None,
+            "usage": {"input_tokens": PROMPT_TOKENS, "output_tokens": chunks},
+        }
+    )
+
+
+def anthropic_events(chunks: int) -> tuple[list[bytes], list[bytes], list[bytes]]:
+    """(opening events, content events, closing events) of an Anthropic Messages stream."""
+
+    def event(name: str, payload: dict[str, Any]) -> bytes:
+        return b"event: " + name.encode() + b"\ndata: " + _json(payload) + b"\n\n"
+
+    message = {
+        "id": "msg_bench",
+        "type": "message",
+        "role": "assistant",
+        "model": MODEL,
+        "content": [],
+        "stop_reason": None,
+        "stop_sequence": None,
+        "usage": {"input_tokens": PROMPT_TOKENS, "output_tokens": 1},
+    }
+    opening = [
+        event("message_start", {"type": "message_start", "message": message}),
+        event(
+            "content_block_start",
+            {
+                "type": "content_block_start",
+                "index": 0,
+                "content_block": {"type": "text", "text": ""},
+            },
+        ),
+    ]
+    content = [
+        event(
+            "content_block_delta",
+            {
+                "type": "content_block_delta",
+                "index": 0,
+                "delta": {"type": "text_delta", "text": piece(i)},
+            },
+        )
+        for i in range(chunks)
+    ]
+    closing = [
+        event("content_block_stop", {"type": "content_block_stop", "index": 0}),
+        event(
+            "message_delta",
+            {
+                "type": "message_delta",
+                "delta": {"stop_reason": "end_turn", "stop_sequence": None},
+                "usage": {"output_tokens": chunks},
+            },
+        ),
+        event("message_stop", {"type": "message_stop"}),
+    ]
+    return opening, content, closing
+
+
+@dataclass(frozen=True)
+class Stream:
+    """A streamed answer: `first` goes out at once, then each of `spaced` after the delay."""
+
+    first: bytes
+    spaced: tuple[bytes, ...]
+    last: bytes
+
+    def whole(self) -> bytes:
+        return self.first + b"".join(self.spaced) + self.last
+
+
+def build_stream(opening: list[bytes], content: list[bytes], closing: list[bytes]) -> Stream:
+    first = STREAM_HEAD + b"".join(http_chunk(e) for e in [*opening, content[0]])
+    spaced = tuple(http_chunk(e) for e in content[1:])
+    last = b"".join(http_chunk(e) for e in closing) + LAST_CHUNK
+    return Stream(first, spaced, last)
+
+
+class Answers:
+    """Every response body, built once."""
+
+    def __init__(self, chunks: int) -> None:
+        chunks = max(1, chunks)
+        self.openai = _response("200 OK", "application/json", openai_completion(chunks))
+        content, closing = openai_events(chunks)
+        self.openai_stream = build_stream([], content, closing)
+        self.anthropic = _response("200 OK", "application/json", anthropic_message(chunks))
+        self.anthropic_stream = build_stream(*anthropic_events(chunks))
+        self.health = _response("200 OK", "text/plain", b"ok")
+        self.not_found = _response(
+            "404 Not Found", "application/json", b'{"error":{"message":"not found"}}'
+        )
+        self.bad_request = _response(
+            "400 Bad Request", "application/json", b'{"error":{"message":"bad request"}}'
+        )
+
+
+class UpstreamProtocol(asyncio.Protocol):
+    """One keep-alive connection; requests are answered in order (pipelining works)."""
+
+    def __init__(self, answers: Answers, delay_s: float) -> None:
+        self._answers = answers
+        self._delay_s = delay_s
+        self._buffer = bytearray()
+        self._transport: asyncio.Transport | None = None
+        self._busy = False  # a delayed stream is being written; later requests wait
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self._transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._transport = None
+
+    def data_received(self, data: bytes) -> None:
+        self._buffer += data
+        if not self._busy:
+            self._serve_buffered()
+
+    def _serve_buffered(self) -> None:
+        buffer = self._buffer
+        while self._transport is not None and not self._busy:
+            head_end = buffer.find(b"\r\n\r\n")
+            if head_end < 0:
+                if len(buffer) > MAX_HEAD:
+                    self._finish(self._answers.bad_request, keep_alive=False)
+                return
+            lines = bytes(buffer[:head_end]).split(b"\r\n")
+            parts = lines[0].split(b" ")
+            if len(parts) != 3:
+                self._finish(self._answers.bad_request, keep_alive=False)
+                return
+            method, path, version = parts
+            length = 0
+            keep_alive = version == b"HTTP/1.1"
+            for line in lines[1:]:
+                name, _, value = line.partition(b":")
+                name = name.strip().lower()
+                if name == b"content-length":
+                    length = int(value)
+                elif name == b"connection":
+                    keep_alive = value.strip().lower() != b"close"
+            end = head_end + 4 + length
+            if len(buffer) < end:
+                return
+            body = bytes(buffer[head_end + 4 : end])
+            del buffer[:end]
+            self._answer(method, path.partition(b"?")[0], body, keep_alive)
+
+    def _answer(self, method: bytes, path: bytes, body: bytes, keep_alive: bool) -> None:
+        answers = self._answers
+        if method == b"POST" and path in (b"/v1/chat/completions", b"/v1/messages"):
+            openai = path == b"/v1/chat/completions"
+            if STREAM_TRUE.search(body) is None:
+                self._finish(answers.openai if openai else answers.anthropic, keep_alive)
+                return
+            stream = answers.openai_stream if openai else answers.anthropic_stream
+            if self._delay_s <= 0:
+                self._finish(stream.whole(), keep_alive)
+                return
+            self._busy = True
+            asyncio.get_running_loop().create_task(self._slow(stream, keep_alive))
+        elif method == b"GET" and path == b"/health":
+            self._finish(answers.health, keep_alive)
+        else:
+            self._finish(answers.not_found, keep_alive)
+
+    def _finish(self, data: bytes, keep_alive: bool) -> None:
+        if self._transport is None:
+            return
+        self._transport.write(data)
+        if not keep_alive:
+            self._transport.close()
+            self._transport = None
+
+    async def _slow(self, stream: Stream, keep_alive: bool) -> None:
+        transport = self._transport
+        if transport is None:
+            return
+        transport.write(stream.first)
+        for chunk in stream.spaced:
+            await asyncio.sleep(self._delay_s)
+            if transport.is_closing():
+                return
+            transport.write(chunk)
+        self._finish(stream.last, keep_alive)
+        self._busy = False
+        if self._buffer:
+            self._serve_buffered()
+
+
+def raise_nofile_limit() -> None:
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+async def serve(host: str, port: int, chunks: int, delay_ms: float, backlog: int) -> None:
+    answers = Answers(chunks)
+    loop = asyncio.get_running_loop()
+    server = await loop.create_server(
+        lambda: UpstreamProtocol(answers, delay_ms / 1000),
+        host,
+        port,
+        backlog=backlog,
+        reuse_address=True,
+    )
+    print(f"upstream listening on http://{host}:{port}", flush=True)
+    async with server:
+        await server.serve_forever()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--chunks", type=int, default=8, help="content events per stream")
+    parser.add_argument("--chunk-delay-ms", type=float, default=0.0)
+    parser.add_argument("--backlog", type=int, default=4096)
+    args = parser.parse_args(argv)
+    raise_nofile_limit()
+    with contextlib.suppress(KeyboardInterrupt):
+        uvloop.run(serve(args.host, args.port, args.chunks, args.chunk_delay_ms, args.backlog))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,12 @@
+-- POST /v1/messages (Anthropic Messages), streaming. BENCH_API_KEY (optional): x-api-key.
+local key = os.getenv("BENCH_API_KEY") or ""
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Accept"] = "text/event-stream"
+wrk.headers["anthropic-version"] = "2023-06-01"
+if key ~= "" then
+  wrk.headers["x-api-key"] = key
+end
+wrk.body = '{"model":"gpt-4o-mini","max_tokens":256,"stream":true,'
+  .. '"system":"You are a helpful assistant.",'
+  .. '"messages":[{"role":"user","content":"Say hello in one short sentence."}]}'

@@ -1,0 +1,11 @@
+-- POST /v1/chat/completions, streaming (SSE). BENCH_API_KEY (optional) is sent as a Bearer key.
+local key = os.getenv("BENCH_API_KEY") or ""
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Accept"] = "text/event-stream"
+if key ~= "" then
+  wrk.headers["Authorization"] = "Bearer " .. key
+end
+wrk.body = '{"model":"gpt-4o-mini","stream":true,"stream_options":{"include_usage":true},'
+  .. '"messages":[{"role":"system","content":"You are a helpful assistant."},'
+  .. '{"role":"user","content":"Say hello in one short sentence."}]}'
