@@ -216,6 +216,8 @@ class FakeOpenAI:
     on_call: Callable[[Call], None] | None = None
     # when set, a stream pauses after its first content chunk until the event is set
     stream_gate: threading.Event | None = None
+    # time.monotonic() of each held stream whose client (the gateway) hung up while held
+    hangups: list[float] = field(default_factory=list)
     # the arguments of the tool call answered to a request with tools
     tool_arguments: dict[str, Any] = field(default_factory=lambda: {"city": "Paris"})
     # index in `calls` -> the raw bytes answered (the whole SSE stream for a stream)
@@ -250,6 +252,17 @@ class FakeOpenAI:
         with self._lock:
             self.calls.append(call)
             return len(self.calls) - 1
+
+    async def _hold(self, gate: threading.Event, request: web.Request) -> bool:
+        """Wait for the gate; False (and a recorded hang-up) if the peer closes meanwhile."""
+        deadline = time.monotonic() + 30
+        while not gate.is_set() and time.monotonic() < deadline:
+            transport = request.transport
+            if transport is None or transport.is_closing():
+                self.hangups.append(time.monotonic())
+                return False
+            await asyncio.sleep(0.01)
+        return True
 
     def _error(self, index: int, status: int, payload: dict[str, Any]) -> web.Response:
         raw = json.dumps(payload).encode()
@@ -380,9 +393,9 @@ class FakeOpenAI:
                 if self.chunk_delay_s:
                     await asyncio.sleep(self.chunk_delay_s)
                 await send(chunk({"content": piece}))
-                if position == 0 and self.stream_gate is not None:
-                    gate = self.stream_gate
-                    await asyncio.get_running_loop().run_in_executor(None, gate.wait, 30)
+                gate = self.stream_gate if position == 0 else None
+                if gate is not None and not await self._hold(gate, request):
+                    return response
         await send(chunk({}, finish))
         if (body.get("stream_options") or {}).get("include_usage"):
             payload = {
