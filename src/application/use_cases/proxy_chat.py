@@ -213,8 +213,9 @@ class ProxyChat:
                 await self._rotation.cool_down(provider.id, cooldown)
             if failure.disables_account and self._disable_account is not None:
                 self._disable_account(account, failure.reason)
-            if failure.action is FailureAction.RETRY_SAME_AFTER and failure.retry_after:
-                await asyncio.sleep(failure.retry_after.total_seconds())
+            if failure.action is FailureAction.RETRY_SAME_AFTER:
+                if failure.retry_after:
+                    await asyncio.sleep(failure.retry_after.total_seconds())
                 tried.discard(account.id)
                 retry_same = account
             log.debug("attempt on %s failed: %s", account.id, failure.reason)
@@ -265,6 +266,9 @@ class ProxyChat:
             raise GatewayError(400, str(exc), code="unsupported_content") from None
         except UpstreamUnavailable as exc:
             return _Failed(network_failure(kind), None, str(exc))
+        except asyncio.CancelledError:
+            self._log(request, account, 499, error="client disconnected")
+            raise
         try:
             if exchange.status >= 400:
                 raw, rendered = await exchange.read_error()
@@ -300,9 +304,22 @@ class ProxyChat:
             await exchange.close()
             self._log(request, account, 499, error="client disconnected")
             raise
+        except UnsupportedContent as exc:  # the upstream answered what the client cannot read
+            await exchange.close()
+            self._log(request, account, 502, error=str(exc))
+            raise GatewayError(
+                502, str(exc), type="api_error", code="unsupported_content"
+            ) from None
         if exchange.status < 300 and error_in_success(body):
             await exchange.close()
-            failure = classify(kind, exchange.status, body, exchange.headers, self._clock.now())
+            failure = classify(
+                kind,
+                exchange.status,
+                body,
+                exchange.headers,
+                self._clock.now(),
+                failures=self._failures.get((account.id, call.model), 0),
+            )
             return _Failed(failure, None, "error object inside a 200 answer")
         await exchange.close()
         usage = exchange.usage
@@ -329,7 +346,14 @@ class ProxyChat:
         first = await anext(chunks, None)
         if first is None or exchange.stream_error is not None:
             await exchange.close()
-            failure = classify(call.provider.kind, 200, b"", exchange.headers, self._clock.now())
+            failure = classify(
+                call.provider.kind,
+                200,
+                b"",
+                exchange.headers,
+                self._clock.now(),
+                failures=self._failures.get((call.account.id, call.model), 0),
+            )
             return _Failed(failure, None, exchange.stream_error or "empty stream")
         return ChatResult(
             request_id=request.id,

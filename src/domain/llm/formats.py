@@ -8,3 +8,4 @@ import enum
 class WireFormat(enum.StrEnum):
     OPENAI_CHAT = "openai_chat"
     ANTHROPIC_MESSAGES = "anthropic_messages"
+    GEMINI = "gemini"

@@ -166,7 +166,10 @@ async def relay(
         request_id = (b"x-request-id", result.request_id.encode())
         if result.chunks is None:
             watching = False
-            await _send_body(send, result.status, result.content_type, result.body, [request_id])
+            extra = [(k.lower().encode(), v.encode()) for k, v in result.headers.items()]
+            await _send_body(
+                send, result.status, result.content_type, result.body, [request_id, *extra]
+            )
             return
         await _stream(send, result, request_id)
         watching = False

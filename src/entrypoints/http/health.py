@@ -20,6 +20,7 @@ class Health(msgspec.Struct):
     started_at: datetime
     uptime_seconds: int
     checks: dict[str, str]
+    request_log: dict[str, int]  # rows waiting for the database; rows dropped (buffer full)
 
 
 @get("/health")
@@ -40,5 +41,6 @@ async def health(request: Request[object, object, State]) -> Response[Health]:
         started_at=datetime.fromtimestamp(state.started_at, UTC),
         uptime_seconds=int(time.time() - state.started_at),
         checks=checks,
+        request_log={"pending": state.logs.pending, "dropped": state.logs.dropped},
     )
     return Response(body, status_code=200 if healthy else 503)
