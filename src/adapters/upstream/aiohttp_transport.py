@@ -60,7 +60,7 @@ class AiohttpUpstream:
         self._connect_timeout_s = connect_timeout_s
         self._pool_size = pool_size
         self._sessions: dict[str | None, aiohttp.ClientSession] = {}
-        self._timeouts: dict[float, aiohttp.ClientTimeout] = {}
+        self._timeouts: dict[tuple[float, float | None, float | None], aiohttp.ClientTimeout] = {}
 
     def _session(self, proxy_url: str | None) -> aiohttp.ClientSession:
         session = self._sessions.get(proxy_url)
@@ -77,13 +77,16 @@ class AiohttpUpstream:
             self._sessions[proxy_url] = session
         return session
 
-    def _timeout(self, read_timeout_s: float) -> aiohttp.ClientTimeout:
-        timeout = self._timeouts.get(read_timeout_s)
+    def _timeout(self, request: UpstreamRequest) -> aiohttp.ClientTimeout:
+        key = (request.timeout_s, request.connect_timeout_s, request.total_timeout_s)
+        timeout = self._timeouts.get(key)
         if timeout is None:
             timeout = aiohttp.ClientTimeout(
-                total=None, connect=self._connect_timeout_s, sock_read=read_timeout_s
+                total=request.total_timeout_s,
+                connect=request.connect_timeout_s or self._connect_timeout_s,
+                sock_read=request.timeout_s,
             )
-            self._timeouts[read_timeout_s] = timeout
+            self._timeouts[key] = timeout
         return timeout
 
     async def open(self, request: UpstreamRequest) -> AiohttpResponse:
@@ -92,7 +95,7 @@ class AiohttpUpstream:
                 request.url,
                 data=request.body,
                 headers=request.headers,
-                timeout=self._timeout(request.timeout_s),
+                timeout=self._timeout(request),
                 proxy=request.proxy_url,
                 allow_redirects=False,
             )

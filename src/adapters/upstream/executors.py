@@ -94,11 +94,23 @@ class HttpChatExecutor:
         headers["User-Agent"] = USER_AGENT
         if call.stream:
             headers["Accept"] = "text/event-stream"
-        return await self._transport.open(
-            UpstreamRequest(
-                url=self.url(call), headers=headers, body=body, timeout_s=self._timeout_s
-            )
+        config = call.provider.config
+        request = UpstreamRequest(
+            url=self.url(call),
+            headers=headers,
+            body=body,
+            timeout_s=_seconds(config.get("read_timeout_s")) or self._timeout_s,
+            connect_timeout_s=_seconds(config.get("connect_timeout_s")),
+            total_timeout_s=None if call.stream else _seconds(config.get("total_timeout_s")),
         )
+        return await self._transport.open(request)
+
+
+def _seconds(value: object) -> float | None:
+    """A positive number of seconds from provider config (validated when the provider is saved)."""
+    if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
+        return float(value)
+    return None
 
 
 class OpenAIChatExecutor(HttpChatExecutor):

@@ -21,7 +21,9 @@ class UpstreamRequest(msgspec.Struct, frozen=True, kw_only=True):
     headers: Mapping[str, str]
     body: bytes
     proxy_url: str | None = None
-    timeout_s: float = 600.0
+    timeout_s: float = 600.0  # longest silence between two bytes (also a stream's idle limit)
+    connect_timeout_s: float | None = None  # None: the transport's default
+    total_timeout_s: float | None = None  # the whole exchange; None: no limit
 
 
 class UpstreamResponse(Protocol):

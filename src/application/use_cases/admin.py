@@ -103,6 +103,20 @@ def _check_base_url(value: str) -> str:
     return _check_text("base_url", value, 255).rstrip("/")
 
 
+TIMEOUT_KEYS = ("connect_timeout_s", "read_timeout_s", "total_timeout_s")
+
+
+def _check_config(config: dict[str, Any]) -> dict[str, Any]:
+    """Upstream timeouts in a provider's config: positive numbers of seconds."""
+    for key in TIMEOUT_KEYS:
+        value = config.get(key)
+        if value is not None and (
+            isinstance(value, bool) or not isinstance(value, int | float) or value <= 0
+        ):
+            raise ValidationFailed(f"config.{key} must be a positive number of seconds")
+    return config
+
+
 def _check_models(models: list[str]) -> tuple[str, ...]:
     cleaned = tuple(_check_text("models[]", m, 191) for m in models)
     return tuple(dict.fromkeys(cleaned))
@@ -133,7 +147,7 @@ class ProvidersAdmin:
                 models=_check_models(spec.models),
                 priority=spec.priority,
                 is_active=spec.is_active,
-                config=spec.config,
+                config=_check_config(spec.config),
                 created_at=now,
                 updated_at=now,
             )
@@ -152,7 +166,9 @@ class ProvidersAdmin:
             changes["base_url"] = _check_base_url(patch.base_url)
         if not isinstance(patch.models, UnsetType):
             changes["models"] = _check_models(patch.models)
-        for name in ("priority", "is_active", "config"):
+        if not isinstance(patch.config, UnsetType):
+            changes["config"] = _check_config(patch.config)
+        for name in ("priority", "is_active"):
             value = getattr(patch, name)
             if not isinstance(value, UnsetType):
                 changes[name] = value

@@ -129,8 +129,9 @@ async def relay(
     proxy: ProxyChat = state.proxy_chat
     task = asyncio.current_task()
     assert task is not None
-    watching = False
+    watching = False  # between the body read and the end of the response
     disconnected = False
+    responded = False
 
     async def watch_disconnect() -> None:
         nonlocal disconnected
@@ -158,12 +159,14 @@ async def relay(
             )
         except GatewayError as exc:
             watching = False
+            responded = True
             headers = [(k.lower().encode(), v.encode()) for k, v in exc.headers.items()]
             await _send_body(
                 send, exc.status, "application/json", client_format.render_error(exc), headers
             )
             return
         request_id = (b"x-request-id", result.request_id.encode())
+        responded = True
         if result.chunks is None:
             watching = False
             extra = [(k.lower().encode(), v.encode()) for k, v in result.headers.items()]
@@ -180,7 +183,7 @@ async def relay(
             raise
     except Exception:
         log.exception("unhandled error on the gateway path")
-        if not watching:
+        if not responded:
             error = GatewayError(500, "internal error", type="api_error", code="internal_error")
             await _send_body(send, 500, "application/json", client_format.render_error(error), [])
     finally:
