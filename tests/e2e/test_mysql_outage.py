@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from tests.e2e.harness import Gateway, gateway_env, run_cli
+from tests.e2e.load import SteadyLoad
 from tests.e2e.private_services import PrivateMariaDB
 from tests.fakes.openai_upstream import FakeOpenAI
 
@@ -64,3 +65,26 @@ def test_database_outage_loses_no_request_and_no_log_row(
             time.sleep(0.25)
         assert logged(mariadb) == 25
         assert gateway.stop() == 0
+
+
+def test_database_down_for_ten_seconds_under_steady_load(
+    tmp_path: Path, mariadb: PrivateMariaDB, fake_openai: FakeOpenAI
+) -> None:
+    assert mariadb.sql("CREATE DATABASE gw").returncode == 0
+    env = gateway_env(tmp_path, {"AIGATEWAY_DATABASE_URL": mariadb.url("gw")})
+    assert run_cli(["migrate"], tmp_path, env).returncode == 0
+    with Gateway(tmp_path, env) as gateway:
+        key = gateway.setup_pool(fake_openai.base_url, ["sk-steady-db-0000001"], ["gpt-*"])
+        with SteadyLoad(gateway.base_url, key, "gpt-4o", rate=50) as load:
+            time.sleep(1)
+            mariadb.stop()
+            time.sleep(10)
+            mariadb.start()
+            time.sleep(1)
+        answered = load.statuses[200]
+        assert set(load.statuses) == {200}, load.statuses
+        assert answered > 400
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and logged(mariadb) < answered:
+            time.sleep(0.25)
+        assert logged(mariadb) == answered  # every request answered in the outage is logged

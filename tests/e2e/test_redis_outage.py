@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from tests.e2e.harness import Gateway, gateway_env
+from tests.e2e.load import SteadyLoad
 from tests.e2e.private_services import PrivateRedis
 from tests.fakes.openai_upstream import FakeOpenAI
 
@@ -68,3 +69,19 @@ def test_redis_outage_is_invisible_to_clients(
             time.sleep(0.2)
         assert resumed, "the gateway never went back to Redis"
         assert httpx.get(f"{gateway.base_url}/health").status_code == 200
+
+
+def test_redis_down_for_ten_seconds_under_steady_load_gives_no_5xx(
+    tmp_path: Path, private_redis: PrivateRedis, fake_openai: FakeOpenAI
+) -> None:
+    env = gateway_env(tmp_path, {"AIGATEWAY_REDIS_URL": private_redis.url})
+    with Gateway(tmp_path, env) as gateway:
+        client_key = gateway.setup_pool(fake_openai.base_url, KEYS, ["gpt-*"])
+        with SteadyLoad(gateway.base_url, client_key, "gpt-steady", rate=50) as load:
+            time.sleep(1)
+            private_redis.stop()
+            time.sleep(10)
+            private_redis.start()
+            time.sleep(2)
+        assert set(load.statuses) == {200}, load.statuses
+        assert sum(load.statuses.values()) > 400  # about 50 per second for 13 s
