@@ -19,7 +19,7 @@ from aigateway.domain.request_log import RequestLogEntry
 from tests.contract.conftest import SQL_BACKENDS, Stores
 
 T0 = datetime(2025, 3, 1, 12, 0, 0, 123456, tzinfo=UTC)
-API_KEY = "sk-proj-contract-PLAINTEXT-0123456789"
+API_KEY = "sk-contract-PLAINTEXT-0123456789"
 
 
 def make_provider(provider_id: str = "acme", **changes: object) -> Provider:

@@ -21,7 +21,7 @@ from aigateway.adapters.codecs.base import (
     json_encode,
     validation_error,
 )
-from aigateway.adapters.codecs.sse import SSEEvent, SSEParser, frame
+from aigateway.adapters.codecs.sse import SSEEvent, SSEStreamDecoder, frame
 from aigateway.application.errors import GatewayError, invalid_request
 from aigateway.application.ports.upstream import Usage as PortUsage
 from aigateway.domain.llm import (
@@ -803,13 +803,13 @@ def error_type_name(error_type: ErrorType) -> str:
 # --- streams ----------------------------------------------------------------------------------
 
 
-class AnthropicStreamDecoder:
+class AnthropicStreamDecoder(SSEStreamDecoder):
     """Anthropic SSE bytes -> canonical events (one to one, usage merged to cumulative)."""
 
-    __slots__ = ("_done", "_parser", "_usage")
+    __slots__ = ("_done", "_usage")
 
     def __init__(self) -> None:
-        self._parser = SSEParser()
+        super().__init__()
         self._usage = Usage()
         self._done = False
 
@@ -817,16 +817,7 @@ class AnthropicStreamDecoder:
     def done(self) -> bool:
         return self._done
 
-    def feed(self, chunk: bytes) -> list[StreamEvent]:
-        events: list[StreamEvent] = []
-        for sse in self._parser.feed(chunk):
-            self._event(sse, events)
-        return events
-
-    def finish(self) -> list[StreamEvent]:
-        events: list[StreamEvent] = []
-        for sse in self._parser.finish():
-            self._event(sse, events)
+    def _end_of_stream(self, events: list[StreamEvent]) -> None:
         if not self._done:
             self._done = True
             events.append(
@@ -834,7 +825,6 @@ class AnthropicStreamDecoder:
                     ErrorType.API_ERROR, "upstream stream ended before the answer was complete"
                 )
             )
-        return events
 
     def feed_event(self, sse: SSEEvent) -> list[StreamEvent]:
         events: list[StreamEvent] = []

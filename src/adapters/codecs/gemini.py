@@ -34,7 +34,7 @@ from aigateway.adapters.codecs.base import (
     decode_body,
     json_encode,
 )
-from aigateway.adapters.codecs.sse import SSEEvent, SSEParser, frame
+from aigateway.adapters.codecs.sse import SSEEvent, SSEStreamDecoder, frame
 from aigateway.application.errors import GatewayError, invalid_request
 from aigateway.domain.llm import (
     ApiError,
@@ -913,7 +913,7 @@ _STATUS_CODES = {
 # --- streams ----------------------------------------------------------------------------------
 
 
-class GeminiStreamDecoder:
+class GeminiStreamDecoder(SSEStreamDecoder):
     """Gemini `?alt=sse` bytes -> canonical events. Blocks open and close as the part kind
     changes; each functionCall is a whole tool block; the finish reason and usage (which may
     come on separate last chunks) end the message at `finish()`."""
@@ -925,13 +925,12 @@ class GeminiStreamDecoder:
         "_finish",
         "_index",
         "_open",
-        "_parser",
         "_started",
         "_usage",
     )
 
     def __init__(self) -> None:
-        self._parser = SSEParser()
+        super().__init__()
         self._started = False
         self._done = False
         self._index = 0  # the next block index
@@ -945,18 +944,9 @@ class GeminiStreamDecoder:
     def done(self) -> bool:
         return self._done
 
-    def feed(self, chunk: bytes) -> list[StreamEvent]:
-        events: list[StreamEvent] = []
-        for sse in self._parser.feed(chunk):
-            self._event(sse, events)
-        return events
-
-    def finish(self) -> list[StreamEvent]:
-        events: list[StreamEvent] = []
-        for sse in self._parser.finish():
-            self._event(sse, events)
+    def _end_of_stream(self, events: list[StreamEvent]) -> None:
         if self._done:
-            return events
+            return
         self._done = True
         self._close(events)
         if self._finish is None:
@@ -966,11 +956,10 @@ class GeminiStreamDecoder:
                 else "upstream stream was empty"
             )
             events.append(StreamError(ErrorType.API_ERROR, message))
-            return events
+            return
         stop = finish_reason(self._finish, has_calls=self._calls)
         events.append(MessageDelta(stop_reason=stop, usage=self._usage))
         events.append(MessageStop())
-        return events
 
     def _event(self, sse: SSEEvent, events: list[StreamEvent]) -> None:
         if self._done or not sse.data.strip() or sse.is_done:

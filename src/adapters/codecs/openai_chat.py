@@ -23,7 +23,7 @@ from aigateway.adapters.codecs.base import (
     json_encode,
     parse_data_url,
 )
-from aigateway.adapters.codecs.sse import DONE_FRAME, SSEEvent, SSEParser, frame
+from aigateway.adapters.codecs.sse import DONE_FRAME, SSEEvent, SSEStreamDecoder, frame
 from aigateway.application.errors import GatewayError, invalid_request
 from aigateway.application.ports.upstream import Usage
 from aigateway.domain.llm import (
@@ -1141,7 +1141,7 @@ def _stream_error_in(error: _WireErrorObject) -> StreamError:
     return StreamError(_ERROR_TYPES_IN.get(kind, ErrorType.API_ERROR), message)
 
 
-class OpenAIStreamDecoder:
+class OpenAIStreamDecoder(SSEStreamDecoder):
     """OpenAI `chat.completion.chunk` SSE bytes -> canonical events.
 
     Opens one block per kind change (reasoning -> thinking, content -> text, each tool call ->
@@ -1157,14 +1157,13 @@ class OpenAIStreamDecoder:
         "_next_index",
         "_open",
         "_open_kind",
-        "_parser",
         "_started",
         "_tools",
         "_usage",
     )
 
     def __init__(self) -> None:
-        self._parser = SSEParser()
+        super().__init__()
         self._started = False
         self._done = False
         self._id = ""
@@ -1180,16 +1179,7 @@ class OpenAIStreamDecoder:
     def done(self) -> bool:
         return self._done
 
-    def feed(self, chunk: bytes) -> list[StreamEvent]:
-        events: list[StreamEvent] = []
-        for sse in self._parser.feed(chunk):
-            self._event(sse, events)
-        return events
-
-    def finish(self) -> list[StreamEvent]:
-        events: list[StreamEvent] = []
-        for sse in self._parser.finish():
-            self._event(sse, events)
+    def _end_of_stream(self, events: list[StreamEvent]) -> None:
         if not self._done:
             if self._finish is not None:
                 self._end(events)
@@ -1200,7 +1190,6 @@ class OpenAIStreamDecoder:
                         ErrorType.API_ERROR, "upstream stream ended before the answer was complete"
                     )
                 )
-        return events
 
     def feed_event(self, sse: SSEEvent) -> list[StreamEvent]:
         events: list[StreamEvent] = []

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import msgspec
 
+from aigateway.domain.llm import StreamEvent
+
 DONE = b"[DONE]"
 _BOM = b"\xef\xbb\xbf"
 
@@ -102,3 +104,34 @@ def frame(data: bytes, event: str | None = None) -> bytes:
 
 
 DONE_FRAME = b"data: [DONE]\n\n"
+
+
+class SSEStreamDecoder:
+    """What every stream decoder shares: SSE framing over arbitrary byte splits. Subclasses
+    turn one SSE event into canonical events (`_event`) and close the stream when the upstream
+    ends it (`_end_of_stream`)."""
+
+    __slots__ = ("_parser",)
+
+    def __init__(self) -> None:
+        self._parser = SSEParser()
+
+    def feed(self, chunk: bytes) -> list[StreamEvent]:
+        events: list[StreamEvent] = []
+        for sse in self._parser.feed(chunk):
+            self._event(sse, events)
+        return events
+
+    def finish(self) -> list[StreamEvent]:
+        """The upstream stream ended: flush what is held, then end the canonical stream."""
+        events: list[StreamEvent] = []
+        for sse in self._parser.finish():
+            self._event(sse, events)
+        self._end_of_stream(events)
+        return events
+
+    def _event(self, sse: SSEEvent, events: list[StreamEvent]) -> None:
+        raise NotImplementedError
+
+    def _end_of_stream(self, events: list[StreamEvent]) -> None:
+        raise NotImplementedError
