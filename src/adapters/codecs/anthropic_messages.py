@@ -21,7 +21,7 @@ from aigateway.adapters.codecs.base import (
     json_encode,
     validation_error,
 )
-from aigateway.adapters.codecs.sse import SSEEvent, SSEStreamDecoder, frame
+from aigateway.adapters.codecs.sse import ENDED_EARLY, SSEEvent, SSEStreamDecoder, frame
 from aigateway.application.errors import GatewayError, invalid_request
 from aigateway.application.ports.upstream import Usage as PortUsage
 from aigateway.domain.llm import (
@@ -820,16 +820,7 @@ class AnthropicStreamDecoder(SSEStreamDecoder):
     def _end_of_stream(self, events: list[StreamEvent]) -> None:
         if not self._done:
             self._done = True
-            events.append(
-                StreamError(
-                    ErrorType.API_ERROR, "upstream stream ended before the answer was complete"
-                )
-            )
-
-    def feed_event(self, sse: SSEEvent) -> list[StreamEvent]:
-        events: list[StreamEvent] = []
-        self._event(sse, events)
-        return events
+            events.append(StreamError(ErrorType.API_ERROR, ENDED_EARLY))
 
     def _event(self, sse: SSEEvent, events: list[StreamEvent]) -> None:
         if self._done:

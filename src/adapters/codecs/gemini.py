@@ -34,7 +34,7 @@ from aigateway.adapters.codecs.base import (
     decode_body,
     json_encode,
 )
-from aigateway.adapters.codecs.sse import SSEEvent, SSEStreamDecoder, frame
+from aigateway.adapters.codecs.sse import ENDED_EARLY, SSEEvent, SSEStreamDecoder, frame
 from aigateway.application.errors import GatewayError, invalid_request
 from aigateway.domain.llm import (
     ApiError,
@@ -950,11 +950,7 @@ class GeminiStreamDecoder(SSEStreamDecoder):
         self._done = True
         self._close(events)
         if self._finish is None:
-            message = (
-                "upstream stream ended before the answer was complete"
-                if self._started
-                else "upstream stream was empty"
-            )
+            message = ENDED_EARLY if self._started else "upstream stream was empty"
             events.append(StreamError(ErrorType.API_ERROR, message))
             return
         stop = finish_reason(self._finish, has_calls=self._calls)

@@ -23,7 +23,7 @@ from aigateway.adapters.codecs.base import (
     json_encode,
     parse_data_url,
 )
-from aigateway.adapters.codecs.sse import DONE_FRAME, SSEEvent, SSEStreamDecoder, frame
+from aigateway.adapters.codecs.sse import DONE_FRAME, ENDED_EARLY, SSEEvent, SSEStreamDecoder, frame
 from aigateway.application.errors import GatewayError, invalid_request
 from aigateway.application.ports.upstream import Usage
 from aigateway.domain.llm import (
@@ -1185,16 +1185,7 @@ class OpenAIStreamDecoder(SSEStreamDecoder):
                 self._end(events)
             else:
                 self._done = True
-                events.append(
-                    StreamError(
-                        ErrorType.API_ERROR, "upstream stream ended before the answer was complete"
-                    )
-                )
-
-    def feed_event(self, sse: SSEEvent) -> list[StreamEvent]:
-        events: list[StreamEvent] = []
-        self._event(sse, events)
-        return events
+                events.append(StreamError(ErrorType.API_ERROR, ENDED_EARLY))
 
     def _event(self, sse: SSEEvent, events: list[StreamEvent]) -> None:
         if self._done:

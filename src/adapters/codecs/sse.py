@@ -106,6 +106,9 @@ def frame(data: bytes, event: str | None = None) -> bytes:
 DONE_FRAME = b"data: [DONE]\n\n"
 
 
+ENDED_EARLY = "upstream stream ended before the answer was complete"
+
+
 class SSEStreamDecoder:
     """What every stream decoder shares: SSE framing over arbitrary byte splits. Subclasses
     turn one SSE event into canonical events (`_event`) and close the stream when the upstream
@@ -120,6 +123,12 @@ class SSEStreamDecoder:
         events: list[StreamEvent] = []
         for sse in self._parser.feed(chunk):
             self._event(sse, events)
+        return events
+
+    def feed_event(self, sse: SSEEvent) -> list[StreamEvent]:
+        """One already-framed SSE event (for callers that parse SSE themselves)."""
+        events: list[StreamEvent] = []
+        self._event(sse, events)
         return events
 
     def finish(self) -> list[StreamEvent]:

@@ -177,8 +177,13 @@ class ProxyChat:
         for attempt in range(self._budget.max_attempts):
             if attempt and self._clock.monotonic() > deadline:
                 break
-            candidates = eligible_accounts(accounts, cooling, route.model, now)
-            account = retry_same or pick([a for a in candidates if a.id not in tried], turn.counter)
+            # the snapshot holds only usable accounts, sorted: filter again only when needed
+            candidates = (
+                eligible_accounts(accounts, cooling, route.model, now) if cooling else accounts
+            )
+            if tried:
+                candidates = tuple(a for a in candidates if a.id not in tried)
+            account = retry_same or pick(candidates, turn.counter)
             retry_same = None
             if account is None:
                 break
