@@ -1,165 +1,25 @@
-"""The hot path with in-memory adapters and a scripted executor: no network, no database."""
+"""The hot path with in-memory adapters and a scripted transport: no network, no database."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 import pytest
 
-from aigateway.adapters.memory.coordination import (
-    InMemoryConfigVersion,
-    InMemoryRotation,
-    InMemoryStatsCounters,
-)
-from aigateway.adapters.memory.repositories import (
-    InMemoryAccountRepository,
-    InMemoryClientKeyRepository,
-    InMemoryProviderRepository,
-    InMemoryRequestLogSink,
-)
+from aigateway.adapters.memory.coordination import InMemoryStatsCounters
+from aigateway.adapters.memory.repositories import InMemoryRequestLogSink
 from aigateway.application.errors import GatewayError
-from aigateway.application.ports.upstream import ChatCall, UpstreamUnavailable, Usage
 from aigateway.application.use_cases.admin import (
     AccountDisabler,
     AccountsAdmin,
     ClientKeysAdmin,
-    NewAccount,
     NewClientKey,
 )
-from aigateway.application.use_cases.catalog import CatalogCache
-from aigateway.application.use_cases.proxy_chat import InboundChat, ProxyChat
 from aigateway.application.use_cases.request_log import RequestLogQueue
-from aigateway.domain.providers import Provider, ProviderKind
 from aigateway.domain.request_log import RequestLogEntry
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.t = 100.0
-
-    def now(self) -> datetime:
-        return datetime.fromtimestamp(self.t, UTC)
-
-    def monotonic(self) -> float:
-        return self.t
-
-
-class ScriptedExchange:
-    def __init__(
-        self, status: int, body: bytes, chunks: list[bytes], fail_mid_stream: bool
-    ) -> None:
-        self.status = status
-        self.content_type = "application/json"
-        self._body = body
-        self._chunks = chunks
-        self._fail = fail_mid_stream
-        self.closed = False
-        self.usage: Usage | None = None
-        self.stream_error: str | None = None
-        self.headers: dict[str, str] = {}
-
-    async def read(self) -> bytes:
-        self.usage = Usage(3, 4)
-        return self._body
-
-    async def read_error(self) -> tuple[bytes, bytes]:
-        return self._body, self._body
-
-    async def iter_chunks(self) -> AsyncIterator[bytes]:
-        if not self._chunks:
-            return
-        for chunk in self._chunks:
-            yield chunk
-        if self._fail:  # what an exchange does when the upstream breaks mid-stream
-            self.stream_error = "upstream stream broke: connection reset"
-            yield b'data: {"error": {"code": "upstream_stream_error"}}\n\n'
-            return
-        self.usage = Usage(5, 6)
-
-    async def close(self) -> None:
-        self.closed = True
-
-
-class ScriptedExecutor:
-    """Answers per account key: a status (with body and headers), "unreachable", "empty"
-    (a stream with no chunk), or "error-in-200"; unscripted keys succeed."""
-
-    def __init__(self) -> None:
-        self.calls: list[ChatCall] = []
-        self.status = 200
-        self.unreachable = False
-        self.fail_mid_stream = False
-        self.exchanges: list[ScriptedExchange] = []
-        self.script: dict[str, str | tuple[int, bytes, dict[str, str]]] = {}
-
-    async def open(self, call: ChatCall) -> ScriptedExchange:
-        self.calls.append(call)
-        key = call.account.credential.secret
-        plan = self.script.get(key)
-        if self.unreachable or plan == "unreachable":
-            raise UpstreamUnavailable("cannot connect")
-        status, headers = self.status, dict[str, str]()
-        body = (
-            b'{"ok":true}' if status < 400 else b'{"error":{"message":"bad key %s"}}' % key.encode()
-        )
-        chunks = [b"data: 1\n\n", b"data: [DONE]\n\n"]
-        if isinstance(plan, tuple):
-            status, body, headers = plan
-        elif plan == "empty":
-            chunks = []
-        elif plan == "error-in-200":
-            body = b'{"error":{"message":"overloaded"}}'
-        exchange = ScriptedExchange(status, body, chunks, self.fail_mid_stream)
-        exchange.headers = headers
-        self.exchanges.append(exchange)
-        return exchange
-
-
-class World:
-    def __init__(self) -> None:
-        self.clock = FakeClock()
-        self.providers = InMemoryProviderRepository(
-            [
-                Provider(
-                    id="openai",
-                    name="OpenAI",
-                    kind=ProviderKind.OPENAI,
-                    base_url="http://up/v1",
-                    models=("gpt-*",),
-                )
-            ]
-        )
-        self.accounts = InMemoryAccountRepository(self.providers)
-        self.keys = InMemoryClientKeyRepository()
-        self.sink = InMemoryRequestLogSink()
-        self.catalog = CatalogCache(
-            self.providers, self.accounts, self.keys, InMemoryConfigVersion(), self.clock
-        )
-        self.logs = RequestLogQueue(self.sink, InMemoryStatsCounters(), self.accounts, self.keys)
-        self.executor = ScriptedExecutor()
-        self.rotation = InMemoryRotation()
-        self.proxy = ProxyChat(
-            self.catalog,
-            self.rotation,
-            {ProviderKind.OPENAI: self.executor},
-            self.logs,
-            self.clock,
-        )
-
-    async def add_accounts(self, *keys: str) -> None:
-        admin = AccountsAdmin(self.accounts, self.providers, self.catalog, self.clock)
-        for key in keys:
-            await admin.create(NewAccount(provider_id="openai", auth_data={"api_key": key}))
-
-    async def client(self) -> str:
-        issued = await ClientKeysAdmin(self.keys, self.catalog, self.clock).create(NewClientKey())
-        return issued.plaintext
-
-
-def chat(model: str = "gpt-4o", stream: bool = False) -> InboundChat:
-    return InboundChat(model=model, stream=stream, body=b"{}")
+from tests.unit.chat_world import OK_BODY, STREAM, World, chat, used_keys
 
 
 async def test_requests_rotate_and_are_logged_with_usage() -> None:
@@ -168,10 +28,10 @@ async def test_requests_rotate_and_are_logged_with_usage() -> None:
     client = world.proxy.authenticate(await world.client())
     for _ in range(6):
         result = await world.proxy.start(chat(), client)
-        assert (result.status, result.body) == (200, b'{"ok":true}')
-    used = [c.account.credential.secret for c in world.executor.calls]
+        assert (result.status, result.body) == (200, OK_BODY)
+    used = world.upstream.keys
     assert sorted(used[:3]) == ["sk-a", "sk-b", "sk-c"] and used[3:] == used[:3]
-    assert all(e.closed for e in world.executor.exchanges)
+    assert all(e.closed for e in world.upstream.responses)
     assert await world.logs.flush()
     rows = world.sink.rows
     assert len(rows) == 6
@@ -187,24 +47,24 @@ async def test_streams_are_relayed_and_logged_when_they_end() -> None:
     result = await world.proxy.start(chat(stream=True), client)
     assert result.chunks is not None
     world.clock.t += 0.25
-    assert [c async for c in result.chunks] == [b"data: 1\n\n", b"data: [DONE]\n\n"]
+    assert b"".join([c async for c in result.chunks]) == b"".join(STREAM)
     await world.logs.flush()
     (row,) = world.sink.rows
     assert row.stream and row.status_code == 200
     assert (row.prompt_tokens, row.completion_tokens) == (5, 6)
     assert row.ttfb_ms == 250
-    assert world.executor.exchanges[0].closed
+    assert world.upstream.responses[0].closed
 
 
 async def test_a_stream_that_breaks_ends_with_an_error_event_and_an_error_row() -> None:
     world = World()
     await world.add_accounts("sk-a")
-    world.executor.fail_mid_stream = True
+    world.upstream.fail_mid_stream = True
     client = world.proxy.authenticate(await world.client())
     result = await world.proxy.start(chat(stream=True), client)
     assert result.chunks is not None
     chunks = [c async for c in result.chunks]
-    assert b'"upstream_stream_error"' in chunks[-1]
+    assert b"connection reset" in chunks[-1]
     await world.logs.flush()
     assert world.sink.rows[0].status_code == 502
 
@@ -213,14 +73,14 @@ async def test_unknown_model_no_accounts_and_unreachable_upstream() -> None:
     world = World()
     client = world.proxy.authenticate(await world.client())
     with pytest.raises(GatewayError) as unknown:
-        await world.proxy.start(chat("claude-x"), client)
-    assert (unknown.value.status, unknown.value.message) == (404, "provider not found: claude-x")
+        await world.proxy.start(chat("llama-x"), client)
+    assert (unknown.value.status, unknown.value.message) == (404, "provider not found: llama-x")
     with pytest.raises(GatewayError) as empty:
         await world.proxy.start(chat(), client)
     assert empty.value.status == 503
     assert empty.value.message == "no available accounts for provider openai"
     await world.add_accounts("sk-a")
-    world.executor.unreachable = True
+    world.upstream.unreachable = True
     with pytest.raises(GatewayError) as down:
         await world.proxy.start(chat(), client)
     assert down.value.status == 502
@@ -249,13 +109,13 @@ async def test_disabled_and_inactive_accounts_are_skipped() -> None:
     client = world.proxy.authenticate(await world.client())
     for _ in range(4):
         await world.proxy.start(chat(), client)
-    assert {c.account.credential.secret for c in world.executor.calls} == {"sk-a"}
+    assert set(world.upstream.keys) == {"sk-a"}
 
 
 async def test_upstream_errors_pass_through_and_the_log_never_holds_the_key() -> None:
     world = World()
     await world.add_accounts("sk-account-secret-value")
-    world.executor.status = 401
+    world.upstream.status = 401
     client = world.proxy.authenticate(await world.client())
     result = await world.proxy.start(chat(), client)
     assert result.status == 401
@@ -317,15 +177,11 @@ async def test_a_revoked_key_stops_working_even_after_it_was_used() -> None:
     assert caught.value.status == 401
 
 
-def used_keys(world: World) -> list[str]:
-    return [c.account.credential.secret for c in world.executor.calls]
-
-
 async def test_429_with_retry_after_fails_over_and_cools_the_account_down() -> None:
     world = World()
     await world.add_accounts("sk-a", "sk-b")
     limited = b'{"error":{"message":"slow down","type":"rate_limit_error"}}'
-    world.executor.script["sk-a"] = (429, limited, {"retry-after": "30"})
+    world.upstream.script["sk-a"] = (429, limited, {"retry-after": "30"})
     client = world.proxy.authenticate(await world.client())
     results = [await world.proxy.start(chat(), client) for _ in range(6)]
     assert [r.status for r in results] == [200] * 6
@@ -334,7 +190,7 @@ async def test_429_with_retry_after_fails_over_and_cools_the_account_down() -> N
     await world.proxy.start(chat(), client)
     assert used_keys(world).count("sk-a") == 1
     world.clock.t += 2  # 31 s later the cooldown is over
-    del world.executor.script["sk-a"]
+    del world.upstream.script["sk-a"]
     for _ in range(2):
         await world.proxy.start(chat(), client)
     assert used_keys(world).count("sk-a") == 2
@@ -349,18 +205,18 @@ async def test_client_errors_are_never_retried() -> None:
     world = World()
     await world.add_accounts("sk-a", "sk-b")
     bad = b'{"error":{"message":"messages: field required","type":"invalid_request_error"}}'
-    world.executor.script = {k: (400, bad, {}) for k in ("sk-a", "sk-b")}
+    world.upstream.script = {k: (400, bad, {}) for k in ("sk-a", "sk-b")}
     client = world.proxy.authenticate(await world.client())
     result = await world.proxy.start(chat(), client)
     assert (result.status, result.body) == (400, bad)
-    assert len(world.executor.calls) == 1
+    assert len(world.upstream.requests) == 1
 
 
 async def test_server_errors_exhaust_the_budget_then_reach_the_client() -> None:
     world = World()
     await world.add_accounts("sk-a", "sk-b", "sk-c", "sk-d")
     boom = b'{"error":{"message":"upstream exploded","type":"server_error"}}'
-    world.executor.script = {k: (500, boom, {}) for k in ("sk-a", "sk-b", "sk-c", "sk-d")}
+    world.upstream.script = {k: (500, boom, {}) for k in ("sk-a", "sk-b", "sk-c", "sk-d")}
     client = world.proxy.authenticate(await world.client())
     result = await world.proxy.start(chat(), client)
     assert result.status == 500
@@ -373,30 +229,30 @@ async def test_network_errors_empty_streams_and_errors_inside_200_move_on() -> N
     for plan in ("unreachable", "error-in-200"):
         world = World()
         await world.add_accounts("sk-a", "sk-b")
-        world.executor.script = {"sk-a": plan}
+        world.upstream.script = {"sk-a": plan}
         client = world.proxy.authenticate(await world.client())
         for _ in range(2):  # whichever account comes first, the client gets the answer
             result = await world.proxy.start(chat(), client)
-            assert (result.status, result.body) == (200, b'{"ok":true}')
+            assert (result.status, result.body) == (200, OK_BODY)
         assert "sk-a" in used_keys(world)
         if plan == "error-in-200":  # retried once on the same account before moving on
             assert used_keys(world).count("sk-a") == 2
 
     world2 = World()
     await world2.add_accounts("sk-a", "sk-b")
-    world2.executor.script = {"sk-a": "empty"}
+    world2.upstream.script = {"sk-a": "empty"}
     client2 = world2.proxy.authenticate(await world2.client())
     for _ in range(2):  # whichever account comes first, the stream arrives whole
         streamed = await world2.proxy.start(chat(stream=True), client2)
         assert streamed.chunks is not None
-        assert [c async for c in streamed.chunks] == [b"data: 1\n\n", b"data: [DONE]\n\n"]
+        assert b"".join([c async for c in streamed.chunks]) == b"".join(STREAM)
     assert "sk-a" in used_keys(world2)
 
 
 async def test_every_account_cooling_is_429_with_the_soonest_reset() -> None:
     world = World()
     await world.add_accounts("sk-a", "sk-b")
-    world.executor.script = {
+    world.upstream.script = {
         "sk-a": (429, b'{"error":{"message":"slow"}}', {"retry-after": "40"}),
         "sk-b": (429, b'{"error":{"message":"slow"}}', {"retry-after": "20"}),
     }
@@ -408,14 +264,14 @@ async def test_every_account_cooling_is_429_with_the_soonest_reset() -> None:
         await world.proxy.start(chat(), client)
     assert caught.value.status == 429
     assert caught.value.headers == {"Retry-After": "20"}
-    assert len(world.executor.calls) == 2
+    assert len(world.upstream.requests) == 2
 
 
 async def test_a_revoked_api_key_disables_the_account_and_the_request_moves_on() -> None:
     world = World()
     await world.add_accounts("sk-a", "sk-b")
     denied = b'{"error":{"message":"Incorrect API key provided","code":"invalid_api_key"}}'
-    world.executor.script["sk-a"] = (401, denied, {})
+    world.upstream.script["sk-a"] = (401, denied, {})
     admin = AccountsAdmin(world.accounts, world.providers, world.catalog, world.clock)
     world.proxy._disable_account = AccountDisabler(admin)
     client = world.proxy.authenticate(await world.client())

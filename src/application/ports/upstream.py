@@ -54,45 +54,74 @@ class Usage(msgspec.Struct, frozen=True):
 
 
 class ChatCall(msgspec.Struct, frozen=True, kw_only=True):
+    """One client request as the executor sees it: the same for every attempt."""
+
     provider: Provider
-    account: Account
     model: str  # upstream model name
     requested_model: str  # what the client asked for
     body: bytes  # the client's body, in the client's wire format
     client_format: WireFormat
     stream: bool
+    # client headers a same-format upstream receives unchanged (e.g. `anthropic-beta`)
+    forward_headers: Mapping[str, str] = msgspec.field(default_factory=dict)
+    query: str = ""  # the client's query string, forwarded on the passthrough path
+
+
+class PreparedChat(msgspec.Struct, frozen=True, kw_only=True):
+    """A request ready for any account of its provider: translated (or spliced) once."""
+
+    call: ChatCall
+    body: bytes  # in the upstream's wire format
+    translated: bool
+    include_usage: bool = False  # the client asked for usage in its stream
+
+
+class Refusal(msgspec.Struct, frozen=True, kw_only=True):
+    """An attempt that failed on the upstream's raw answer: an error status, an error object
+    inside a 200, a stream whose first event is an error, or an empty stream."""
+
+    status: int
+    body: bytes  # the upstream's bytes that tell why (for classification)
+    headers: Mapping[str, str]
+    client_body: bytes | None  # the answer in the client's format, None: nothing to show
+    summary: str  # for the request log (bounded)
+
+
+class Answer(msgspec.Struct, frozen=True, kw_only=True):
+    """A whole non-streamed success, in the client's format."""
+
+    status: int
+    content_type: str
+    body: bytes
+    usage: Usage | None
+    error: str | None = None  # set when the gateway answers 502 for an unreadable answer
 
 
 class ChatExchange(Protocol):
-    """An upstream answer being relayed, already in the client's wire format.
+    """One attempt's upstream answer. The exchange decides from the raw upstream bytes whether
+    the attempt failed (`Refusal`) before anything is rendered for the client.
 
-    `usage` is known once the body has been read; `stream_error` is set when a stream ended in
-    an error (the error event itself was already sent to the client, in its format).
+    For a stream, `open_stream` holds back the upstream's bytes until its first event is read;
+    `chunks` then relays the rest. `usage` is known once the body or stream has been read;
+    `stream_error` is set when a stream ended in an error (the error event was already sent to
+    the client, in its format).
     """
 
-    @property
-    def status(self) -> int: ...
-    @property
-    def content_type(self) -> str: ...
     @property
     def usage(self) -> Usage | None: ...
     @property
     def stream_error(self) -> str | None: ...
-    @property
-    def headers(self) -> Mapping[str, str]:
-        """The upstream's response headers (lower-case names), for error classification."""
-        ...
 
-    async def read_error(self) -> tuple[bytes, bytes]:
-        """For an error status: the upstream's body as sent, and as the client's format."""
-        ...
-
-    async def read(self) -> bytes: ...
-    def iter_chunks(self) -> AsyncIterator[bytes]: ...
+    async def answer(self) -> Answer | Refusal: ...
+    async def open_stream(self) -> AsyncIterator[bytes] | Refusal: ...
     async def close(self) -> None: ...
 
 
 class ChatExecutor(Protocol):
     """Speaks one provider kind's chat API."""
 
-    async def open(self, call: ChatCall) -> ChatExchange: ...
+    def prepare(self, call: ChatCall) -> PreparedChat:
+        """Translate (raises `UnsupportedContent`) or splice the body, once per request."""
+        ...
+
+    async def open(self, prepared: PreparedChat, account: Account) -> ChatExchange: ...

@@ -19,6 +19,7 @@ import msgspec
 from aigateway.application.errors import (
     GatewayError,
     authentication_failed,
+    invalid_request,
     model_not_found,
     no_available_accounts,
     upstream_unavailable,
@@ -26,10 +27,14 @@ from aigateway.application.errors import (
 from aigateway.application.ports.clock import Clock
 from aigateway.application.ports.coordination import Rotation
 from aigateway.application.ports.upstream import (
+    Answer,
     ChatCall,
     ChatExchange,
     ChatExecutor,
+    PreparedChat,
+    Refusal,
     UpstreamUnavailable,
+    Usage,
 )
 from aigateway.application.use_cases.catalog import CatalogCache
 from aigateway.application.use_cases.request_log import RequestLogQueue
@@ -39,22 +44,20 @@ from aigateway.domain.errors import (
     Failure,
     FailureAction,
     classify,
-    error_in_success,
     network_failure,
     retry_after_header,
 )
 from aigateway.domain.llm import UnsupportedContent, WireFormat
 from aigateway.domain.providers import Provider, ProviderKind
 from aigateway.domain.request_log import RequestLogEntry
-from aigateway.domain.routing.eligibility import (
-    Cooldown,
-    cooldown_for,
-    eligible_accounts,
-    soonest_available,
-)
-from aigateway.domain.routing.round_robin import pick
+from aigateway.domain.routing.eligibility import Cooldown, cooldown_for, soonest_available
+from aigateway.domain.routing.selection import choose_account
 
 log = logging.getLogger(__name__)
+
+
+MAX_MODEL_NAME = 256  # characters; longer names are refused before anything is keyed by them
+MAX_FAILURE_MEMORY = 4096  # (account, model) pairs whose consecutive failures are remembered
 
 
 class InboundChat(msgspec.Struct, frozen=True, kw_only=True):
@@ -62,6 +65,8 @@ class InboundChat(msgspec.Struct, frozen=True, kw_only=True):
     stream: bool
     body: bytes
     format: WireFormat = WireFormat.OPENAI_CHAT
+    forward_headers: dict[str, str] = msgspec.field(default_factory=dict)
+    query: str = ""
 
 
 class ChatResult(msgspec.Struct, frozen=True, kw_only=True):
@@ -117,6 +122,7 @@ class _Failed(msgspec.Struct):
 AccountDisabler = Callable[[Account, str], None]
 
 
+
 class ProxyChat:
     def __init__(
         self,
@@ -137,7 +143,8 @@ class ProxyChat:
         self._budget = budget or RetryBudget()
         self._disable_account = disable_account
         self._request_ids = RequestIds()
-        self._failures: dict[tuple[str, str], int] = {}  # consecutive, per (account, model)
+        # consecutive failures per (account, model); bounded, forgotten on success
+        self._failures: dict[tuple[str, str], int] = {}
 
     def authenticate(self, token: str | None) -> ClientKey:
         if not token:
@@ -147,8 +154,19 @@ class ProxyChat:
             raise authentication_failed()
         return key
 
+    def refuse(self, chat: InboundChat, client: ClientKey, error: GatewayError) -> None:
+        """Log a request refused before it was routed (its body could not be read)."""
+        request = _Request(self._request_ids.next(), chat, client, self._clock.monotonic())
+        self._log(request, None, error.status, error=error.message)
+
     async def start(self, chat: InboundChat, client: ClientKey) -> ChatResult:
         request = _Request(self._request_ids.next(), chat, client, self._clock.monotonic())
+        if len(chat.model) > MAX_MODEL_NAME:
+            error = invalid_request(
+                f"model name is longer than {MAX_MODEL_NAME} characters", param="model"
+            )
+            self._log(request, None, 400, error=error.message)
+            raise error
         catalog = self._catalog.current
         route = catalog.router.resolve(chat.model)
         if route is None:
@@ -161,14 +179,45 @@ class ProxyChat:
             raise no_available_accounts(provider.id)
         executor = self._executors.get(provider.kind)
         if executor is None:
-            raise GatewayError(
+            error = GatewayError(
                 501,
                 f"provider kind {provider.kind.value} is not supported by this gateway version",
                 type="not_implemented",
                 code="provider_kind_unsupported",
             )
+            self._log(request, None, 501, provider_id=provider.id, error=error.message)
+            raise error
+        call = ChatCall(
+            provider=provider,
+            model=route.model,
+            requested_model=chat.model,
+            body=chat.body,
+            client_format=chat.format,
+            stream=chat.stream,
+            forward_headers=chat.forward_headers,
+            query=chat.query,
+        )
+        try:
+            prepared = executor.prepare(call)
+        except UnsupportedContent as exc:
+            self._log(request, None, 400, provider_id=provider.id, error=str(exc))
+            raise GatewayError(400, str(exc), code="unsupported_content") from None
+        except GatewayError as exc:
+            self._log(request, None, exc.status, provider_id=provider.id, error=exc.message)
+            raise
+        return await self._attempts(request, executor, prepared, accounts)
+
+    async def _attempts(
+        self,
+        request: _Request,
+        executor: ChatExecutor,
+        prepared: PreparedChat,
+        accounts: tuple[Account, ...],
+    ) -> ChatResult:
+        provider = prepared.call.provider
+        model = prepared.call.model
         now = self._clock.now()
-        turn = await self._rotation.turn(provider.id, route.model, now)
+        turn = await self._rotation.turn(provider.id, model, now)
         cooling: list[Cooldown] = list(turn.cooling)
         tried: set[str] = set()
         last: _Failed | None = None
@@ -177,13 +226,9 @@ class ProxyChat:
         for attempt in range(self._budget.max_attempts):
             if attempt and self._clock.monotonic() > deadline:
                 break
-            # the snapshot holds only usable accounts, sorted: filter again only when needed
-            candidates = (
-                eligible_accounts(accounts, cooling, route.model, now) if cooling else accounts
+            account = choose_account(
+                accounts, cooling, model, now, turn.counter, tried=tried, retry_same=retry_same
             )
-            if tried:
-                candidates = tuple(a for a in candidates if a.id not in tried)
-            account = retry_same or pick(candidates, turn.counter)
             retry_same = None
             if account is None:
                 break
@@ -192,27 +237,18 @@ class ProxyChat:
             request.account = account
             request.retries = attempt
             tried.add(account.id)
-            call = ChatCall(
-                provider=provider,
-                account=account,
-                model=route.model,
-                requested_model=chat.model,
-                body=chat.body,
-                client_format=chat.format,
-                stream=chat.stream,
-            )
-            outcome = await self._attempt(executor, call, request)
+            outcome = await self._attempt(executor, prepared, account, request)
+            key = (account.id, model)
             if isinstance(outcome, ChatResult):
-                self._failures.pop((account.id, route.model), None)
+                self._failures.pop(key, None)
                 return outcome
             last = outcome
             failure = outcome.failure
-            key = (account.id, route.model)
-            self._failures[key] = self._failures.get(key, 0) + 1
+            self._count_failure(key)
             if failure.action is FailureAction.RETURN_TO_CLIENT:
                 break
             now = self._clock.now()
-            cooldown = cooldown_for(failure, account.id, route.model, now)
+            cooldown = cooldown_for(failure, account.id, model, now)
             if cooldown is not None:
                 cooling.append(cooldown)
                 await self._rotation.cool_down(provider.id, cooldown)
@@ -224,7 +260,13 @@ class ProxyChat:
                 tried.discard(account.id)
                 retry_same = account
             log.debug("attempt on %s failed: %s", account.id, failure.reason)
-        return self._give_up(request, provider, accounts, cooling, route.model, last)
+        return self._give_up(request, provider, accounts, cooling, model, last)
+
+    def _count_failure(self, key: tuple[str, str]) -> None:
+        failures = self._failures
+        if key not in failures and len(failures) >= MAX_FAILURE_MEMORY:
+            del failures[next(iter(failures))]  # the oldest entry
+        failures[key] = failures.get(key, 0) + 1
 
     def _give_up(
         self,
@@ -260,48 +302,22 @@ class ProxyChat:
         raise upstream_unavailable(provider.id)
 
     async def _attempt(
-        self, executor: ChatExecutor, call: ChatCall, request: _Request
+        self, executor: ChatExecutor, prepared: PreparedChat, account: Account, request: _Request
     ) -> ChatResult | _Failed:
-        account = call.account
-        kind = call.provider.kind
+        kind = prepared.call.provider.kind
         try:
-            exchange = await executor.open(call)
-        except UnsupportedContent as exc:
-            self._log(request, account, 400, error=str(exc))
-            raise GatewayError(400, str(exc), code="unsupported_content") from None
+            exchange = await executor.open(prepared, account)
         except UpstreamUnavailable as exc:
             return _Failed(network_failure(kind), None, str(exc))
         except asyncio.CancelledError:
             self._log(request, account, 499, error="client disconnected")
             raise
+        outcome: Answer | Refusal | AsyncIterator[bytes]
         try:
-            if exchange.status >= 400:
-                raw, rendered = await exchange.read_error()
-                failure = classify(
-                    kind,
-                    exchange.status,
-                    raw,
-                    exchange.headers,
-                    self._clock.now(),
-                    failures=self._failures.get((account.id, call.model), 0),
-                    auth_type=account.credential.auth_type,
-                )
-                # upstream error texts may echo the account's key
-                body = account.credential.redact(rendered.decode("utf-8", "replace")).encode()
-                headers = {}
-                if failure.retry_after is not None and exchange.status == 429:
-                    headers["Retry-After"] = retry_after_header(failure.retry_after)
-                result = ChatResult(
-                    request_id=request.id,
-                    status=exchange.status,
-                    content_type="application/json",
-                    body=body,
-                    headers=headers,
-                )
-                return _Failed(failure, result, _error_summary(body))
-            if call.stream:
-                return await self._open_stream(exchange, call, request)
-            body = await exchange.read()
+            if prepared.call.stream:
+                outcome = await exchange.open_stream()
+            else:
+                outcome = await exchange.answer()
         except UpstreamUnavailable as exc:
             await exchange.close()
             return _Failed(network_failure(kind), None, str(exc))
@@ -309,99 +325,100 @@ class ProxyChat:
             await exchange.close()
             self._log(request, account, 499, error="client disconnected")
             raise
-        except UnsupportedContent as exc:  # the upstream answered what the client cannot read
+        if isinstance(outcome, Refusal):
             await exchange.close()
-            self._log(request, account, 502, error=str(exc))
-            raise GatewayError(
-                502, str(exc), type="api_error", code="unsupported_content"
-            ) from None
-        if exchange.status < 300 and error_in_success(body):
-            await exchange.close()
-            failure = classify(
-                kind,
-                exchange.status,
-                body,
-                exchange.headers,
-                self._clock.now(),
-                failures=self._failures.get((account.id, call.model), 0),
+            return self._refused(outcome, prepared, account, request)
+        if not isinstance(outcome, Answer):  # a stream, its first event read
+            return ChatResult(
+                request_id=request.id,
+                status=200,
+                content_type="text/event-stream",
+                chunks=self._relay(request, account, exchange, outcome),
             )
-            return _Failed(failure, None, "error object inside a 200 answer")
         await exchange.close()
-        usage = exchange.usage
-        self._log(
-            request,
-            account,
-            exchange.status,
-            prompt_tokens=usage.prompt_tokens if usage else None,
-            completion_tokens=usage.completion_tokens if usage else None,
-        )
+        self._log_usage(request, account, outcome.status, outcome.usage, error=outcome.error)
         return ChatResult(
             request_id=request.id,
-            status=exchange.status,
-            content_type=exchange.content_type,
-            body=body,
+            status=outcome.status,
+            content_type=outcome.content_type,
+            body=outcome.body,
         )
 
-    async def _open_stream(
-        self, exchange: ChatExchange, call: ChatCall, request: _Request
-    ) -> ChatResult | _Failed:
-        """Pull the first chunk before answering, so an immediate failure (an empty stream,
-        a connection that breaks at once) can still move to another account."""
-        chunks = exchange.iter_chunks()
-        first = await anext(chunks, None)
-        if first is None or exchange.stream_error is not None:
-            await exchange.close()
-            failure = classify(
-                call.provider.kind,
-                200,
-                b"",
-                exchange.headers,
-                self._clock.now(),
-                failures=self._failures.get((call.account.id, call.model), 0),
-            )
-            return _Failed(failure, None, exchange.stream_error or "empty stream")
-        return ChatResult(
-            request_id=request.id,
-            status=exchange.status,
-            content_type=exchange.content_type,
-            chunks=self._relay(request, call.account, exchange, first, chunks),
+    def _refused(
+        self, refusal: Refusal, prepared: PreparedChat, account: Account, request: _Request
+    ) -> _Failed:
+        failure = classify(
+            prepared.call.provider.kind,
+            refusal.status,
+            refusal.body,
+            refusal.headers,
+            self._clock.now(),
+            failures=self._failures.get((account.id, prepared.call.model), 0),
+            auth_type=account.credential.auth_type,
         )
+        result = None
+        if refusal.client_body is not None:
+            # upstream error texts may echo the account's key
+            body = account.credential.redact(refusal.client_body.decode("utf-8", "replace"))
+            headers = {}
+            if failure.retry_after is not None and refusal.status == 429:
+                headers["Retry-After"] = retry_after_header(failure.retry_after)
+            result = ChatResult(
+                request_id=request.id,
+                status=refusal.status,
+                content_type="application/json",
+                body=body.encode(),
+                headers=headers,
+            )
+        return _Failed(failure, result, refusal.summary)
 
     async def _relay(
         self,
         request: _Request,
         account: Account,
         exchange: ChatExchange,
-        first: bytes,
-        rest: AsyncIterator[bytes],
+        chunks: AsyncIterator[bytes],
     ) -> AsyncIterator[bytes]:
         ttfb = self._elapsed_ms(request)
         error: str | None = None
-        status = exchange.status
+        status = 200
         try:
-            yield first
-            async for chunk in rest:
+            async for chunk in chunks:
                 yield chunk
             if exchange.stream_error is not None:
                 error, status = exchange.stream_error, 502
-        except BaseException:
+        except (asyncio.CancelledError, GeneratorExit):
             error, status = "client disconnected", 499
+            raise
+        except Exception as exc:
+            error, status = f"stream relay failed: {type(exc).__name__}", 502
             raise
         finally:
             await exchange.close()
-            usage = exchange.usage
-            self._log(
-                request,
-                account,
-                status,
-                ttfb_ms=ttfb,
-                prompt_tokens=usage.prompt_tokens if usage else None,
-                completion_tokens=usage.completion_tokens if usage else None,
-                error=error,
-            )
+            self._log_usage(request, account, status, exchange.usage, ttfb_ms=ttfb, error=error)
 
     def _elapsed_ms(self, request: _Request) -> int:
         return int((self._clock.monotonic() - request.started) * 1000)
+
+    def _log_usage(
+        self,
+        request: _Request,
+        account: Account,
+        status: int,
+        usage: Usage | None,
+        *,
+        ttfb_ms: int | None = None,
+        error: str | None = None,
+    ) -> None:
+        self._log(
+            request,
+            account,
+            status,
+            ttfb_ms=ttfb_ms,
+            prompt_tokens=usage.prompt_tokens if usage else None,
+            completion_tokens=usage.completion_tokens if usage else None,
+            error=error,
+        )
 
     def _log(
         self,
@@ -441,18 +458,3 @@ class ProxyChat:
                 error=error,
             )
         )
-
-
-def _error_summary(body: bytes) -> str:
-    """The upstream's error message for the log (bounded; bodies are not stored whole)."""
-    try:
-        decoded = msgspec.json.decode(body)
-    except msgspec.DecodeError:
-        return body[:500].decode("utf-8", "replace")
-    if isinstance(decoded, dict):
-        err = decoded.get("error")
-        if isinstance(err, dict) and isinstance(err.get("message"), str):
-            return str(err["message"])[:500]
-        if isinstance(err, str):
-            return err[:500]
-    return body[:500].decode("utf-8", "replace")

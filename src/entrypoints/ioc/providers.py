@@ -13,6 +13,9 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from aigateway.adapters.clock import SystemClock
+from aigateway.adapters.codecs.anthropic_messages import AnthropicMessagesCodec
+from aigateway.adapters.codecs.base import WireCodec
+from aigateway.adapters.codecs.openai_chat import OpenAIChatCodec
 from aigateway.adapters.crypto import CredentialCipher
 from aigateway.adapters.memory.coordination import (
     InMemoryConfigVersion,
@@ -42,7 +45,10 @@ from aigateway.adapters.redis.fallback import (
 )
 from aigateway.adapters.redis.pipelined import PipelinedRedis
 from aigateway.adapters.upstream.aiohttp_transport import AiohttpUpstream
-from aigateway.adapters.upstream.executors import AnthropicExecutor, OpenAIChatExecutor
+from aigateway.adapters.upstream.executors import HttpChatExecutor
+from aigateway.adapters.upstream.profiles.anthropic import AnthropicProfile
+from aigateway.adapters.upstream.profiles.base import ProviderProfile
+from aigateway.adapters.upstream.profiles.openai import OpenAIProfile
 from aigateway.application.ports.clock import Clock
 from aigateway.application.ports.coordination import (
     ConfigVersion,
@@ -67,10 +73,17 @@ from aigateway.application.use_cases.admin import (
 from aigateway.application.use_cases.catalog import CatalogCache
 from aigateway.application.use_cases.proxy_chat import ProxyChat, RetryBudget
 from aigateway.application.use_cases.request_log import RequestLogQueue
+from aigateway.domain.llm import WireFormat
 from aigateway.domain.providers import ProviderKind
 from aigateway.entrypoints.ioc.settings import Settings, resolve_secret_key
 
 Executors = Mapping[ProviderKind, ChatExecutor]
+Codecs = Mapping[WireFormat, WireCodec]
+
+# The provider kinds this gateway speaks to, and the wire formats it reads and writes: one
+# line each.
+PROFILES: tuple[ProviderProfile, ...] = (OpenAIProfile(), AnthropicProfile())
+CODECS: tuple[WireCodec, ...] = (OpenAIChatCodec(), AnthropicMessagesCodec())
 
 
 class HealthChecks:
@@ -187,11 +200,15 @@ class ApplicationProvider(Provider):
     scope = Scope.APP
 
     @provide
-    def executors(self, upstream: Upstream, settings: Settings) -> Executors:
+    def codecs(self) -> Codecs:
+        return {codec.format: codec for codec in CODECS}
+
+    @provide
+    def executors(self, upstream: Upstream, codecs: Codecs, settings: Settings) -> Executors:
         timeout = settings.upstream_timeout_s
         return {
-            ProviderKind.OPENAI: OpenAIChatExecutor(upstream, timeout_s=timeout),
-            ProviderKind.ANTHROPIC: AnthropicExecutor(upstream, timeout_s=timeout),
+            profile.kind: HttpChatExecutor(upstream, profile, codecs, timeout_s=timeout)
+            for profile in PROFILES
         }
 
     @provide

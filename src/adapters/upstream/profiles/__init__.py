@@ -1,0 +1,1 @@
+"""Provider profiles: one module per provider kind, registered in the composition root."""

@@ -1,0 +1,57 @@
+"""Provider kind `anthropic`: Anthropic's Messages API.
+
+`x-api-key` for API keys, a bearer token for OAuth accounts; `anthropic-version` and
+`anthropic-beta` come from the provider's config. A client that speaks Messages itself keeps
+its own `anthropic-beta` header (Claude Code sends the betas it relies on).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from aigateway.adapters.codecs import anthropic_messages
+from aigateway.adapters.upstream.exchange import UsageScanner
+from aigateway.adapters.upstream.profiles.base import ProviderProfile
+from aigateway.application.ports.upstream import Usage
+from aigateway.domain.accounts import Account, AuthType
+from aigateway.domain.llm import WireFormat
+from aigateway.domain.providers import Provider, ProviderKind
+
+ANTHROPIC_VERSION = "2023-06-01"
+
+
+class AnthropicProfile(ProviderProfile):
+    kind = ProviderKind.ANTHROPIC
+    display_name = "Anthropic"
+    wire_format = WireFormat.ANTHROPIC_MESSAGES
+    forwarded_headers = ("anthropic-beta",)
+
+    def usage_from_body(self, body: bytes) -> Usage | None:
+        return anthropic_messages.usage_from_body(body)
+
+    def usage_scanner(self) -> UsageScanner:
+        return anthropic_messages.StreamUsageScanner()
+
+    def url(self, provider: Provider) -> str:
+        return f"{provider.base_url}/v1/messages"
+
+    def auth_headers(self, provider: Provider, account: Account) -> dict[str, str]:
+        config = provider.config
+        credential = account.credential
+        headers = {"anthropic-version": str(config.get("anthropic_version", ANTHROPIC_VERSION))}
+        if config.get("anthropic_beta"):
+            headers["anthropic-beta"] = str(config["anthropic_beta"])
+        if credential.auth_type is AuthType.API_KEY:
+            headers["x-api-key"] = credential.secret
+        else:
+            headers["Authorization"] = f"Bearer {credential.secret}"
+        return headers
+
+    def config_problems(self, config: Mapping[str, Any]) -> list[str]:
+        problems = super().config_problems(config)
+        for key in ("anthropic_version", "anthropic_beta"):
+            value = config.get(key)
+            if value is not None and not isinstance(value, str):
+                problems.append(f"config.{key} must be a string")
+        return problems

@@ -1,0 +1,59 @@
+"""What a provider kind is to the gateway: where its API lives, how it authenticates, which wire
+format it speaks, which client headers it may receive, and which of its config keys are valid.
+
+A new provider kind is one module with one `ProviderProfile` subclass, registered once in the
+composition root (`entrypoints/ioc/providers.py`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+from aigateway.adapters.upstream.exchange import UsageScanner
+from aigateway.application.ports.upstream import Usage
+from aigateway.domain.accounts import Account
+from aigateway.domain.llm import WireFormat
+from aigateway.domain.providers import Provider, ProviderKind
+
+TIMEOUT_KEYS = ("connect_timeout_s", "read_timeout_s", "total_timeout_s")
+
+
+class ProviderProfile:
+    kind: ClassVar[ProviderKind]
+    display_name: ClassVar[str]
+    wire_format: ClassVar[WireFormat]
+    # client headers passed on unchanged when the client speaks the upstream's format
+    forwarded_headers: ClassVar[tuple[str, ...]] = ()
+
+    def usage_from_body(self, body: bytes) -> Usage | None:
+        """Token usage of a whole answer in the upstream's format (for passthrough)."""
+        raise NotImplementedError
+
+    def usage_scanner(self) -> UsageScanner:
+        """A watcher for usage in a stream in the upstream's format (for passthrough)."""
+        raise NotImplementedError
+
+    def url(self, provider: Provider) -> str:
+        raise NotImplementedError
+
+    def auth_headers(self, provider: Provider, account: Account) -> dict[str, str]:
+        raise NotImplementedError
+
+    def config_problems(self, config: Mapping[str, Any]) -> list[str]:
+        """What is wrong with a provider's `config` for this kind (empty: nothing)."""
+        problems = []
+        for key in TIMEOUT_KEYS:
+            value = config.get(key)
+            if value is None:
+                continue
+            if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+                problems.append(f"config.{key} must be a positive number of seconds")
+        return problems
+
+
+def seconds(value: object) -> float | None:
+    """A positive number of seconds from provider config (validated when the provider is saved)."""
+    if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
+        return float(value)
+    return None

@@ -1,0 +1,29 @@
+"""Provider kind `openai`: any OpenAI-compatible Chat Completions service."""
+
+from __future__ import annotations
+
+from aigateway.adapters.codecs import openai_chat
+from aigateway.adapters.upstream.exchange import UsageScanner
+from aigateway.adapters.upstream.profiles.base import ProviderProfile
+from aigateway.application.ports.upstream import Usage
+from aigateway.domain.accounts import Account
+from aigateway.domain.llm import WireFormat
+from aigateway.domain.providers import Provider, ProviderKind
+
+
+class OpenAIProfile(ProviderProfile):
+    kind = ProviderKind.OPENAI
+    display_name = "OpenAI-compatible"
+    wire_format = WireFormat.OPENAI_CHAT
+
+    def usage_from_body(self, body: bytes) -> Usage | None:
+        return openai_chat.usage_from_body(body)
+
+    def usage_scanner(self) -> UsageScanner:
+        return openai_chat.StreamUsageScanner()
+
+    def url(self, provider: Provider) -> str:
+        return f"{provider.base_url}/chat/completions"
+
+    def auth_headers(self, provider: Provider, account: Account) -> dict[str, str]:
+        return {"Authorization": f"Bearer {account.credential.secret}"}

@@ -1,0 +1,189 @@
+"""A gateway hot path on in-memory adapters, the real executors and codecs, and a scripted
+transport in place of the network."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+from aigateway.adapters.codecs.anthropic_messages import AnthropicMessagesCodec
+from aigateway.adapters.codecs.openai_chat import OpenAIChatCodec
+from aigateway.adapters.memory.coordination import (
+    InMemoryConfigVersion,
+    InMemoryRotation,
+    InMemoryStatsCounters,
+)
+from aigateway.adapters.memory.repositories import (
+    InMemoryAccountRepository,
+    InMemoryClientKeyRepository,
+    InMemoryProviderRepository,
+    InMemoryRequestLogSink,
+)
+from aigateway.adapters.upstream.executors import HttpChatExecutor
+from aigateway.adapters.upstream.profiles.anthropic import AnthropicProfile
+from aigateway.adapters.upstream.profiles.openai import OpenAIProfile
+from aigateway.application.ports.upstream import ChatExecutor, UpstreamRequest, UpstreamUnavailable
+from aigateway.application.use_cases.admin import (
+    AccountsAdmin,
+    ClientKeysAdmin,
+    NewAccount,
+    NewClientKey,
+)
+from aigateway.application.use_cases.catalog import CatalogCache
+from aigateway.application.use_cases.proxy_chat import InboundChat, ProxyChat
+from aigateway.application.use_cases.request_log import RequestLogQueue
+from aigateway.domain.providers import Provider, ProviderKind
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.t = 100.0
+
+    def now(self) -> datetime:
+        return datetime.fromtimestamp(self.t, UTC)
+
+    def monotonic(self) -> float:
+        return self.t
+
+
+OK_BODY = (
+    b'{"id":"c1","object":"chat.completion","created":1,"model":"gpt-4o","choices":[{"index":0,'
+    b'"message":{"role":"assistant","content":"hi"},"finish_reason":"stop"}],'
+    b'"usage":{"prompt_tokens":3,"completion_tokens":4,"total_tokens":7}}'
+)
+STREAM = [
+    b'data: {"id":"c1","object":"chat.completion.chunk","choices":[{"index":0,'
+    b'"delta":{"content":"hi"}}]}\n\n',
+    b'data: {"id":"c1","object":"chat.completion.chunk","choices":[],'
+    b'"usage":{"prompt_tokens":5,"completion_tokens":6}}\n\n',
+    b"data: [DONE]\n\n",
+]
+
+
+class ScriptedResponse:
+    """An upstream answer as the transport hands it over."""
+
+    def __init__(self, status: int, body: bytes, chunks: list[bytes], headers: dict[str, str]):
+        self.status = status
+        self.content_type = "application/json"
+        self.headers = headers
+        self._body = body
+        self._chunks = chunks
+        self.fail_mid_stream = False
+        self.closed = False
+
+    async def read(self) -> bytes:
+        return self._body
+
+    async def iter_chunks(self) -> AsyncIterator[bytes]:
+        for chunk in self._chunks:
+            yield chunk
+        if self.fail_mid_stream:
+            raise UpstreamUnavailable("connection reset")
+
+    async def close(self) -> None:
+        self.closed = True
+
+
+class ScriptedTransport:
+    """Answers per account key: a status (with body and headers), "unreachable", "empty"
+    (a stream with no chunk), or "error-in-200"; unscripted keys succeed."""
+
+    def __init__(self) -> None:
+        self.requests: list[UpstreamRequest] = []
+        self.keys: list[str] = []
+        self.status = 200
+        self.unreachable = False
+        self.fail_mid_stream = False
+        self.responses: list[ScriptedResponse] = []
+        self.script: dict[str, str | tuple[int, bytes, dict[str, str]]] = {}
+
+    async def open(self, request: UpstreamRequest) -> ScriptedResponse:
+        self.requests.append(request)
+        key = request.headers.get("x-api-key") or request.headers["Authorization"][7:]
+        self.keys.append(key)
+        plan = self.script.get(key)
+        if self.unreachable or plan == "unreachable":
+            raise UpstreamUnavailable("cannot connect")
+        status, headers = self.status, dict[str, str]()
+        body = OK_BODY if status < 400 else b'{"error":{"message":"bad key %s"}}' % key.encode()
+        chunks = list(STREAM)
+        if isinstance(plan, tuple):
+            status, body, headers = plan
+        elif plan == "empty":
+            chunks = []
+        elif plan == "error-in-200":
+            body = b'{"error":{"message":"overloaded"}}'
+            chunks = [b'data: {"error":{"message":"overloaded","type":"server_error"}}\n\n']
+        response = ScriptedResponse(status, body, chunks, headers)
+        response.fail_mid_stream = self.fail_mid_stream
+        self.responses.append(response)
+        return response
+
+    async def aclose(self) -> None:
+        pass
+
+
+class World:
+    def __init__(self) -> None:
+        self.clock = FakeClock()
+        self.providers = InMemoryProviderRepository(
+            [
+                Provider(
+                    id="openai",
+                    name="OpenAI",
+                    kind=ProviderKind.OPENAI,
+                    base_url="http://up/v1",
+                    models=("gpt-*",),
+                ),
+                Provider(
+                    id="anthropic",
+                    name="Anthropic",
+                    kind=ProviderKind.ANTHROPIC,
+                    base_url="http://claude",
+                    models=("claude-*",),
+                ),
+            ]
+        )
+        self.accounts = InMemoryAccountRepository(self.providers)
+        self.keys = InMemoryClientKeyRepository()
+        self.sink = InMemoryRequestLogSink()
+        self.catalog = CatalogCache(
+            self.providers, self.accounts, self.keys, InMemoryConfigVersion(), self.clock
+        )
+        self.logs = RequestLogQueue(self.sink, InMemoryStatsCounters(), self.accounts, self.keys)
+        self.upstream = ScriptedTransport()
+        codecs = {c.format: c for c in (OpenAIChatCodec(), AnthropicMessagesCodec())}
+        executors: dict[ProviderKind, ChatExecutor] = {
+            profile.kind: HttpChatExecutor(self.upstream, profile, codecs)
+            for profile in (OpenAIProfile(), AnthropicProfile())
+        }
+        self.rotation = InMemoryRotation()
+        self.proxy = ProxyChat(
+            self.catalog,
+            self.rotation,
+            executors,
+            self.logs,
+            self.clock,
+        )
+
+    async def add_accounts(self, *keys: str, provider_id: str = "openai") -> None:
+        admin = AccountsAdmin(self.accounts, self.providers, self.catalog, self.clock)
+        for key in keys:
+            await admin.create(NewAccount(provider_id=provider_id, auth_data={"api_key": key}))
+
+    async def client(self) -> str:
+        issued = await ClientKeysAdmin(self.keys, self.catalog, self.clock).create(NewClientKey())
+        return issued.plaintext
+
+
+def chat(model: str = "gpt-4o", stream: bool = False) -> InboundChat:
+    body = b'{"model":"%s","stream":%s,"messages":[{"role":"user","content":"hi"}]}' % (
+        model.encode(),
+        b"true" if stream else b"false",
+    )
+    return InboundChat(model=model, stream=stream, body=body)
+
+
+def used_keys(world: World) -> list[str]:
+    return world.upstream.keys
