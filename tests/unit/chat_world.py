@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from typing import Any
 
 from aigateway.adapters.codecs.anthropic_messages import AnthropicMessagesCodec
 from aigateway.adapters.codecs.openai_chat import OpenAIChatCodec
@@ -32,6 +33,7 @@ from aigateway.application.use_cases.admin import (
 from aigateway.application.use_cases.catalog import CatalogCache
 from aigateway.application.use_cases.proxy_chat import InboundChat, ProxyChat
 from aigateway.application.use_cases.request_log import RequestLogQueue
+from aigateway.domain.llm import WireFormat
 from aigateway.domain.providers import Provider, ProviderKind
 
 
@@ -58,6 +60,29 @@ STREAM = [
     b'"usage":{"prompt_tokens":5,"completion_tokens":6}}\n\n',
     b"data: [DONE]\n\n",
 ]
+
+
+ANTHROPIC_OK = (
+    b'{"id":"msg_1","type":"message","role":"assistant","model":"claude-x","content":'
+    b'[{"type":"text","text":"hello"}],"stop_reason":"end_turn","stop_sequence":null,'
+    b'"usage":{"input_tokens":7,"output_tokens":8}}'
+)
+ANTHROPIC_STREAM = [
+    b'event: message_start\ndata: {"type":"message_start","message":{"id":"msg_1","type":'
+    b'"message","role":"assistant","model":"claude-x","content":[],"stop_reason":null,'
+    b'"usage":{"input_tokens":7,"output_tokens":1}}}\n\n',
+    b'event: content_block_start\ndata: {"type":"content_block_start","index":0,'
+    b'"content_block":{"type":"text","text":""}}\n\n',
+    b'event: content_block_delta\ndata: {"type":"content_block_delta","index":0,'
+    b'"delta":{"type":"text_delta","text":"hello"}}\n\n',
+    b'event: content_block_stop\ndata: {"type":"content_block_stop","index":0}\n\n',
+    b'event: message_delta\ndata: {"type":"message_delta","delta":{"stop_reason":"end_turn"},'
+    b'"usage":{"output_tokens":8}}\n\n',
+    b'event: message_stop\ndata: {"type":"message_stop"}\n\n',
+]
+ANTHROPIC_OVERLOADED = (
+    b'{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}'
+)
 
 
 class ScriptedResponse:
@@ -96,7 +121,7 @@ class ScriptedTransport:
         self.unreachable = False
         self.fail_mid_stream = False
         self.responses: list[ScriptedResponse] = []
-        self.script: dict[str, str | tuple[int, bytes, dict[str, str]]] = {}
+        self.script: dict[str, str | list[bytes] | tuple[int, bytes, dict[str, str]]] = {}
 
     async def open(self, request: UpstreamRequest) -> ScriptedResponse:
         self.requests.append(request)
@@ -105,13 +130,21 @@ class ScriptedTransport:
         plan = self.script.get(key)
         if self.unreachable or plan == "unreachable":
             raise UpstreamUnavailable("cannot connect")
+        anthropic = request.url.startswith("http://claude/")
         status, headers = self.status, dict[str, str]()
-        body = OK_BODY if status < 400 else b'{"error":{"message":"bad key %s"}}' % key.encode()
-        chunks = list(STREAM)
+        body = b'{"error":{"message":"bad key %s"}}' % key.encode()
+        if status < 400:
+            body = ANTHROPIC_OK if anthropic else OK_BODY
+        chunks = list(ANTHROPIC_STREAM if anthropic else STREAM)
         if isinstance(plan, tuple):
             status, body, headers = plan
+        elif isinstance(plan, list):
+            chunks = plan
         elif plan == "empty":
             chunks = []
+        elif plan == "error-in-200" and anthropic:
+            body = ANTHROPIC_OVERLOADED
+            chunks = [b"event: error\ndata: %s\n\n" % ANTHROPIC_OVERLOADED]
         elif plan == "error-in-200":
             body = b'{"error":{"message":"overloaded"}}'
             chunks = [b'data: {"error":{"message":"overloaded","type":"server_error"}}\n\n']
@@ -177,12 +210,23 @@ class World:
         return issued.plaintext
 
 
-def chat(model: str = "gpt-4o", stream: bool = False) -> InboundChat:
-    body = b'{"model":"%s","stream":%s,"messages":[{"role":"user","content":"hi"}]}' % (
+def chat(
+    model: str = "gpt-4o",
+    stream: bool = False,
+    *,
+    format: WireFormat = WireFormat.OPENAI_CHAT,
+    content: str = '"hi"',
+    **fields: Any,
+) -> InboundChat:
+    """A client request in `format`, with one user message whose content is `content` (JSON)."""
+    head = b'"max_tokens":64,' if format is WireFormat.ANTHROPIC_MESSAGES else b""
+    body = b'{"model":"%s","stream":%s,%s"messages":[{"role":"user","content":%s}]}' % (
         model.encode(),
         b"true" if stream else b"false",
+        head,
+        content.encode(),
     )
-    return InboundChat(model=model, stream=stream, body=body)
+    return InboundChat(model=model, stream=stream, body=body, format=format, **fields)
 
 
 def used_keys(world: World) -> list[str]:

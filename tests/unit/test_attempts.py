@@ -1,0 +1,157 @@
+"""Each attempt is decided on the upstream's raw answer, on the passthrough and the translated
+path alike; every answer the gateway gives is logged."""
+
+from __future__ import annotations
+
+import msgspec
+import pytest
+
+from aigateway.application.errors import GatewayError
+from aigateway.application.use_cases.proxy_chat import MAX_MODEL_NAME
+from aigateway.domain.llm import WireFormat
+from aigateway.domain.providers import ProviderKind
+from tests.unit.chat_world import World, chat, used_keys
+
+ANTHROPIC = WireFormat.ANTHROPIC_MESSAGES
+
+
+async def rows(world: World) -> list[tuple[int, str | None]]:
+    assert await world.logs.flush()
+    return [(r.status_code, r.error) for r in world.sink.rows]
+
+
+async def test_an_error_inside_a_200_fails_over_on_the_translated_path() -> None:
+    world = World()
+    await world.add_accounts("sk-a", "sk-b", provider_id="anthropic")
+    world.upstream.script = {"sk-a": "error-in-200"}
+    client = world.proxy.authenticate(await world.client())
+    for _ in range(2):  # whichever account comes first, the client gets the real answer
+        result = await world.proxy.start(chat("claude-x"), client)
+        answer = msgspec.json.decode(result.body)
+        assert result.status == 200
+        assert answer["choices"][0]["message"]["content"] == "hello"
+    assert "sk-a" in used_keys(world)
+
+
+async def test_the_last_error_inside_a_200_is_a_502_not_an_empty_success() -> None:
+    world = World()
+    await world.add_accounts("sk-a", provider_id="anthropic")
+    world.upstream.script = {"sk-a": "error-in-200"}
+    client = world.proxy.authenticate(await world.client())
+    with pytest.raises(GatewayError) as caught:
+        await world.proxy.start(chat("claude-x"), client)
+    assert caught.value.status == 502
+    assert (await rows(world))[-1][0] == 502
+
+
+@pytest.mark.parametrize(
+    ("model", "provider", "format"),
+    [
+        ("gpt-4o", "openai", WireFormat.OPENAI_CHAT),  # passthrough
+        ("claude-x", "anthropic", ANTHROPIC),  # passthrough
+        ("claude-x", "anthropic", WireFormat.OPENAI_CHAT),  # translated
+        ("gpt-4o", "openai", ANTHROPIC),  # translated
+    ],
+)
+@pytest.mark.parametrize("plan", ["error-in-200", "empty"])
+async def test_a_stream_that_starts_with_an_error_or_nothing_fails_over(
+    model: str, provider: str, format: WireFormat, plan: str
+) -> None:
+    world = World()
+    await world.add_accounts("sk-a", "sk-b", provider_id=provider)
+    world.upstream.script = {"sk-a": plan}
+    client = world.proxy.authenticate(await world.client())
+    for _ in range(2):
+        result = await world.proxy.start(chat(model, stream=True, format=format), client)
+        assert result.chunks is not None
+        body = b"".join([c async for c in result.chunks])
+        assert b"error" not in body
+        assert b"hello" in body or b"hi" in body
+    assert used_keys(world).count("sk-a") >= 1
+    assert {status for status, _ in await rows(world)} == {200}
+
+
+async def test_an_undecodable_upstream_stream_is_a_logged_502_not_a_disconnect() -> None:
+    world = World()
+    await world.add_accounts("sk-a", provider_id="anthropic")
+    deep = b"[" * 100_000 + b"]" * 100_000
+    start, block = world_stream_head()
+    world.upstream.script = {
+        "sk-a": [
+            start,
+            b'event: content_block_start\ndata: {"type":"content_block_start","index":0,'
+            b'"content_block":{"type":"tool_use","id":"t1","name":"f","input":{"a":%s}}}\n\n'
+            % deep,
+            block,
+        ]
+    }
+    client = world.proxy.authenticate(await world.client())
+    result = await world.proxy.start(chat("claude-x", stream=True), client)
+    assert result.chunks is not None
+    body = b"".join([c async for c in result.chunks])
+    assert b'"error"' in body
+    (status, error), *_ = await rows(world)
+    assert status == 502 and error is not None and "client disconnected" not in error
+
+
+def world_stream_head() -> tuple[bytes, bytes]:
+    from tests.unit.chat_world import ANTHROPIC_STREAM
+
+    return ANTHROPIC_STREAM[0], ANTHROPIC_STREAM[3]
+
+
+async def test_untranslatable_requests_and_unsupported_kinds_are_logged() -> None:
+    world = World()
+    await world.add_accounts("sk-a", provider_id="anthropic")
+    client = world.proxy.authenticate(await world.client())
+    audio = '[{"type":"input_audio","input_audio":{"data":"AAAA","format":"wav"}}]'
+    with pytest.raises(GatewayError) as untranslatable:
+        await world.proxy.start(chat("claude-x", content=audio), client)
+    assert untranslatable.value.status == 400
+    del world.proxy._executors[ProviderKind.ANTHROPIC]  # type: ignore[attr-defined]
+    with pytest.raises(GatewayError) as unsupported:
+        await world.proxy.start(chat("claude-x"), client)
+    assert unsupported.value.status == 501
+    assert [status for status, _ in await rows(world)] == [400, 501]
+    assert world.upstream.requests == []
+
+
+async def test_an_over_long_model_name_is_refused_and_logged() -> None:
+    world = World()
+    await world.add_accounts("sk-a")
+    client = world.proxy.authenticate(await world.client())
+    name = "gpt-" + "x" * MAX_MODEL_NAME
+    with pytest.raises(GatewayError) as caught:
+        await world.proxy.start(chat(name), client)
+    assert caught.value.status == 400 and str(MAX_MODEL_NAME) in caught.value.message
+    assert [status for status, _ in await rows(world)] == [400]
+    assert world.upstream.requests == []
+    assert world.rotation.turn_now("openai", name, world.clock.now()).counter == 1
+
+
+async def test_passthrough_forwards_beta_headers_and_query_translation_does_not() -> None:
+    world = World()
+    await world.add_accounts("sk-a", provider_id="anthropic")
+    client = world.proxy.authenticate(await world.client())
+    beta = {"anthropic-beta": "interleaved-thinking-2025-05-14"}
+    same = chat("claude-x", format=ANTHROPIC, forward_headers=beta, query="beta=true")
+    await world.proxy.start(same, client)
+    other = chat("claude-x", forward_headers=beta, query="beta=true")
+    await world.proxy.start(other, client)
+    passthrough, translated = world.upstream.requests
+    assert passthrough.url == "http://claude/v1/messages?beta=true"
+    assert passthrough.headers["anthropic-beta"] == "interleaved-thinking-2025-05-14"
+    assert translated.url == "http://claude/v1/messages"
+    assert "anthropic-beta" not in translated.headers
+
+
+async def test_the_model_name_is_spliced_into_passthrough_bytes() -> None:
+    world = World()
+    await world.add_accounts("sk-a")
+    client = world.proxy.authenticate(await world.client())
+    body = b'{"model": "openai/gpt-4o", "temperature": 1.0e0, "messages": []}'
+    from aigateway.application.use_cases.proxy_chat import InboundChat
+
+    await world.proxy.start(InboundChat(model="openai/gpt-4o", stream=False, body=body), client)
+    (sent,) = world.upstream.requests
+    assert sent.body == b'{"model": "gpt-4o", "temperature": 1.0e0, "messages": []}'
