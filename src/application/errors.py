@@ -1,17 +1,21 @@
-"""Errors a use case reports to a client; entrypoints render them in the client's wire format."""
+"""Errors a use case reports to a client, format-neutral: each client wire format renders them
+(OpenAI's error object, Anthropic's, Google's) from the status, the canonical error type, a
+stable `code` and the message."""
 
 from __future__ import annotations
 
+from aigateway.domain.llm import ErrorType, error_type_for_status
+
 
 class GatewayError(Exception):
-    """An error with an HTTP status, an OpenAI-style `type` and a stable `code`."""
+    """An error with an HTTP status, a canonical error type and a stable `code`."""
 
     def __init__(
         self,
         status: int,
         message: str,
         *,
-        type: str = "invalid_request_error",
+        type: ErrorType | None = None,
         code: str | None = None,
         param: str | None = None,
         headers: dict[str, str] | None = None,
@@ -19,7 +23,7 @@ class GatewayError(Exception):
         super().__init__(message)
         self.status = status
         self.message = message
-        self.type = type
+        self.type = type or error_type_for_status(status)
         self.code = code
         self.param = param
         self.headers = headers or {}
@@ -30,7 +34,7 @@ def invalid_request(message: str, *, param: str | None = None) -> GatewayError:
 
 
 def authentication_failed(message: str = "invalid or missing API key") -> GatewayError:
-    return GatewayError(401, message, type="authentication_error", code="invalid_api_key")
+    return GatewayError(401, message, code="invalid_api_key")
 
 
 def model_not_found(model: str) -> GatewayError:
@@ -39,10 +43,7 @@ def model_not_found(model: str) -> GatewayError:
 
 def no_available_accounts(provider_id: str) -> GatewayError:
     return GatewayError(
-        503,
-        f"no available accounts for provider {provider_id}",
-        type="service_unavailable",
-        code="no_available_accounts",
+        503, f"no available accounts for provider {provider_id}", code="no_available_accounts"
     )
 
 
@@ -50,9 +51,13 @@ def upstream_unavailable(provider_id: str) -> GatewayError:
     return GatewayError(
         502,
         f"failed to connect to provider {provider_id}",
-        type="upstream_error",
+        type=ErrorType.API_ERROR,
         code="upstream_unavailable",
     )
+
+
+def internal_error() -> GatewayError:
+    return GatewayError(500, "internal error", type=ErrorType.API_ERROR, code="internal_error")
 
 
 class ValidationFailed(ValueError):

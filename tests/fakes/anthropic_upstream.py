@@ -167,6 +167,8 @@ class FakeAnthropic:
     calls: list[Call] = field(default_factory=list)
     # key -> (status, json body): answers an error instead of a message for that key
     errors: dict[str, tuple[int, dict[str, Any]]] = field(default_factory=dict)
+    # key -> error object: a stream for that key is answered 200 with this `error` event first
+    stream_errors: dict[str, dict[str, Any]] = field(default_factory=dict)
     on_call: Callable[[Call], None] | None = None
     # when set, a stream pauses after its first text delta until the event is set
     stream_gate: threading.Event | None = None
@@ -309,6 +311,10 @@ class FakeAnthropic:
         }
         if not call.stream:
             return self._json(index, 200, message)
+        if call.key in self.stream_errors:
+            raw = sse_event(self.stream_errors[call.key])
+            self.raw_responses[index] = raw
+            return web.Response(body=raw, status=200, content_type="text/event-stream")
 
         response = web.StreamResponse(
             headers={

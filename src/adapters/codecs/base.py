@@ -24,7 +24,6 @@ from aigateway.domain.llm import (
     StreamEvent,
     UnsupportedContent,
     WireFormat,
-    error_type_for_status,
 )
 
 T = TypeVar("T")
@@ -145,7 +144,7 @@ def unsupported_error(exc: UnsupportedContent) -> GatewayError:
 def api_error_from_gateway(exc: GatewayError) -> ApiError:
     return ApiError(
         status=exc.status,
-        type=error_type_for_status(exc.status),
+        type=exc.type,
         message=exc.message,
         code=exc.code,
         param=exc.param,

@@ -47,7 +47,7 @@ from aigateway.domain.errors import (
     network_failure,
     retry_after_header,
 )
-from aigateway.domain.llm import UnsupportedContent, WireFormat
+from aigateway.domain.llm import ErrorType, UnsupportedContent, WireFormat
 from aigateway.domain.providers import Provider, ProviderKind
 from aigateway.domain.request_log import RequestLogEntry
 from aigateway.domain.routing.eligibility import Cooldown, cooldown_for, soonest_available
@@ -122,7 +122,6 @@ class _Failed(msgspec.Struct):
 AccountDisabler = Callable[[Account, str], None]
 
 
-
 class ProxyChat:
     def __init__(
         self,
@@ -182,7 +181,7 @@ class ProxyChat:
             error = GatewayError(
                 501,
                 f"provider kind {provider.kind.value} is not supported by this gateway version",
-                type="not_implemented",
+                type=ErrorType.API_ERROR,
                 code="provider_kind_unsupported",
             )
             self._log(request, None, 501, provider_id=provider.id, error=error.message)
@@ -291,7 +290,6 @@ class ProxyChat:
                 429,
                 f"every account of provider {provider.id} is cooling down; retry after "
                 f"{retry_after} s",
-                type="rate_limit_error",
                 code="accounts_cooling_down",
                 headers={"Retry-After": retry_after},
             )

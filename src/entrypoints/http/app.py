@@ -20,10 +20,16 @@ from aigateway.application.use_cases.proxy_chat import ProxyChat
 from aigateway.application.use_cases.request_log import RequestLogQueue
 from aigateway.entrypoints.http.admin import ADMIN_CONTROLLERS, admin_guard
 from aigateway.entrypoints.http.errors import admin_exception_handler, gateway_exception_handler
-from aigateway.entrypoints.http.gateway import chat_completions, list_models, messages
+from aigateway.entrypoints.http.formats import anthropic_messages, openai_chat
+from aigateway.entrypoints.http.formats.spec import ClientFormat
+from aigateway.entrypoints.http.gateway import gateway_routes
 from aigateway.entrypoints.http.health import health
+from aigateway.entrypoints.http.runtime import GatewayServices, Runtime
 from aigateway.entrypoints.ioc.providers import HealthChecks, production_providers
 from aigateway.entrypoints.ioc.settings import Settings, load_settings
+
+# The client wire formats the gateway serves: one line each.
+CLIENT_FORMATS: tuple[ClientFormat, ...] = (openai_chat.SPEC, anthropic_messages.SPEC)
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +38,7 @@ def create_app(
     settings: Settings | None = None, container: AsyncContainer | None = None
 ) -> Litestar:
     settings = settings or load_settings()
+    runtime = Runtime()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -52,7 +59,13 @@ def create_app(
             logs = await di.get(RequestLogQueue)
             state.catalog = catalog
             state.logs = logs
-            state.proxy_chat = await di.get(ProxyChat)
+            state.proxy_chat = proxy_chat = await di.get(ProxyChat)
+            runtime.gateway = GatewayServices(
+                proxy_chat=proxy_chat,
+                catalog=catalog,
+                max_body_bytes=settings.max_body_bytes,
+                started_at=state.started_at,
+            )
             state.providers_admin = await di.get(ProvidersAdmin)
             state.accounts_admin = await di.get(AccountsAdmin)
             state.keys_admin = await di.get(ClientKeysAdmin)
@@ -83,7 +96,7 @@ def create_app(
         exception_handlers={Exception: admin_exception_handler},
     )
     return Litestar(
-        route_handlers=[chat_completions, messages, list_models, health, admin],
+        route_handlers=[*gateway_routes(CLIENT_FORMATS, runtime), health, admin],
         lifespan=[lifespan],
         exception_handlers={Exception: gateway_exception_handler},
         request_max_body_size=settings.max_body_bytes,

@@ -1,30 +1,30 @@
-"""Client-facing routes: `/v1/chat/completions` (OpenAI), `/v1/messages` (Anthropic), `/v1/models`.
+"""Client-facing routes, built from the client wire-format specs (`entrypoints/http/formats`):
+one chat route per format, and `GET /v1/models` in the format the client speaks.
 
-The two chat routes are raw ASGI handlers: the gateway's own request path skips the
-framework's per-request machinery (signature parsing, response objects), reads the body
-against the size limit itself, renders every error in the client's own format, and watches
-for the client going away so the upstream request is cancelled at once.
+The chat routes are raw ASGI handlers: the gateway's own request path skips the framework's
+per-request machinery (signature parsing, response objects), reads the body against the size
+limit itself, renders every error in the client's own format, and watches for the client going
+away so the upstream request is cancelled at once.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import UTC, datetime
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
 
-import msgspec
 from litestar import MediaType, Request, Response, get
 from litestar.datastructures import State
 from litestar.handlers import asgi
+from litestar.handlers.asgi_handlers import ASGIRouteHandler
+from litestar.handlers.http_handlers import HTTPRouteHandler
 from litestar.types import Receive, Scope, Send
 
-from aigateway.adapters.codecs import anthropic_messages, openai_chat
-from aigateway.adapters.codecs.base import api_error_from_gateway
-from aigateway.application.errors import GatewayError
-from aigateway.application.use_cases.proxy_chat import ChatResult, InboundChat, ProxyChat
-from aigateway.domain.llm import WireFormat
+from aigateway.application.errors import GatewayError, internal_error
+from aigateway.application.use_cases.proxy_chat import ChatResult, InboundChat
+from aigateway.entrypoints.http.formats.spec import ClientFormat, ModelEntry
+from aigateway.entrypoints.http.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -42,39 +42,6 @@ SSE_HEADERS = [
 
 class ClientDisconnected(Exception):
     pass
-
-
-class ClientFormat(msgspec.Struct, frozen=True):
-    """What differs between the client-facing formats: validation and error rendering."""
-
-    format: WireFormat
-    head: Callable[[bytes], tuple[str, bool]]  # body -> (model, stream); raises GatewayError
-    render_error: Callable[[GatewayError], bytes]
-
-
-def _openai_head(body: bytes) -> tuple[str, bool]:
-    head = openai_chat.decode_request(body)
-    return head.model, bool(head.stream)
-
-
-def _openai_error(exc: GatewayError) -> bytes:
-    return openai_chat.error_body(exc.message, type=exc.type, code=exc.code, param=exc.param)
-
-
-def _anthropic_head(body: bytes) -> tuple[str, bool]:
-    head = anthropic_messages.decode_request_head(body)
-    return head.model, bool(head.stream)
-
-
-_anthropic_codec = anthropic_messages.AnthropicMessagesCodec()
-
-
-def _anthropic_error(exc: GatewayError) -> bytes:
-    return _anthropic_codec.encode_error(api_error_from_gateway(exc))
-
-
-OPENAI = ClientFormat(WireFormat.OPENAI_CHAT, _openai_head, _openai_error)
-ANTHROPIC = ClientFormat(WireFormat.ANTHROPIC_MESSAGES, _anthropic_head, _anthropic_error)
 
 
 def client_token(headers: list[tuple[bytes, bytes]] | Any) -> str | None:
@@ -122,11 +89,27 @@ async def _send_body(
     await send({"type": "http.response.body", "body": body})
 
 
+def forwarded(headers: Sequence[tuple[bytes, bytes]], names: tuple[bytes, ...]) -> dict[str, str]:
+    """The client headers a same-format upstream receives (repeated headers joined)."""
+    found: dict[str, str] = {}
+    if names:
+        for name, value in headers:
+            if name in names:
+                key = name.decode("latin-1")
+                text = value.decode("latin-1").strip()
+                found[key] = f"{found[key]},{text}" if key in found else text
+    return found
+
+
 async def relay(
-    scope: AsgiMessage, receive: RawReceive, send: RawSend, client_format: ClientFormat
+    scope: AsgiMessage,
+    receive: RawReceive,
+    send: RawSend,
+    client_format: ClientFormat,
+    runtime: Runtime,
 ) -> None:
-    state = scope["app"].state
-    proxy: ProxyChat = state.proxy_chat
+    services = runtime.gateway
+    proxy = services.proxy_chat
     task = asyncio.current_task()
     assert task is not None
     watching = False  # between the body read and the end of the response
@@ -149,14 +132,24 @@ async def relay(
             if scope["method"] != "POST":
                 raise GatewayError(405, "use POST", code="method_not_allowed")
             client = proxy.authenticate(client_token(scope["headers"]))
-            body = await read_body(scope, receive, state.settings.max_body_bytes)
-            model, stream = client_format.head(body)
+            body = await read_body(scope, receive, services.max_body_bytes)
+            try:
+                model, stream = client_format.head(body)
+            except GatewayError as exc:
+                chat = InboundChat(model="", stream=False, body=b"", format=client_format.format)
+                proxy.refuse(chat, client, exc)
+                raise
             watching = True
             watcher = asyncio.ensure_future(watch_disconnect())
-            result = await proxy.start(
-                InboundChat(model=model, stream=stream, body=body, format=client_format.format),
-                client,
+            chat = InboundChat(
+                model=model,
+                stream=stream,
+                body=body,
+                format=client_format.format,
+                forward_headers=forwarded(scope["headers"], client_format.forwarded_headers),
+                query=scope.get("query_string", b"").decode("latin-1"),
             )
+            result = await proxy.start(chat, client)
         except GatewayError as exc:
             watching = False
             responded = True
@@ -184,8 +177,8 @@ async def relay(
     except Exception:
         log.exception("unhandled error on the gateway path")
         if not responded:
-            error = GatewayError(500, "internal error", type="api_error", code="internal_error")
-            await _send_body(send, 500, "application/json", client_format.render_error(error), [])
+            error = client_format.render_error(internal_error())
+            await _send_body(send, 500, "application/json", error, [])
     finally:
         watching = False
         if watcher is not None:
@@ -209,70 +202,43 @@ async def _stream(send: RawSend, result: ChatResult, request_id: tuple[bytes, by
         await chunks.aclose()  # type: ignore[attr-defined]
 
 
-@asgi("/v1/chat/completions", copy_scope=False)
-async def chat_completions(scope: Scope, receive: Receive, send: Send) -> None:
-    await relay(scope, receive, send, OPENAI)  # type: ignore[arg-type]
+def chat_route(client_format: ClientFormat, runtime: Runtime) -> ASGIRouteHandler:
+    async def chat(scope: Scope, receive: Receive, send: Send) -> None:
+        await relay(scope, receive, send, client_format, runtime)  # type: ignore[arg-type]
+
+    chat.__name__ = f"chat_{client_format.format.value}"
+    return asgi(client_format.path, copy_scope=False)(chat)
 
 
-@asgi("/v1/messages", copy_scope=False)
-async def messages(scope: Scope, receive: Receive, send: Send) -> None:
-    await relay(scope, receive, send, ANTHROPIC)  # type: ignore[arg-type]
+def models_route(formats: Sequence[ClientFormat], runtime: Runtime) -> HTTPRouteHandler:
+    """`GET /v1/models` in the first format whose marker header the client sent, else in the
+    format without a marker (OpenAI's)."""
+    default = next(f for f in formats if f.models_header is None)
+    marked = [(f.models_header.decode(), f) for f in formats if f.models_header is not None]
+
+    @get("/v1/models")
+    async def list_models(request: Request[object, object, State]) -> Response[bytes]:
+        headers = request.headers
+        client_format = next((f for name, f in marked if name in headers), default)
+        services = runtime.gateway
+        try:
+            services.proxy_chat.authenticate(client_token(request.scope["headers"]))
+        except GatewayError as exc:
+            return Response(
+                client_format.render_error(exc), status_code=exc.status, media_type=MediaType.JSON
+            )
+        owners: dict[str, str] = {}
+        for provider in services.catalog.current.router.active:
+            for model in provider.listed_models():
+                owners.setdefault(model, provider.id)
+        entries = [ModelEntry(model, owner) for model, owner in owners.items()]
+        listing = client_format.render_models(entries, int(services.started_at))
+        return Response(listing, media_type=MediaType.JSON)
+
+    return list_models
 
 
-class ModelCard(msgspec.Struct):
-    id: str
-    owned_by: str
-    created: int
-    object: str = "model"
-
-
-class ModelList(msgspec.Struct):
-    data: list[ModelCard]
-    object: str = "list"
-
-
-class AnthropicModel(msgspec.Struct):
-    id: str
-    display_name: str
-    created_at: str
-    type: str = "model"
-
-
-class AnthropicModelList(msgspec.Struct):
-    data: list[AnthropicModel]
-    has_more: bool
-    first_id: str | None
-    last_id: str | None
-
-
-@get("/v1/models")
-async def list_models(request: Request[object, object, State]) -> Response[bytes]:
-    """OpenAI's model list; Anthropic's when the client sends `anthropic-version`."""
-    state = request.app.state
-    client_format = ANTHROPIC if "anthropic-version" in request.headers else OPENAI
-    try:
-        state.proxy_chat.authenticate(client_token(request.scope["headers"]))
-    except GatewayError as exc:
-        return Response(
-            client_format.render_error(exc), status_code=exc.status, media_type=MediaType.JSON
-        )
-    owners: dict[str, str] = {}
-    for provider in state.catalog.current.router.active:
-        for model in provider.listed_models():
-            owners.setdefault(model, provider.id)
-    started = int(state.started_at)
-    listing: ModelList | AnthropicModelList
-    if client_format is ANTHROPIC:
-        created = datetime.fromtimestamp(started, UTC).isoformat().replace("+00:00", "Z")
-        cards = [AnthropicModel(id=m, display_name=m, created_at=created) for m in owners]
-        listing = AnthropicModelList(
-            data=cards,
-            has_more=False,
-            first_id=cards[0].id if cards else None,
-            last_id=cards[-1].id if cards else None,
-        )
-    else:
-        listing = ModelList(
-            [ModelCard(id=m, owned_by=p, created=started) for m, p in owners.items()]
-        )
-    return Response(msgspec.json.encode(listing), media_type=MediaType.JSON)
+def gateway_routes(
+    formats: Sequence[ClientFormat], runtime: Runtime
+) -> list[ASGIRouteHandler | HTTPRouteHandler]:
+    return [*(chat_route(f, runtime) for f in formats), models_route(formats, runtime)]

@@ -49,7 +49,7 @@ def test_gateway_errors_render_in_both_formats() -> None:
     assert json.loads(OPENAI.encode_error(error))["error"]["param"] == "max_tokens"
     body = json.loads(ANTHROPIC.encode_error(error))
     assert body["error"] == {"type": "invalid_request_error", "message": "max_tokens is required"}
-    limited = api_error_from_gateway(GatewayError(429, "slow down", type="rate_limit_error"))
+    limited = api_error_from_gateway(GatewayError(429, "slow down"))
     assert json.loads(ANTHROPIC.encode_error(limited))["error"]["type"] == "rate_limit_error"
 
 

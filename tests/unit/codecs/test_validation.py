@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from aigateway.application.errors import GatewayError
+from aigateway.domain.llm import ErrorType
 from tests.unit.codecs.wire import ANTHROPIC, OPENAI
 
 _MESSAGES = [{"role": "user", "content": "hi"}]
@@ -110,7 +111,7 @@ def test_anthropic_invalid_requests_are_400_naming_the_field(
     with pytest.raises(GatewayError) as caught:
         ANTHROPIC.decode_request(body)
     assert caught.value.status == 400
-    assert caught.value.type == "invalid_request_error"
+    assert caught.value.type is ErrorType.INVALID_REQUEST
     assert caught.value.param == param
     if param is not None:
         assert param.split(".")[-1].split("[")[0] in caught.value.message
