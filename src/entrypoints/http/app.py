@@ -45,7 +45,7 @@ def create_app(
             state.settings = settings
             state.started_at = time.time()
             state.admin_auth, _ = await ensure_admin_key(
-                await di.get(SettingsStore), settings.admin_key
+                await di.get(SettingsStore), settings.security.admin_key
             )
             catalog = await di.get(CatalogCache)
             await catalog.reload()
@@ -86,7 +86,7 @@ def create_app(
         route_handlers=[chat_completions, messages, list_models, health, admin],
         lifespan=[lifespan],
         exception_handlers={Exception: gateway_exception_handler},
-        request_max_body_size=settings.max_body_bytes,
+        request_max_body_size=settings.server.max_body_bytes,
         logging_config=None,
         debug=False,
     )

@@ -149,7 +149,7 @@ async def relay(
             if scope["method"] != "POST":
                 raise GatewayError(405, "use POST", code="method_not_allowed")
             client = proxy.authenticate(client_token(scope["headers"]))
-            body = await read_body(scope, receive, state.settings.max_body_bytes)
+            body = await read_body(scope, receive, state.settings.server.max_body_bytes)
             model, stream = client_format.head(body)
             watching = True
             watcher = asyncio.ensure_future(watch_disconnect())

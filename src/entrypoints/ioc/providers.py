@@ -86,16 +86,16 @@ class InfrastructureProvider(Provider):
 
     @provide
     async def engine(self, settings: Settings) -> AsyncIterator[AsyncEngine]:
-        engine = create_engine(settings.database_url)
+        engine = create_engine(settings.database.url)
         yield engine
         await engine.dispose()
 
     @provide
     async def redis(self, settings: Settings) -> AsyncIterator[Redis | None]:
-        if settings.redis_url is None:
+        if settings.redis.url is None:
             yield None
             return
-        client = create_redis(settings.redis_url)
+        client = create_redis(settings.redis.url)
         yield client
         await client.aclose()
 
@@ -110,7 +110,7 @@ class InfrastructureProvider(Provider):
 
     @provide
     async def upstream(self, settings: Settings) -> AsyncIterator[Upstream]:
-        upstream = AiohttpUpstream(connect_timeout_s=settings.upstream_connect_timeout_s)
+        upstream = AiohttpUpstream(connect_timeout_s=settings.upstream.connect_timeout_s)
         yield upstream
         await upstream.aclose()
 
@@ -150,10 +150,10 @@ class CoordinationProvider(Provider):
 
     @provide
     async def hot_path_redis(self, settings: Settings) -> AsyncIterator[PipelinedRedis | None]:
-        if settings.redis_url is None:
+        if settings.redis.url is None:
             yield None
             return
-        connection = PipelinedRedis(settings.redis_url)
+        connection = PipelinedRedis(settings.redis.url)
         yield connection
         connection.close()
 
@@ -188,7 +188,7 @@ class ApplicationProvider(Provider):
 
     @provide
     def executors(self, upstream: Upstream, settings: Settings) -> Executors:
-        timeout = settings.upstream_timeout_s
+        timeout = settings.upstream.timeout_s
         return {
             ProviderKind.OPENAI: OpenAIChatExecutor(upstream, timeout_s=timeout),
             ProviderKind.ANTHROPIC: AnthropicExecutor(upstream, timeout_s=timeout),
@@ -210,8 +210,8 @@ class ApplicationProvider(Provider):
             keys,
             version,
             clock,
-            ttl_s=settings.catalog_ttl_s,
-            watch_interval_s=settings.catalog_watch_interval_s,
+            ttl_s=settings.catalog.ttl_s,
+            watch_interval_s=settings.catalog.watch_interval_s,
         )
 
     @provide
@@ -228,9 +228,9 @@ class ApplicationProvider(Provider):
             stats,
             accounts,
             keys,
-            max_pending=settings.log_max_pending,
-            batch_size=settings.log_batch_size,
-            flush_interval_s=settings.log_flush_interval_s,
+            max_pending=settings.request_log.max_pending,
+            batch_size=settings.request_log.batch_size,
+            flush_interval_s=settings.request_log.flush_interval_s,
         )
 
     @provide
@@ -250,7 +250,7 @@ class ApplicationProvider(Provider):
             executors,
             logs,
             clock,
-            budget=RetryBudget(settings.retry_max_attempts, settings.retry_deadline_s),
+            budget=RetryBudget(settings.retry.max_attempts, settings.retry.deadline_s),
             disable_account=AccountDisabler(accounts),
         )
 
