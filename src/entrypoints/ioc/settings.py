@@ -31,6 +31,17 @@ class ConfigError(ValueError):
 class _Section(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=True):
     """A yaml section. Subclasses repeat `frozen=True` so that mypy sees it."""
 
+    def _shown(self) -> dict[str, Any]:
+        """The fields as `repr` shows them; a section holding a secret masks it here."""
+        return {f: getattr(self, f) for f in self.__struct_fields__}
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{k}={v!r}" for k, v in self._shown().items())
+        return f"{type(self).__name__}({fields})"
+
+    def __rich_repr__(self) -> Any:
+        yield from self._shown().items()
+
 
 class ServerSettings(_Section, frozen=True):
     host: str = "127.0.0.1"
@@ -46,36 +57,23 @@ class StorageSettings(_Section, frozen=True):
 class DatabaseSettings(_Section, frozen=True):
     url: str = ""  # empty: SQLite file under storage.data_dir
 
-    def __repr__(self) -> str:
-        return f"DatabaseSettings(url={masked_url(self.url)!r})"
-
-    def __rich_repr__(self) -> Any:
-        yield "url", masked_url(self.url)
+    def _shown(self) -> dict[str, Any]:
+        return {"url": masked_url(self.url)}
 
 
 class RedisSettings(_Section, frozen=True):
     url: str | None = None  # None: in-process stores (one process only)
 
-    def __repr__(self) -> str:
-        return f"RedisSettings(url={masked_url(self.url)!r})"
-
-    def __rich_repr__(self) -> Any:
-        yield "url", masked_url(self.url)
+    def _shown(self) -> dict[str, Any]:
+        return {"url": masked_url(self.url)}
 
 
 class SecuritySettings(_Section, frozen=True):
     admin_key: str | None = None
     secret_key: str | None = None
 
-    def _shown(self) -> dict[str, str | None]:
+    def _shown(self) -> dict[str, Any]:
         return {f: None if getattr(self, f) is None else "***" for f in self.__struct_fields__}
-
-    def __repr__(self) -> str:
-        fields = ", ".join(f"{k}={v!r}" for k, v in self._shown().items())
-        return f"SecuritySettings({fields})"
-
-    def __rich_repr__(self) -> Any:
-        yield from self._shown().items()
 
 
 class LoggingSettings(_Section, frozen=True):
