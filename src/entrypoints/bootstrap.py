@@ -17,7 +17,7 @@ from aigateway.entrypoints.ioc.settings import Settings, resolve_secret_key
 
 async def migrate(settings: Settings) -> None:
     try:
-        await upgrade_to_head(settings.database_url)
+        await upgrade_to_head(settings.database.url)
     except Exception as exc:
         raise StartupError(f"database migration failed: {_reason(exc)}") from None
 
@@ -26,7 +26,7 @@ async def preflight(settings: Settings) -> str | None:
     """Check the database, schema, secret key and Redis; return a newly generated admin key."""
     if settings.embedded:
         await migrate(settings)
-    engine = create_engine(settings.database_url)
+    engine = create_engine(settings.database.url)
     try:
         try:
             at_head = await is_at_head(engine)
@@ -38,11 +38,11 @@ async def preflight(settings: Settings) -> str | None:
         cipher = CredentialCipher(secret)
         store = SqlSettingsStore(engine)
         await ensure_secret_key(store, cipher.key_check, cipher.verify_key_check)
-        _, generated = await ensure_admin_key(store, settings.admin_key)
+        _, generated = await ensure_admin_key(store, settings.security.admin_key)
     finally:
         await engine.dispose()
-    if settings.redis_url:
-        redis = create_redis(settings.redis_url)
+    if settings.redis.url:
+        redis = create_redis(settings.redis.url)
         try:
             await redis.ping()
         except Exception as exc:

@@ -172,7 +172,9 @@ async def test_provider_with_accounts_cannot_be_deleted(client: AsyncTestClient)
 
 async def test_oversized_body_is_413(tmp_path: Path) -> None:
     settings = await settings_for(tmp_path)
-    small = msgspec.structs.replace(settings, max_body_bytes=1024)
+    small = msgspec.structs.replace(
+        settings, server=msgspec.structs.replace(settings.server, max_body_bytes=1024)
+    )
     async with AsyncTestClient(create_app(small)) as client:
         issued = await client.post("/api/v1/api-keys", headers=ADMIN, json={})
         response = await client.post(

@@ -51,11 +51,12 @@ def serve(settings: Settings) -> int:
         )
     where = (
         "SQLite + in-process stores"
-        if settings.embedded and not settings.redis_url
+        if settings.embedded and not settings.redis.url
         else "database + Redis"
     )
+    server = settings.server
     print(
-        f"aigateway {__version__} serving on http://{settings.host}:{settings.port} ({where})",
+        f"aigateway {__version__} serving on http://{server.host}:{server.port} ({where})",
         file=sys.stderr,
         flush=True,
     )
@@ -65,13 +66,13 @@ def serve(settings: Settings) -> int:
     uvicorn.run(
         APP_FACTORY,
         factory=True,
-        host=settings.host,
-        port=settings.port,
-        workers=settings.workers if settings.workers > 1 else None,
+        host=settings.server.host,
+        port=settings.server.port,
+        workers=settings.server.workers if settings.server.workers > 1 else None,
         loop="uvloop",
         http="httptools",
         access_log=False,
-        log_level=settings.log_level.lower(),
+        log_level=settings.logging.level.lower(),
         timeout_graceful_shutdown=30,
         server_header=False,
     )
@@ -91,10 +92,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands.add_parser("migrate", help="create or upgrade the database schema")
     args = parser.parse_args(argv)
 
-    overrides = {k: getattr(args, k, None) for k in ("host", "port", "workers")}
+    overrides = {"server": {k: getattr(args, k, None) for k in ("host", "port", "workers")}}
     try:
         settings = load_settings(overrides=overrides)
-        configure_logging(settings.log_level)
+        configure_logging(settings.logging.level)
         if args.command == "migrate":
             from aigateway.entrypoints.bootstrap import migrate
 

@@ -52,7 +52,7 @@ def create_app(
             state.settings = settings
             state.started_at = time.time()
             state.admin_auth, _ = await ensure_admin_key(
-                await di.get(SettingsStore), settings.admin_key
+                await di.get(SettingsStore), settings.security.admin_key
             )
             catalog = await di.get(CatalogCache)
             await catalog.reload()
@@ -63,7 +63,7 @@ def create_app(
             runtime.gateway = GatewayServices(
                 proxy_chat=proxy_chat,
                 catalog=catalog,
-                max_body_bytes=settings.max_body_bytes,
+                max_body_bytes=settings.server.max_body_bytes,
                 started_at=state.started_at,
             )
             state.providers_admin = await di.get(ProvidersAdmin)
@@ -99,7 +99,7 @@ def create_app(
         route_handlers=[*gateway_routes(CLIENT_FORMATS, runtime), health, admin],
         lifespan=[lifespan],
         exception_handlers={Exception: gateway_exception_handler},
-        request_max_body_size=settings.max_body_bytes,
+        request_max_body_size=settings.server.max_body_bytes,
         logging_config=None,
         debug=False,
     )

@@ -31,7 +31,7 @@ async def health(request: Request[object, object, State]) -> Response[Health]:
     checks = {
         p.name: ("ok" if ok else "unreachable") for p, ok in zip(pingers, results, strict=True)
     }
-    if state.settings.redis_url is None:
+    if state.settings.redis.url is None:
         checks["redis"] = "not configured (in-process stores)"
     healthy = all(results)
     body = Health(

@@ -99,16 +99,16 @@ class InfrastructureProvider(Provider):
 
     @provide
     async def engine(self, settings: Settings) -> AsyncIterator[AsyncEngine]:
-        engine = create_engine(settings.database_url)
+        engine = create_engine(settings.database.url)
         yield engine
         await engine.dispose()
 
     @provide
     async def redis(self, settings: Settings) -> AsyncIterator[Redis | None]:
-        if settings.redis_url is None:
+        if settings.redis.url is None:
             yield None
             return
-        client = create_redis(settings.redis_url)
+        client = create_redis(settings.redis.url)
         yield client
         await client.aclose()
 
@@ -123,7 +123,7 @@ class InfrastructureProvider(Provider):
 
     @provide
     async def upstream(self, settings: Settings) -> AsyncIterator[Upstream]:
-        upstream = AiohttpUpstream(connect_timeout_s=settings.upstream_connect_timeout_s)
+        upstream = AiohttpUpstream(connect_timeout_s=settings.upstream.connect_timeout_s)
         yield upstream
         await upstream.aclose()
 
@@ -163,10 +163,10 @@ class CoordinationProvider(Provider):
 
     @provide
     async def hot_path_redis(self, settings: Settings) -> AsyncIterator[PipelinedRedis | None]:
-        if settings.redis_url is None:
+        if settings.redis.url is None:
             yield None
             return
-        connection = PipelinedRedis(settings.redis_url)
+        connection = PipelinedRedis(settings.redis.url)
         yield connection
         connection.close()
 
@@ -205,7 +205,7 @@ class ApplicationProvider(Provider):
 
     @provide
     def executors(self, upstream: Upstream, codecs: Codecs, settings: Settings) -> Executors:
-        timeout = settings.upstream_timeout_s
+        timeout = settings.upstream.timeout_s
         return {
             profile.kind: HttpChatExecutor(upstream, profile, codecs, timeout_s=timeout)
             for profile in PROFILES
@@ -227,8 +227,8 @@ class ApplicationProvider(Provider):
             keys,
             version,
             clock,
-            ttl_s=settings.catalog_ttl_s,
-            watch_interval_s=settings.catalog_watch_interval_s,
+            ttl_s=settings.catalog.ttl_s,
+            watch_interval_s=settings.catalog.watch_interval_s,
         )
 
     @provide
@@ -245,9 +245,9 @@ class ApplicationProvider(Provider):
             stats,
             accounts,
             keys,
-            max_pending=settings.log_max_pending,
-            batch_size=settings.log_batch_size,
-            flush_interval_s=settings.log_flush_interval_s,
+            max_pending=settings.request_log.max_pending,
+            batch_size=settings.request_log.batch_size,
+            flush_interval_s=settings.request_log.flush_interval_s,
         )
 
     @provide
@@ -267,7 +267,7 @@ class ApplicationProvider(Provider):
             executors,
             logs,
             clock,
-            budget=RetryBudget(settings.retry_max_attempts, settings.retry_deadline_s),
+            budget=RetryBudget(settings.retry.max_attempts, settings.retry.deadline_s),
             disable_account=AccountDisabler(accounts),
         )
 

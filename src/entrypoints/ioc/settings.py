@@ -1,6 +1,10 @@
 """Settings: `config/config.yaml` (or $AIGATEWAY_CONFIG), then environment overrides.
 
-Nothing here runs at import time; `load_settings()` is called by the CLI and the app factory.
+One Struct per yaml section; `Settings` composes them. Every key `<section>.<key>` is also the
+environment variable `AIGATEWAY_<SECTION>_<KEY>` (upper-case), so adding a setting is one field
+in one section Struct (plus its documentation). `_ALIASES` keeps the names documented before
+that rule working. Nothing here runs at import time; `load_settings()` is called by the CLI
+and the app factory.
 """
 
 from __future__ import annotations
@@ -9,6 +13,7 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import msgspec
 import yaml
@@ -16,128 +21,221 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 DEFAULT_CONFIG_PATH = "config/config.yaml"
+ENV_PREFIX = "AIGATEWAY_"
 
 
 class ConfigError(ValueError):
     """Invalid configuration; the message is one line for the operator."""
 
 
-class Settings(msgspec.Struct, kw_only=True, frozen=True):
+class _Section(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=True):
+    """A yaml section. Subclasses repeat `frozen=True` so that mypy sees it."""
+
+    def _shown(self) -> dict[str, Any]:
+        """The fields as `repr` shows them; a section holding a secret masks it here."""
+        return {f: getattr(self, f) for f in self.__struct_fields__}
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{k}={v!r}" for k, v in self._shown().items())
+        return f"{type(self).__name__}({fields})"
+
+    def __rich_repr__(self) -> Any:
+        yield from self._shown().items()
+
+
+class ServerSettings(_Section, frozen=True):
     host: str = "127.0.0.1"
     port: int = 8080
     workers: int = 1
+    max_body_bytes: int = 32 * 1024 * 1024
+
+
+class StorageSettings(_Section, frozen=True):
     data_dir: str = "./data"
-    database_url: str = ""  # empty: SQLite file under data_dir
-    redis_url: str | None = None  # None: in-process stores (one process only)
+
+
+class DatabaseSettings(_Section, frozen=True):
+    url: str = ""  # empty: SQLite file under storage.data_dir
+
+    def _shown(self) -> dict[str, Any]:
+        return {"url": masked_url(self.url)}
+
+
+class RedisSettings(_Section, frozen=True):
+    url: str | None = None  # None: in-process stores (one process only)
+
+    def _shown(self) -> dict[str, Any]:
+        return {"url": masked_url(self.url)}
+
+
+class SecuritySettings(_Section, frozen=True):
     admin_key: str | None = None
     secret_key: str | None = None
-    log_level: str = "info"
-    max_body_bytes: int = 32 * 1024 * 1024
-    upstream_timeout_s: float = 600.0
-    upstream_connect_timeout_s: float = 10.0
-    catalog_ttl_s: float = 30.0
-    catalog_watch_interval_s: float = 1.0
-    log_flush_interval_s: float = 0.25
-    log_batch_size: int = 500
-    log_max_pending: int = 100_000
-    retry_max_attempts: int = 3
-    retry_deadline_s: float = 60.0
+
+    def _shown(self) -> dict[str, Any]:
+        return {f: None if getattr(self, f) is None else "***" for f in self.__struct_fields__}
+
+
+class LoggingSettings(_Section, frozen=True):
+    level: str = "info"
+
+
+class UpstreamSettings(_Section, frozen=True):
+    timeout_s: float = 600.0
+    connect_timeout_s: float = 10.0
+
+
+class RequestLogSettings(_Section, frozen=True):
+    flush_interval_s: float = 0.25
+    batch_size: int = 500
+    max_pending: int = 100_000
+
+
+class RetrySettings(_Section, frozen=True):
+    max_attempts: int = 3
+    deadline_s: float = 60.0
+
+
+class CatalogSettings(_Section, frozen=True):
+    ttl_s: float = 30.0
+    watch_interval_s: float = 1.0
+
+
+class Settings(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=True):
+    server: ServerSettings = msgspec.field(default_factory=ServerSettings)
+    storage: StorageSettings = msgspec.field(default_factory=StorageSettings)
+    database: DatabaseSettings = msgspec.field(default_factory=DatabaseSettings)
+    redis: RedisSettings = msgspec.field(default_factory=RedisSettings)
+    security: SecuritySettings = msgspec.field(default_factory=SecuritySettings)
+    logging: LoggingSettings = msgspec.field(default_factory=LoggingSettings)
+    upstream: UpstreamSettings = msgspec.field(default_factory=UpstreamSettings)
+    request_log: RequestLogSettings = msgspec.field(default_factory=RequestLogSettings)
+    retry: RetrySettings = msgspec.field(default_factory=RetrySettings)
+    catalog: CatalogSettings = msgspec.field(default_factory=CatalogSettings)
 
     @property
     def embedded(self) -> bool:
-        return self.database_url.startswith("sqlite")
-
-    def __repr__(self) -> str:
-        shown = {
-            f: getattr(self, f)
-            for f in self.__struct_fields__
-            if f not in ("admin_key", "secret_key")
-        }
-        return f"Settings({shown})"
+        return self.database.url.startswith("sqlite")
 
 
-# config.yaml layout -> field
-_YAML_KEYS: dict[tuple[str, str], str] = {
-    ("server", "host"): "host",
-    ("server", "port"): "port",
-    ("server", "workers"): "workers",
-    ("server", "max_body_bytes"): "max_body_bytes",
-    ("storage", "data_dir"): "data_dir",
-    ("database", "url"): "database_url",
-    ("redis", "url"): "redis_url",
-    ("security", "admin_key"): "admin_key",
-    ("security", "secret_key"): "secret_key",
-    ("logging", "level"): "log_level",
-    ("upstream", "timeout_s"): "upstream_timeout_s",
-    ("upstream", "connect_timeout_s"): "upstream_connect_timeout_s",
-    ("catalog", "ttl_s"): "catalog_ttl_s",
-    ("catalog", "watch_interval_s"): "catalog_watch_interval_s",
-    ("request_log", "flush_interval_s"): "log_flush_interval_s",
-    ("request_log", "batch_size"): "log_batch_size",
-    ("request_log", "max_pending"): "log_max_pending",
-    ("retry", "max_attempts"): "retry_max_attempts",
-    ("retry", "deadline_s"): "retry_deadline_s",
-}
+def _sections() -> dict[str, tuple[str, ...]]:
+    return {
+        field.name: field.type.__struct_fields__  # every field of Settings is a section Struct
+        for field in msgspec.structs.fields(Settings)
+    }
 
-ENV_KEYS: dict[str, str] = {
-    "AIGATEWAY_HOST": "host",
-    "AIGATEWAY_PORT": "port",
-    "AIGATEWAY_WORKERS": "workers",
-    "AIGATEWAY_DATA_DIR": "data_dir",
-    "AIGATEWAY_DATABASE_URL": "database_url",
-    "AIGATEWAY_REDIS_URL": "redis_url",
-    "AIGATEWAY_ADMIN_KEY": "admin_key",
-    "AIGATEWAY_SECRET_KEY": "secret_key",
-    "AIGATEWAY_LOG_LEVEL": "log_level",
-    "AIGATEWAY_MAX_BODY_BYTES": "max_body_bytes",
-    "AIGATEWAY_UPSTREAM_TIMEOUT_S": "upstream_timeout_s",
-    "AIGATEWAY_LOG_FLUSH_INTERVAL_S": "log_flush_interval_s",
+
+SECTIONS: dict[str, tuple[str, ...]] = _sections()
+
+
+def env_name(section: str, key: str) -> str:
+    return f"{ENV_PREFIX}{section}_{key}".upper()
+
+
+# Names documented before the AIGATEWAY_<SECTION>_<KEY> rule; the derived name wins if both are
+# set. (AIGATEWAY_DATABASE_URL, AIGATEWAY_REDIS_URL and AIGATEWAY_UPSTREAM_TIMEOUT_S already
+# follow the rule.)
+_ALIASES: dict[str, tuple[str, str]] = {
+    "AIGATEWAY_HOST": ("server", "host"),
+    "AIGATEWAY_PORT": ("server", "port"),
+    "AIGATEWAY_WORKERS": ("server", "workers"),
+    "AIGATEWAY_MAX_BODY_BYTES": ("server", "max_body_bytes"),
+    "AIGATEWAY_DATA_DIR": ("storage", "data_dir"),
+    "AIGATEWAY_ADMIN_KEY": ("security", "admin_key"),
+    "AIGATEWAY_SECRET_KEY": ("security", "secret_key"),
+    "AIGATEWAY_LOG_LEVEL": ("logging", "level"),
+    "AIGATEWAY_LOG_FLUSH_INTERVAL_S": ("request_log", "flush_interval_s"),
 }
 
 
-def _from_yaml(path: Path) -> dict[str, Any]:
+def masked_url(url: str | None) -> str | None:
+    """`url` with the password (in the user info or a `password=` query argument) as `***`."""
+    if not url:
+        return url
+    try:
+        parts = urlsplit(url)
+        netloc = parts.netloc
+        if "@" in netloc:
+            userinfo, host = netloc.rsplit("@", 1)
+            if ":" in userinfo:
+                netloc = userinfo.split(":", 1)[0] + ":***@" + host
+        shown = url.replace(parts.netloc, netloc, 1) if netloc != parts.netloc else url
+        pairs = parse_qsl(parts.query, keep_blank_values=True)
+        if any(k.lower() == "password" for k, _ in pairs):
+            query = urlencode([(k, "***" if k.lower() == "password" else v) for k, v in pairs])
+            shown = shown.replace("?" + parts.query, "?" + query, 1)
+        return shown
+    except ValueError:
+        return "***"  # not parseable as a URL: show nothing of it
+
+
+def _from_yaml(path: Path) -> dict[str, dict[str, Any]]:
     try:
         document = yaml.safe_load(path.read_text()) or {}
     except (OSError, yaml.YAMLError) as exc:
         raise ConfigError(f"cannot read {path}: {exc}".splitlines()[0]) from None
     if not isinstance(document, dict):
         raise ConfigError(f"{path} must hold a mapping of sections")
-    values: dict[str, Any] = {}
+    values: dict[str, dict[str, Any]] = {}
     for section, body in document.items():
+        if section not in SECTIONS:
+            raise ConfigError(f"{path}: unknown section '{section}'")
+        if body is None:  # a section whose keys are all commented out
+            continue
         if not isinstance(body, dict):
             raise ConfigError(f"{path}: section '{section}' must be a mapping")
         for key, value in body.items():
-            field = _YAML_KEYS.get((section, key))
-            if field is None:
+            if key not in SECTIONS[section]:
                 raise ConfigError(f"{path}: unknown setting '{section}.{key}'")
-            values[field] = value
+            if value is not None:  # a key without a value keeps its default
+                values.setdefault(section, {})[key] = value
+    return values
+
+
+def _from_env(env: Mapping[str, str]) -> dict[str, dict[str, Any]]:
+    values: dict[str, dict[str, Any]] = {}
+    names = dict(_ALIASES)
+    names.update({env_name(s, k): (s, k) for s, keys in SECTIONS.items() for k in keys})
+    for name, (section, key) in names.items():  # aliases first, so the derived name wins
+        if env.get(name):
+            values.setdefault(section, {})[key] = env[name]
     return values
 
 
 def load_settings(
-    environ: Mapping[str, str] | None = None, overrides: Mapping[str, Any] | None = None
+    environ: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> Settings:
+    """Defaults < config file < env < `overrides` ({section: {key: value}}, None skipped)."""
     env = os.environ if environ is None else environ
-    config_path = Path(env.get("AIGATEWAY_CONFIG", DEFAULT_CONFIG_PATH))
-    values: dict[str, Any] = {}
+    config_path = Path(env.get("AIGATEWAY_CONFIG") or DEFAULT_CONFIG_PATH)
+    layers: list[Mapping[str, Mapping[str, Any]]] = []
     if config_path.exists():
-        values.update(_from_yaml(config_path))
-    elif "AIGATEWAY_CONFIG" in env:
+        layers.append(_from_yaml(config_path))
+    elif env.get("AIGATEWAY_CONFIG"):
         raise ConfigError(f"AIGATEWAY_CONFIG points at {config_path}, which does not exist")
-    for name, field in ENV_KEYS.items():
-        if env.get(name):
-            values[field] = env[name]
-    values.update({k: v for k, v in (overrides or {}).items() if v is not None})
+    layers.append(_from_env(env))
+    layers.append(overrides or {})
+    values: dict[str, dict[str, Any]] = {}
+    for layer in layers:
+        for section, body in layer.items():
+            values.setdefault(section, {}).update({k: v for k, v in body.items() if v is not None})
     try:
         settings = msgspec.convert(values, Settings, strict=False)
     except msgspec.ValidationError as exc:
-        raise ConfigError(f"invalid setting: {exc}") from None
+        raise ConfigError(f"invalid setting: {_dotted(str(exc))}") from None
     return _normalised(settings)
 
 
+def _dotted(message: str) -> str:
+    """msgspec's `... - at `$.server.port`` as `... (server.port)`."""
+    text, sep, where = message.partition(" - at `$.")
+    return f"{text} ({where.rstrip('`')})" if sep else message
+
+
 def _normalised(settings: Settings) -> Settings:
-    database_url = settings.database_url or (
-        "sqlite+aiosqlite:///" + str(Path(settings.data_dir) / "aigateway.db")
+    database_url = settings.database.url or (
+        "sqlite+aiosqlite:///" + str(Path(settings.storage.data_dir) / "aigateway.db")
     )
     try:
         url = make_url(database_url)
@@ -151,23 +249,26 @@ def _normalised(settings: Settings) -> Settings:
         url = url.set(drivername=drivers[backend])
     if backend != "sqlite" and not url.database:
         raise ConfigError("AIGATEWAY_DATABASE_URL names no database")
-    redis_url = settings.redis_url or None
+    redis_url = settings.redis.url or None
     if redis_url and not redis_url.startswith(("redis://", "rediss://", "unix://")):
         raise ConfigError("AIGATEWAY_REDIS_URL must start with redis://, rediss:// or unix://")
-    if not 0 < settings.port < 65536:
-        raise ConfigError(f"port {settings.port} is out of range")
-    if settings.retry_max_attempts < 1:
+    server = settings.server
+    if not 0 < server.port < 65536:
+        raise ConfigError(f"port {server.port} is out of range")
+    if settings.retry.max_attempts < 1:
         raise ConfigError("retry.max_attempts must be at least 1")
-    if settings.workers < 1:
+    if server.workers < 1:
         raise ConfigError("workers must be at least 1")
-    if settings.workers > 1 and redis_url is None:
+    if server.workers > 1 and redis_url is None:
         raise ConfigError("more than one worker needs AIGATEWAY_REDIS_URL (shared round-robin)")
+    security = settings.security
     return msgspec.structs.replace(
         settings,
-        database_url=url.render_as_string(hide_password=False),
-        redis_url=redis_url,
-        admin_key=settings.admin_key or None,
-        secret_key=settings.secret_key or None,
+        database=DatabaseSettings(url=url.render_as_string(hide_password=False)),
+        redis=RedisSettings(url=redis_url),
+        security=SecuritySettings(
+            admin_key=security.admin_key or None, secret_key=security.secret_key or None
+        ),
     )
 
 
@@ -176,11 +277,11 @@ def resolve_secret_key(settings: Settings) -> tuple[str, bool]:
 
     Returns (secret, came_from_file).
     """
-    if settings.secret_key:
-        return settings.secret_key, False
+    if settings.security.secret_key:
+        return settings.security.secret_key, False
     from aigateway.adapters.crypto import generate_secret
 
-    path = Path(settings.data_dir) / "secret.key"
+    path = Path(settings.storage.data_dir) / "secret.key"
     if path.exists():
         return path.read_text().strip(), True
     path.parent.mkdir(parents=True, exist_ok=True)
