@@ -76,7 +76,7 @@ class RequestLogQueue:
                 await asyncio.sleep(self._retry_delay_s)
 
     async def flush(self) -> bool:
-        """Write everything queued; False if the store refused (rows stay queued)."""
+        """Write everything queued; False if the store is unavailable (rows stay queued)."""
         while self._pending:
             if not await self._write_available():
                 return False
@@ -113,6 +113,8 @@ class RequestLogQueue:
         """One row at a time, dropping (and counting) the rows the store refuses; False when
         the store became unavailable (the rows not yet written stay queued)."""
         written: list[RequestLogEntry] = []
+        refused: list[str] = []
+        first_error: Exception | None = None
         try:
             for entry in batch:
                 try:
@@ -123,14 +125,22 @@ class RequestLogQueue:
                     )
                     return False
                 except Exception as exc:
-                    self.refused += 1
-                    log.error("request log row %s refused, dropped: %s", entry.request_id, exc)
+                    refused.append(entry.request_id)
+                    first_error = first_error or exc
                 else:
                     written.append(entry)
                 self._pending.popleft()
             return True
         finally:
             self.written += len(written)
+            self.refused += len(refused)
+            if refused:
+                log.error(
+                    "request log: %d rows refused and dropped (request ids %s): %s",
+                    len(refused),
+                    ", ".join(refused[:10]) + (", ..." if len(refused) > 10 else ""),
+                    first_error,
+                )
             if written:
                 await self._after_write(written)
 
