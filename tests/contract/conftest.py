@@ -27,9 +27,9 @@ from aigateway.adapters.persistence.repositories import (
     SqlAccountRepository,
     SqlClientKeyRepository,
     SqlProviderRepository,
-    SqlRequestLogSink,
     SqlSettingsStore,
 )
+from aigateway.adapters.persistence.request_logs import SqlRequestLogSink
 from aigateway.adapters.persistence.tables import metadata, providers
 from aigateway.application.ports.coordination import RequestLogSink
 from aigateway.application.ports.repositories import (

@@ -9,9 +9,9 @@ import msgspec
 import pytest
 from sqlalchemy import text
 
-from aigateway.adapters.crypto import CredentialCipher, DecryptionFailed
+from aigateway.adapters.crypto import CredentialCipher
 from aigateway.adapters.persistence.repositories import SqlAccountRepository
-from aigateway.application.ports.repositories import Conflict, NotFound
+from aigateway.application.ports.repositories import Conflict, NotFound, Unreadable
 from aigateway.domain.accounts import Account, credential_from_auth_data
 from aigateway.domain.client_keys import ClientKey, hash_key, key_prefix
 from aigateway.domain.providers import Provider, ProviderKind
@@ -385,8 +385,9 @@ async def test_credentials_are_stored_encrypted(stores: Stores) -> None:
     assert "PLAINTEXT" not in row.key_masked
 
     other = SqlAccountRepository(stores.engine, CredentialCipher("a-different-secret"))
-    with pytest.raises(DecryptionFailed):
+    with pytest.raises(Unreadable, match="does not decrypt"):
         await other.get(account.id)
-    with pytest.raises(DecryptionFailed):
-        await other.list()
+    assert await other.list() == []
+    _, skipped = await other.list_with_skipped()
+    assert [row.id for row in skipped] == [account.id]
     assert (await stores.accounts.get(account.id)).credential.secret == API_KEY

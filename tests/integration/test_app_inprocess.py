@@ -49,7 +49,8 @@ async def test_health_is_ok_with_its_checks(client: AsyncTestClient) -> None:  #
     assert body["status"] == "ok"
     assert body["checks"]["database"] == "ok"
     assert body["checks"]["redis"].startswith("not configured")
-    assert body["request_log"] == {"pending": 0, "dropped": 0}
+    assert body["request_log"] == {"pending": 0, "dropped": 0, "refused": 0}
+    assert body["skipped"] == {"providers": [], "accounts": []}
 
 
 async def test_health_is_503_when_the_database_is_unreachable(tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ from typing import TypeVar
 
 import msgspec
 
-from aigateway.application.ports.repositories import Conflict, NotFound
+from aigateway.application.ports.repositories import Conflict, NotFound, SkippedRow
 from aigateway.domain.accounts import Account
 from aigateway.domain.client_keys import ClientKey
 from aigateway.domain.providers import Provider
@@ -46,6 +46,9 @@ class InMemoryProviderRepository:
 
     async def list(self) -> Sequence[Provider]:
         return [_copy(self._rows[key]) for key in sorted(self._rows)]
+
+    async def list_with_skipped(self) -> tuple[Sequence[Provider], Sequence[SkippedRow]]:
+        return await self.list(), ()  # every row held in memory is readable
 
     async def get(self, provider_id: str) -> Provider:
         return _copy(self._find(provider_id))
@@ -99,6 +102,11 @@ class InMemoryAccountRepository:
             if (provider_id is None or a.provider_id == provider_id)
             and (is_active is None or a.is_active == is_active)
         ]
+
+    async def list_with_skipped(
+        self, *, provider_id: str | None = None, is_active: bool | None = None
+    ) -> tuple[Sequence[Account], Sequence[SkippedRow]]:
+        return await self.list(provider_id=provider_id, is_active=is_active), ()
 
     async def get(self, account_id: str) -> Account:
         return _copy(self._find(account_id))

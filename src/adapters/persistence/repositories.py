@@ -1,16 +1,18 @@
-"""SQLAlchemy implementations of the persistence ports and of the request-log sink.
+"""SQLAlchemy implementations of the persistence ports (the request-log sink: request_logs.py).
 
 Every call uses one short transaction (`AsyncEngine.begin()`); no connection is held across
 other I/O. Driver connection failures surface as StoreUnavailable, constraint violations as
-Conflict, missing rows as NotFound. Account credentials are stored encrypted only.
+Conflict, missing rows as NotFound, rows that cannot be read (a credential that does not
+decrypt, an unknown provider kind) as Unreadable; listings skip those and name them. Account
+credentials are stored encrypted only.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
 from sqlalchemy import (
@@ -20,7 +22,6 @@ from sqlalchemy import (
     bindparam,
     case,
     delete,
-    func,
     insert,
     or_,
     select,
@@ -31,25 +32,21 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from aigateway.adapters.crypto import CredentialCipher
+from aigateway.adapters.crypto import CredentialCipher, DecryptionFailed
 from aigateway.adapters.persistence.engine import unavailable_on_connection_errors
 from aigateway.adapters.persistence.tables import (
     UtcDateTime,
     accounts,
     api_keys,
     providers,
-    request_logs,
     system_settings,
 )
-from aigateway.application.ports.repositories import Conflict, NotFound
+from aigateway.application.ports.repositories import Conflict, NotFound, SkippedRow, Unreadable
 from aigateway.domain.accounts import Account, AuthType, Credential
 from aigateway.domain.client_keys import ClientKey
 from aigateway.domain.providers import Provider, ProviderKind
-from aigateway.domain.request_log import RequestLogEntry
 
-_MODEL_MAX = 191
-_ERROR_MAX = 8000
-_LOG_FIELDS = RequestLogEntry.__struct_fields__
+T = TypeVar("T")
 
 
 def _now() -> datetime:
@@ -78,6 +75,19 @@ class _SqlStore:
             raise Conflict(conflict) from exc
 
 
+def _readable(
+    rows: Sequence[Row[Any]], read: Callable[[Row[Any]], T]
+) -> tuple[list[T], list[SkippedRow]]:
+    items: list[T] = []
+    skipped: list[SkippedRow] = []
+    for row in rows:
+        try:
+            items.append(read(row))
+        except Unreadable as exc:
+            skipped.append(exc.skipped)
+    return items, skipped
+
+
 def _later(column: ColumnElement[datetime], when: ColumnElement[datetime]) -> ColumnElement[Any]:
     """`greatest(column, when)` that also treats NULL as older (portable MySQL/SQLite)."""
     return case((or_(column.is_(None), column < when), when), else_=column)
@@ -85,9 +95,12 @@ def _later(column: ColumnElement[datetime], when: ColumnElement[datetime]) -> Co
 
 class SqlProviderRepository(_SqlStore):
     async def list(self) -> Sequence[Provider]:
+        return (await self.list_with_skipped())[0]
+
+    async def list_with_skipped(self) -> tuple[Sequence[Provider], Sequence[SkippedRow]]:
         async with self._read() as conn:
             rows = (await conn.execute(select(providers).order_by(providers.c.id))).all()
-        return [_provider(row) for row in rows]
+        return _readable(rows, _provider)
 
     async def get(self, provider_id: str) -> Provider:
         async with self._read() as conn:
@@ -139,10 +152,14 @@ async def _get_provider(conn: AsyncConnection, provider_id: str) -> Provider:
 
 
 def _provider(row: Row[Any]) -> Provider:
+    try:
+        kind = ProviderKind(row.kind)
+    except ValueError:
+        raise Unreadable("provider", row.id, f"unknown kind {row.kind!r}") from None
     return Provider(
         id=row.id,
         name=row.name,
-        kind=ProviderKind(row.kind),
+        kind=kind,
         base_url=row.base_url,
         models=tuple(row.models or ()),
         priority=row.priority,
@@ -163,6 +180,11 @@ class SqlAccountRepository(_SqlStore):
     async def list(
         self, *, provider_id: str | None = None, is_active: bool | None = None
     ) -> Sequence[Account]:
+        return (await self.list_with_skipped(provider_id=provider_id, is_active=is_active))[0]
+
+    async def list_with_skipped(
+        self, *, provider_id: str | None = None, is_active: bool | None = None
+    ) -> tuple[Sequence[Account], Sequence[SkippedRow]]:
         query = select(accounts).order_by(accounts.c.created_at, accounts.c.id)
         if provider_id is not None:
             query = query.where(accounts.c.provider_id == provider_id)
@@ -170,7 +192,7 @@ class SqlAccountRepository(_SqlStore):
             query = query.where(accounts.c.is_active == is_active)
         async with self._read() as conn:
             rows = (await conn.execute(query)).all()
-        return [self._account(row) for row in rows]
+        return _readable(rows, self._account)
 
     async def get(self, account_id: str) -> Account:
         async with self._read() as conn:
@@ -246,14 +268,26 @@ class SqlAccountRepository(_SqlStore):
         return self._account(row)
 
     def _account(self, row: Row[Any]) -> Account:
-        """Raises the cipher's DecryptionFailed when the row was sealed with another key."""
-        plaintext = self._cipher.decrypt(row.auth_data, context=row.id)
-        data = msgspec.json.decode(plaintext, type=dict[str, Any])
+        """Unreadable when the row was sealed with another key (or for another account id),
+        was altered, or names an auth type this version does not know."""
+        try:
+            auth_type = AuthType(row.auth_type)
+        except ValueError:
+            raise Unreadable("account", row.id, f"unknown auth_type {row.auth_type!r}") from None
+        try:
+            plaintext = self._cipher.decrypt(row.auth_data, context=row.id)
+        except DecryptionFailed as exc:
+            raise Unreadable("account", row.id, str(exc)) from None
+        try:
+            data = msgspec.json.decode(plaintext, type=dict[str, Any])
+        except msgspec.DecodeError:
+            reason = "the decrypted credential is not a JSON object"
+            raise Unreadable("account", row.id, reason) from None
         return Account(
             id=row.id,
             provider_id=row.provider_id,
             label=row.label,
-            credential=Credential(auth_type=AuthType(row.auth_type), data=data),
+            credential=Credential(auth_type=auth_type, data=data),
             is_active=bool(row.is_active),
             disabled_reason=row.disabled_reason,
             expires_at=row.expires_at,
@@ -355,49 +389,3 @@ class SqlSettingsStore(_SqlStore):
             else:
                 mysql_stmt = mysql_insert(system_settings).values(row)
                 await conn.execute(mysql_stmt.on_duplicate_key_update(changes))
-
-
-class SqlRequestLogSink(_SqlStore):
-    """RequestLogSink: one transaction per batch, written as multi-row inserts of at most
-    `chunk_rows` rows. The writer shares the event loop with the requests it logs: small
-    inserts, each awaiting the database, keep any pause of the loop to about a millisecond
-    instead of tens of milliseconds for one large insert. Also reads the log back."""
-
-    chunk_rows = 50
-
-    async def write(self, entries: Sequence[RequestLogEntry]) -> None:
-        if not entries:
-            return
-        rows = [_log_row(entry) for entry in entries]
-        statement = insert(request_logs)
-        async with self._write() as conn:
-            for start in range(0, len(rows), self.chunk_rows):
-                await conn.execute(statement, rows[start : start + self.chunk_rows])
-
-    async def count(self) -> int:
-        async with self._read() as conn:
-            total = await conn.scalar(select(func.count()).select_from(request_logs))
-        return int(total or 0)
-
-    async def list_recent(self, limit: int = 100) -> Sequence[RequestLogEntry]:
-        """The newest `limit` entries, newest first."""
-        columns = [request_logs.c[name] for name in _LOG_FIELDS]
-        query = select(*columns).order_by(request_logs.c.id.desc()).limit(limit)
-        async with self._read() as conn:
-            rows = (await conn.execute(query)).all()
-        return [_log_entry(row) for row in rows]
-
-
-def _log_row(entry: RequestLogEntry) -> dict[str, Any]:
-    row = {name: getattr(entry, name) for name in _LOG_FIELDS}
-    if entry.model is not None:
-        row["model"] = entry.model[:_MODEL_MAX]
-    if entry.error is not None:
-        row["error"] = entry.error[:_ERROR_MAX]
-    return row
-
-
-def _log_entry(row: Row[Any]) -> RequestLogEntry:
-    values = row._asdict()
-    values["stream"] = bool(values["stream"])
-    return RequestLogEntry(**values)

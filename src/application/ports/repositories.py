@@ -6,6 +6,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol
 
+import msgspec
+
 from aigateway.domain.accounts import Account
 from aigateway.domain.client_keys import ClientKey
 from aigateway.domain.providers import Provider
@@ -23,8 +25,31 @@ class StoreUnavailable(RuntimeError):
     """The backing store cannot be reached."""
 
 
+class SkippedRow(msgspec.Struct, frozen=True):
+    """A stored row that cannot be used: its id and why (never its content)."""
+
+    id: str
+    reason: str
+
+
+class Unreadable(Conflict):
+    """The row exists but cannot be read: a credential that does not decrypt with the configured
+    secret key (or was altered), a provider of a kind this version does not know."""
+
+    def __init__(self, what: str, row_id: str, reason: str) -> None:
+        super().__init__(f"{what} {row_id!r} cannot be read: {reason}")
+        self.skipped = SkippedRow(row_id, reason)
+
+
 class ProviderRepository(Protocol):
-    async def list(self) -> Sequence[Provider]: ...
+    async def list(self) -> Sequence[Provider]:
+        """The readable rows (see `list_with_skipped`)."""
+        ...
+
+    async def list_with_skipped(self) -> tuple[Sequence[Provider], Sequence[SkippedRow]]:
+        """The readable rows, and the rows skipped because they are Unreadable."""
+        ...
+
     async def get(self, provider_id: str) -> Provider: ...
     async def add(self, provider: Provider) -> Provider: ...
     async def update(self, provider: Provider) -> Provider: ...
@@ -34,7 +59,16 @@ class ProviderRepository(Protocol):
 class AccountRepository(Protocol):
     async def list(
         self, *, provider_id: str | None = None, is_active: bool | None = None
-    ) -> Sequence[Account]: ...
+    ) -> Sequence[Account]:
+        """The readable rows (see `list_with_skipped`)."""
+        ...
+
+    async def list_with_skipped(
+        self, *, provider_id: str | None = None, is_active: bool | None = None
+    ) -> tuple[Sequence[Account], Sequence[SkippedRow]]:
+        """The readable rows, and the rows skipped because they are Unreadable."""
+        ...
+
     async def get(self, account_id: str) -> Account: ...
     async def add(self, account: Account) -> Account: ...
     async def update(self, account: Account) -> Account: ...

@@ -27,6 +27,7 @@ from aigateway.application.ports.repositories import (
     ClientKeyRepository,
     NotFound,
     ProviderRepository,
+    SkippedRow,
 )
 from aigateway.application.use_cases.catalog import CatalogCache
 from aigateway.domain.accounts import (
@@ -128,8 +129,9 @@ class ProvidersAdmin:
         self._catalog = catalog
         self._clock = clock
 
-    async def list(self) -> Sequence[Provider]:
-        return await self._repo.list()
+    async def list(self) -> tuple[Sequence[Provider], Sequence[SkippedRow]]:
+        """The providers, and the stored rows that cannot be read (shown, not a 500)."""
+        return await self._repo.list_with_skipped()
 
     async def get(self, provider_id: str) -> Provider:
         return await self._repo.get(provider_id)
@@ -225,8 +227,9 @@ class AccountsAdmin:
 
     async def list(
         self, *, provider_id: str | None = None, is_active: bool | None = None
-    ) -> Sequence[Account]:
-        return await self._repo.list(provider_id=provider_id, is_active=is_active)
+    ) -> tuple[Sequence[Account], Sequence[SkippedRow]]:
+        """The accounts, and the stored rows that cannot be read (shown, not a 500)."""
+        return await self._repo.list_with_skipped(provider_id=provider_id, is_active=is_active)
 
     async def get(self, account_id: str) -> Account:
         return await self._repo.get(account_id)

@@ -2,7 +2,9 @@
 
 No SQL per request: the snapshot is reloaded when the shared config version changes (every
 admin write bumps it, so every process sees the change within the watch interval) and on a
-short TTL. When the database cannot be read the previous snapshot keeps serving.
+short TTL. When the database cannot be read the previous snapshot keeps serving. A row that
+cannot be read (a credential that does not decrypt, a provider of unknown kind) is left out of
+the snapshot, logged at each reload and shown in /health; the rest of the snapshot is current.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from aigateway.application.ports.repositories import (
     AccountRepository,
     ClientKeyRepository,
     ProviderRepository,
+    SkippedRow,
 )
 from aigateway.domain.accounts import Account
 from aigateway.domain.client_keys import ClientKey, hash_key
@@ -30,6 +33,16 @@ from aigateway.domain.routing.round_robin import eligible
 log = logging.getLogger(__name__)
 
 
+class Skipped(msgspec.Struct, frozen=True):
+    """Stored rows left out of the snapshot because they cannot be read."""
+
+    providers: tuple[SkippedRow, ...] = ()
+    accounts: tuple[SkippedRow, ...] = ()
+
+
+NOTHING_SKIPPED = Skipped()
+
+
 class Catalog(msgspec.Struct, frozen=True):
     version: int
     providers: tuple[Provider, ...]
@@ -37,6 +50,7 @@ class Catalog(msgspec.Struct, frozen=True):
     keys: Mapping[str, ClientKey]  # key hash -> active key
     router: ModelRouter
     seen_tokens: dict[str, ClientKey]
+    skipped: Skipped
 
     def accounts_for(self, provider_id: str) -> tuple[Account, ...]:
         return self.accounts.get(provider_id, ())
@@ -58,6 +72,7 @@ def build_catalog(
     providers: Iterable[Provider],
     accounts: Iterable[Account],
     keys: Iterable[ClientKey],
+    skipped: Skipped = NOTHING_SKIPPED,
 ) -> Catalog:
     providers = tuple(providers)
     by_provider: dict[str, list[Account]] = defaultdict(list)
@@ -70,6 +85,7 @@ def build_catalog(
         {k.key_hash: k for k in keys if k.is_active},
         ModelRouter(providers),
         {},
+        skipped,
     )
 
 
@@ -103,11 +119,14 @@ class CatalogCache:
         async with self._lock:
             if version is None:
                 version = await self._version.current()
+            providers, skipped_providers = await self._providers.list_with_skipped()
+            accounts, skipped_accounts = await self._accounts.list_with_skipped(is_active=True)
+            skipped = Skipped(tuple(skipped_providers), tuple(skipped_accounts))
+            for kind, rows in (("provider", skipped.providers), ("account", skipped.accounts)):
+                for row in rows:
+                    log.warning("catalog: %s %r skipped: %s", kind, row.id, row.reason)
             self.current = build_catalog(
-                version,
-                await self._providers.list(),
-                await self._accounts.list(is_active=True),
-                await self._keys.list(),
+                version, providers, accounts, await self._keys.list(), skipped
             )
             self._loaded_at = self._clock.monotonic()
             return self.current

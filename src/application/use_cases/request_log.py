@@ -1,4 +1,9 @@
-"""Request logs leave the request path through a bounded queue; one writer batches them."""
+"""Request logs leave the request path through a bounded queue; one writer batches them.
+
+While the store is unavailable rows stay queued and the writer retries. A batch the store refuses
+for another reason (a value the sink could not fit to its columns) is written row by row, so
+only the rows still refused are dropped, and counted in `refused`; the writer never stalls.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +15,11 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from aigateway.application.ports.coordination import RequestLogSink, StatsCounters
-from aigateway.application.ports.repositories import AccountRepository, ClientKeyRepository
+from aigateway.application.ports.repositories import (
+    AccountRepository,
+    ClientKeyRepository,
+    StoreUnavailable,
+)
 from aigateway.domain.request_log import RequestLogEntry
 
 log = logging.getLogger(__name__)
@@ -40,7 +49,8 @@ class RequestLogQueue:
         self._retry_delay_s = retry_delay_s
         self._wakeup = asyncio.Event()
         self._write_lock = asyncio.Lock()
-        self.dropped = 0
+        self.dropped = 0  # the buffer was full
+        self.refused = 0  # the store refused the row itself (not an outage)
         self.written = 0
 
     def enqueue(self, entry: RequestLogEntry) -> None:
@@ -66,7 +76,7 @@ class RequestLogQueue:
                 await asyncio.sleep(self._retry_delay_s)
 
     async def flush(self) -> bool:
-        """Write everything queued; False if the store refused (rows stay queued)."""
+        """Write everything queued; False if the store is unavailable (rows stay queued)."""
         while self._pending:
             if not await self._write_available():
                 return False
@@ -83,16 +93,56 @@ class RequestLogQueue:
                 remaining -= size
                 try:
                     await self._sink.write(batch)
-                except Exception as exc:
+                except StoreUnavailable as exc:
                     log.warning(
                         "request log write failed, %d rows kept: %s", len(self._pending), exc
                     )
                     return False
+                except Exception as exc:
+                    log.warning("request log batch refused, writing it row by row: %s", exc)
+                    if not await self._write_rows(batch):
+                        return False
+                    continue
                 for _ in batch:
                     self._pending.popleft()
                 self.written += len(batch)
                 await self._after_write(batch)
             return True
+
+    async def _write_rows(self, batch: Sequence[RequestLogEntry]) -> bool:
+        """One row at a time, dropping (and counting) the rows the store refuses; False when
+        the store became unavailable (the rows not yet written stay queued)."""
+        written: list[RequestLogEntry] = []
+        refused: list[str] = []
+        first_error: Exception | None = None
+        try:
+            for entry in batch:
+                try:
+                    await self._sink.write([entry])
+                except StoreUnavailable as exc:
+                    log.warning(
+                        "request log write failed, %d rows kept: %s", len(self._pending), exc
+                    )
+                    return False
+                except Exception as exc:
+                    refused.append(entry.request_id)
+                    first_error = first_error or exc
+                else:
+                    written.append(entry)
+                self._pending.popleft()
+            return True
+        finally:
+            self.written += len(written)
+            self.refused += len(refused)
+            if refused:
+                log.error(
+                    "request log: %d rows refused and dropped (request ids %s): %s",
+                    len(refused),
+                    ", ".join(refused[:10]) + (", ..." if len(refused) > 10 else ""),
+                    first_error,
+                )
+            if written:
+                await self._after_write(written)
 
     async def _after_write(self, batch: Sequence[RequestLogEntry]) -> None:
         """Counters and usage columns: best effort, a failure never loses the logged rows."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -14,6 +15,7 @@ from litestar.handlers.base import BaseRouteHandler
 from litestar.params import FromPath, FromQuery
 
 from aigateway.application.errors import ValidationFailed
+from aigateway.application.ports.repositories import SkippedRow
 from aigateway.application.use_cases.admin import (
     AccountPatch,
     AccountsAdmin,
@@ -121,6 +123,18 @@ class Listing(msgspec.Struct):
     total: int
 
 
+class UnreadableView(msgspec.Struct):
+    """A stored row that cannot be read, listed with the reason instead of its fields."""
+
+    id: str
+    error: str
+
+
+def _listing(items: list[Any], skipped: Sequence[SkippedRow]) -> Listing:
+    data = items + [UnreadableView(row.id, f"unreadable: {row.reason}") for row in skipped]
+    return Listing(data, len(data))
+
+
 class Deleted(msgspec.Struct):
     message: str
 
@@ -130,8 +144,8 @@ class ProvidersController(Controller):
 
     @get("/")
     async def list_providers(self, request: Request[Any, Any, State]) -> Listing:
-        items = await _providers(request).list()
-        return Listing(list(items), len(items))
+        items, skipped = await _providers(request).list()
+        return _listing(list(items), skipped)
 
     @get("/{provider_id:str}")
     async def get_provider(
@@ -177,8 +191,8 @@ class AccountsController(Controller):
         provider_id: FromQuery[str | None] = None,
         is_active: FromQuery[bool | None] = None,
     ) -> Listing:
-        items = await _accounts(request).list(provider_id=provider_id, is_active=is_active)
-        return Listing([AccountView.of(a) for a in items], len(items))
+        items, skipped = await _accounts(request).list(provider_id=provider_id, is_active=is_active)
+        return _listing([AccountView.of(a) for a in items], skipped)
 
     @get("/{account_id:str}")
     async def get_account(

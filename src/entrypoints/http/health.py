@@ -1,4 +1,6 @@
-"""`GET /health`: liveness plus reachability of the database and Redis."""
+"""`GET /health`: liveness plus reachability of the database and Redis, the request-log queue,
+and the stored rows the catalog skipped (they do not make the gateway unhealthy: the other rows
+serve)."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from litestar import Request, Response, get
 from litestar.datastructures import State
 
 from aigateway import __version__
+from aigateway.application.use_cases.catalog import Skipped
 
 
 class Health(msgspec.Struct):
@@ -20,7 +23,9 @@ class Health(msgspec.Struct):
     started_at: datetime
     uptime_seconds: int
     checks: dict[str, str]
-    request_log: dict[str, int]  # rows waiting for the database; rows dropped (buffer full)
+    # rows waiting for the database; dropped because the buffer was full; refused by the database
+    request_log: dict[str, int]
+    skipped: Skipped  # providers and accounts left out of the catalog: id and reason
 
 
 @get("/health")
@@ -41,6 +46,11 @@ async def health(request: Request[object, object, State]) -> Response[Health]:
         started_at=datetime.fromtimestamp(state.started_at, UTC),
         uptime_seconds=int(time.time() - state.started_at),
         checks=checks,
-        request_log={"pending": state.logs.pending, "dropped": state.logs.dropped},
+        request_log={
+            "pending": state.logs.pending,
+            "dropped": state.logs.dropped,
+            "refused": state.logs.refused,
+        },
+        skipped=state.catalog.current.skipped,
     )
     return Response(body, status_code=200 if healthy else 503)

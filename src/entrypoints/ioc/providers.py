@@ -28,9 +28,9 @@ from aigateway.adapters.persistence.repositories import (
     SqlAccountRepository,
     SqlClientKeyRepository,
     SqlProviderRepository,
-    SqlRequestLogSink,
     SqlSettingsStore,
 )
+from aigateway.adapters.persistence.request_logs import SqlRequestLogSink
 from aigateway.adapters.redis.client import RedisPinger, create_redis
 from aigateway.adapters.redis.coordination import (
     RedisConfigVersion,

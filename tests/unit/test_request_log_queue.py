@@ -1,0 +1,95 @@
+"""The request-log writer: an unavailable store keeps every row queued; a refused batch is
+written row by row; an outage during that keeps the rows not yet written."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from aigateway.adapters.memory.coordination import InMemoryStatsCounters
+from aigateway.adapters.memory.repositories import (
+    InMemoryAccountRepository,
+    InMemoryClientKeyRepository,
+    InMemoryProviderRepository,
+)
+from aigateway.application.ports.repositories import StoreUnavailable
+from aigateway.application.use_cases.request_log import RequestLogQueue
+from aigateway.domain.request_log import RequestLogEntry
+
+
+class Store:
+    """A sink that is down while `down`, and refuses any batch holding a request id in
+    `refused` (as a database refuses a value)."""
+
+    def __init__(self) -> None:
+        self.rows: list[RequestLogEntry] = []
+        self.down = False
+        self.down_after_rows: int | None = None
+        self.refused: set[str] = set()
+
+    async def write(self, entries: Sequence[RequestLogEntry]) -> None:
+        if self.down or (
+            self.down_after_rows is not None and len(self.rows) >= self.down_after_rows
+        ):
+            raise StoreUnavailable("the database is unavailable (OperationalError)")
+        if any(e.request_id in self.refused for e in entries):
+            raise ValueError("value refused")
+        self.rows.extend(entries)
+
+
+def entry() -> RequestLogEntry:
+    return RequestLogEntry(
+        request_id=str(uuid.uuid4()),
+        created_at=datetime(2026, 1, 1, tzinfo=UTC),
+        api_key_id=None,
+        provider_id="p",
+        account_id=None,
+        proxy_id=None,
+        model="m",
+        stream=False,
+        status_code=200,
+        latency_ms=5,
+    )
+
+
+def queue(store: Store) -> RequestLogQueue:
+    providers = InMemoryProviderRepository()
+    return RequestLogQueue(
+        store,
+        InMemoryStatsCounters(),
+        InMemoryAccountRepository(providers),
+        InMemoryClientKeyRepository(),
+    )
+
+
+async def test_an_unavailable_store_keeps_every_row_queued_until_it_is_back() -> None:
+    store = Store()
+    logs = queue(store)
+    rows = [entry() for _ in range(5)]
+    for row in rows:
+        logs.enqueue(row)
+    store.down = True
+    assert await logs.flush() is False
+    assert (logs.pending, logs.refused, store.rows) == (5, 0, [])
+    store.down = False
+    assert await logs.flush() is True
+    assert store.rows == rows
+    assert (logs.pending, logs.refused, logs.written) == (0, 0, 5)
+
+
+async def test_an_outage_while_writing_row_by_row_keeps_the_rest_queued() -> None:
+    store = Store()
+    logs = queue(store)
+    rows = [entry() for _ in range(6)]
+    for row in rows:
+        logs.enqueue(row)
+    store.refused = {rows[1].request_id}
+    store.down_after_rows = 3  # row 0 written, row 1 refused, rows 2 and 3 written, then down
+    assert await logs.flush() is False
+    assert store.rows == [rows[0], rows[2], rows[3]]
+    assert (logs.pending, logs.refused, logs.written) == (2, 1, 3)
+    store.down_after_rows = None
+    assert await logs.flush() is True
+    assert store.rows == [rows[0], rows[2], rows[3], rows[4], rows[5]]
+    assert (logs.pending, logs.refused, logs.written) == (0, 1, 5)
