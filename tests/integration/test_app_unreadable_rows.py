@@ -55,7 +55,7 @@ async def insert_unreadable_rows(database_url: str) -> None:
 
 async def test_the_gateway_starts_and_reloads_with_unreadable_rows(tmp_path: Path) -> None:
     settings = await settings_for(tmp_path)
-    await insert_unreadable_rows(settings.database_url)
+    await insert_unreadable_rows(settings.database.url)
 
     async with AsyncTestClient(create_app(settings)) as client:
         health = await client.get("/health")
