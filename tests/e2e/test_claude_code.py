@@ -185,6 +185,13 @@ def test_claude_code_tool_turn_translated_to_openai(
     first, last = tool_turns(fake_openai.calls[before:])
     assert first.stream and first.model == GPT_MODEL
     assert "Bash" in [tool["function"]["name"] for tool in first.body["tools"]]
+    # what Claude Code sends for a non-Claude model, carried across: its mid-conversation
+    # `role: "system"` message joins the system prompt, `output_config.effort` becomes the
+    # reasoning effort, and its long JSON `metadata.user_id` fits OpenAI's 64-character `user`
+    system = [m for m in first.body["messages"] if m["role"] == "system"]
+    assert len(system) == 1 and "# Environment" in content_text(system[0]["content"])
+    assert first.body.get("reasoning_effort") in {"low", "medium", "high", "xhigh", "max"}
+    assert 0 < len(first.body["user"]) <= 64
     issued = fake_openai.issued_tool_ids[before]
     messages = last.body["messages"]
     assert messages[-1]["role"] == "tool" and messages[-1]["tool_call_id"] == issued

@@ -1,4 +1,28 @@
-"""Anthropic client request body -> canonical request (400 naming the field)."""
+"""Anthropic client request body -> canonical request (400 naming the field).
+
+What a translated request keeps of the current Messages API (the other side is another
+format's upstream; same-format traffic is a byte passthrough and keeps everything):
+
+- carried: `system` (string or text blocks, `cache_control` kept as a hint), `role: "system"`
+  messages and `mid_conv_system` blocks (folded, in order, after `system`), text / image
+  (base64, url) / tool_use / tool_result / thinking / redacted_thinking blocks, `document`
+  blocks with a `text` or `content` source and `search_result` blocks (as text), `tool_reference`
+  in tool results (as text), custom tools (`strict` too), `tool_choice` (all four types,
+  `disable_parallel_tool_use`), `thinking` (enabled / adaptive / disabled), `output_config.effort`
+  (as the reasoning effort), `output_config.format` / `output_format` (JSON schema output),
+  `metadata.user_id`, `temperature`, `top_p`, `top_k`, `stop_sequences`, `stream`.
+- dropped (only the Anthropic API acts on them): top-level `cache_control`,
+  `context_management`, `container`, `inference_geo`, `service_tier`, `speed`, `fallbacks`,
+  `fallback_credit_token`, `diagnostics` and any other unknown field; `thinking.display`; block
+  `citations`, `caller` and `cache_control` where the target has no cache hints; tool
+  `defer_loading`, `input_examples`, `eager_input_streaming`, `allowed_callers`; server tools
+  offered in `tools` (web_search, web_fetch, code_execution, tool_search, advisor, mcp_toolset:
+  the model answers without them).
+- refused (400 `unsupported_content` when the upstream speaks another format): `mcp_servers`,
+  Anthropic-schema client tools (bash, text_editor, memory, computer), `document` blocks with a
+  base64 / url / file source, images from the Files API, and history blocks of server tools
+  (`server_tool_use`, `*_tool_result`), MCP, `container_upload`, `compaction`.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +31,15 @@ from typing import Any
 from aigateway.adapters.codecs.anthropic_messages.wire import (
     FORMAT,
     KNOWN_FIELDS,
+    SERVER_TOOL_PREFIXES,
     UNPORTABLE_FIELDS,
     WireBase64Source,
+    WireDocument,
     WireImage,
+    WireMidConvSystem,
     WireRedacted,
     WireRequest,
+    WireSearchResult,
     WireText,
     WireThinkingBlock,
     WireTool,
@@ -52,16 +80,59 @@ def _image_in(raw: dict[str, Any], path: str) -> ImagePart | OpaquePart:
     return OpaquePart(format=FORMAT, kind="block", name=f"image:{kind}", data=raw)
 
 
-def _result_content_in(raw: dict[str, Any], path: str) -> ToolResultContent:
+def _result_content_in(raw: dict[str, Any], path: str) -> list[ToolResultContent]:
     kind = raw.get("type")
     if kind == "text":
         text = convert(raw, WireText, path)
-        return TextPart(text.text, text.cache_control)
+        return [TextPart(text.text, text.cache_control)]
     if kind == "image":
-        return _image_in(raw, path)
+        return [_image_in(raw, path)]
+    if kind == "tool_reference" and isinstance(raw.get("tool_name"), str):
+        return [TextPart(f"[tool reference: {raw['tool_name']}]")]
+    expanded = _as_text_in(raw, path)
+    if expanded is not None:
+        return expanded
     if not isinstance(kind, str):
         raise invalid_request(f"{path}.type is required", param=f"{path}.type")
-    return OpaquePart(format=FORMAT, kind="block", name=kind, data=raw)
+    return [OpaquePart(format=FORMAT, kind="block", name=kind, data=raw)]
+
+
+def _as_text_in(raw: dict[str, Any], path: str) -> list[ToolResultContent] | None:
+    """A document with a text or content source, or a search result, as text (and images);
+    None for anything else (a PDF, a URL or Files API document stays opaque)."""
+    kind = raw.get("type")
+    if kind == "search_result":
+        found = convert(raw, WireSearchResult, path)
+        body = "\n".join(block.text for block in found.content)
+        return [TextPart(f"{found.title}\n{found.source}\n\n{body}", found.cache_control)]
+    if kind != "document":
+        return None
+    document = convert(raw, WireDocument, path)
+    source = document.source
+    heading = [line for line in (document.title, document.context) if line]
+    parts: list[ToolResultContent]
+    if source.get("type") == "text" and isinstance(source.get("data"), str):
+        parts = [TextPart("\n\n".join([*heading, source["data"]]))]
+    elif source.get("type") == "content":
+        content = source.get("content")
+        items = [{"type": "text", "text": content}] if isinstance(content, str) else content
+        if not isinstance(items, list):
+            return None
+        parts = [TextPart("\n\n".join(heading))] if heading else []
+        for k, item in enumerate(items):
+            at = f"{path}.source.content[{k}]"
+            if not isinstance(item, dict) or item.get("type") not in ("text", "image"):
+                return None
+            if item["type"] == "text":
+                parts.append(TextPart(convert(item, WireText, at).text))
+            else:
+                parts.append(_image_in(item, at))
+    else:
+        return None
+    last = parts[-1] if parts else None
+    if document.cache_control is not None and isinstance(last, TextPart):
+        parts[-1] = TextPart(last.text, document.cache_control)
+    return parts
 
 
 def block_in(raw: dict[str, Any], path: str) -> Part:
@@ -87,8 +158,9 @@ def block_in(raw: dict[str, Any], path: str) -> Part:
             content = (TextPart(result.content),)
         else:
             content = tuple(
-                _result_content_in(item, f"{path}.content[{k}]")
+                part
                 for k, item in enumerate(result.content)
+                for part in _result_content_in(item, f"{path}.content[{k}]")
             )
         return ToolResultPart(
             tool_call_id=result.tool_use_id,
@@ -116,15 +188,24 @@ def decode_request(body: bytes) -> ChatRequest:
         raise invalid_request("messages must contain at least one message", param="messages")
     if wire.max_tokens < 1:
         raise invalid_request("max_tokens must be at least 1", param="max_tokens")
-    messages = tuple(
-        Message(message.role, _content_in(message.content, f"messages[{i}].content"))
-        for i, message in enumerate(wire.messages)
-    )
-    system: tuple[TextPart, ...] = ()
+    system: list[TextPart] = []
     if isinstance(wire.system, str):
-        system = (TextPart(wire.system),)
+        system.append(TextPart(wire.system))
     elif wire.system is not None:
-        system = tuple(_system_block_in(raw, f"system[{k}]") for k, raw in enumerate(wire.system))
+        system.extend(_system_block_in(raw, f"system[{k}]") for k, raw in enumerate(wire.system))
+    messages: list[Message] = []
+    for i, message in enumerate(wire.messages):
+        path = f"messages[{i}].content"
+        if message.role == "system":
+            system.extend(_system_content_in(message.content, path))
+            continue
+        content = _content_in(message.content, path, system)
+        if content or isinstance(message.content, str) or not message.content:
+            messages.append(Message(message.role, content))
+    if not messages:
+        raise invalid_request(
+            "messages must contain at least one user or assistant message", param="messages"
+        )
     tool_choice = None
     parallel = None
     if wire.tool_choice is not None:
@@ -139,27 +220,17 @@ def decode_request(body: bytes) -> ChatRequest:
             tool_choice = ToolChoice("required" if choice.type == "any" else choice.type)
         if choice.disable_parallel_tool_use is not None:
             parallel = not choice.disable_parallel_tool_use
-    thinking = None
-    if wire.thinking is not None:
-        if wire.thinking.type == "enabled":
-            if wire.thinking.budget_tokens is None:
-                raise invalid_request(
-                    "thinking.budget_tokens is required when thinking is enabled",
-                    param="thinking.budget_tokens",
-                )
-            thinking = Thinking(budget_tokens=wire.thinking.budget_tokens)
-        else:
-            thinking = Thinking(enabled=wire.thinking.type == "adaptive")
     extras = {k: v for k, v in document.items() if k not in KNOWN_FIELDS}
     opaque = tuple(
         OpaquePart(format=FORMAT, kind="field", name=key, data=document[key])
         for key in sorted(UNPORTABLE_FIELDS.intersection(document))
     )
     stream = bool(wire.stream)
+    output = wire.output_config
     return ChatRequest(
         model=wire.model,
-        messages=messages,
-        system=system,
+        messages=tuple(messages),
+        system=tuple(system),
         tools=tuple(_tool_in(raw, f"tools[{k}]") for k, raw in enumerate(wire.tools or ())),
         tool_choice=tool_choice,
         parallel_tool_calls=parallel,
@@ -170,17 +241,74 @@ def decode_request(body: bytes) -> ChatRequest:
         stop=tuple(wire.stop_sequences or ()),
         stream=stream,
         include_usage=stream,  # Anthropic streams always report usage
-        thinking=thinking,
+        thinking=_thinking_in(wire, output.effort if output else None),
         user=wire.metadata.user_id if wire.metadata else None,
+        response_format=_response_format_in(
+            output.format if output and output.format else wire.output_format
+        ),
         opaque=opaque,
         extras={FORMAT: extras} if extras else {},
     )
 
 
-def _content_in(content: str | list[dict[str, Any]], path: str) -> tuple[Part, ...]:
+def _thinking_in(wire: WireRequest, effort: str | None) -> Thinking | None:
+    """`thinking` plus `output_config.effort` (Claude Code sends adaptive + an effort)."""
+    if wire.thinking is None:
+        return None if effort is None else Thinking(effort=effort)
+    if wire.thinking.type == "enabled":
+        if wire.thinking.budget_tokens is None:
+            raise invalid_request(
+                "thinking.budget_tokens is required when thinking is enabled",
+                param="thinking.budget_tokens",
+            )
+        return Thinking(budget_tokens=wire.thinking.budget_tokens, effort=effort)
+    return Thinking(enabled=wire.thinking.type == "adaptive", effort=effort)
+
+
+def _response_format_in(output_format: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Anthropic's `{type: json_schema, schema}` as the canonical (OpenAI-shaped) format."""
+    if output_format is None:
+        return None
+    if output_format.get("type") != "json_schema" or not isinstance(
+        output_format.get("schema"), dict
+    ):
+        raise invalid_request(
+            "output_config.format must be {type: json_schema, schema: {...}}",
+            param="output_config.format",
+        )
+    return {
+        "type": "json_schema",
+        "json_schema": {"name": "output", "schema": output_format["schema"], "strict": True},
+    }
+
+
+def _content_in(
+    content: str | list[dict[str, Any]], path: str, system: list[TextPart]
+) -> tuple[Part, ...]:
+    """The blocks of a user or assistant turn; `mid_conv_system` blocks go to `system`."""
     if isinstance(content, str):
         return (TextPart(content),)
-    return tuple(block_in(raw, f"{path}[{k}]") for k, raw in enumerate(content))
+    parts: list[Part] = []
+    for k, raw in enumerate(content):
+        at = f"{path}[{k}]"
+        if raw.get("type") == "mid_conv_system":
+            system.extend(
+                TextPart(text.text, text.cache_control)
+                for text in convert(raw, WireMidConvSystem, at).content
+            )
+            continue
+        expanded = _as_text_in(raw, at)
+        if expanded is not None:
+            parts.extend(expanded)
+        else:
+            parts.append(block_in(raw, at))
+    return tuple(parts)
+
+
+def _system_content_in(content: str | list[dict[str, Any]], path: str) -> list[TextPart]:
+    if isinstance(content, str):
+        return [TextPart(content)]
+    return [_system_block_in(raw, f"{path}[{k}]") for k, raw in enumerate(content)]
 
 
 def _system_block_in(raw: dict[str, Any], path: str) -> TextPart:
@@ -195,11 +323,15 @@ def _system_block_in(raw: dict[str, Any], path: str) -> TextPart:
 def _tool_in(raw: dict[str, Any], path: str) -> Tool | OpaquePart:
     kind = raw.get("type")
     if kind not in (None, "custom"):
-        return OpaquePart(format=FORMAT, kind="tool", name=str(kind), data=raw)
+        server_tool = str(kind).startswith(SERVER_TOOL_PREFIXES)
+        return OpaquePart(
+            format=FORMAT, kind="tool", name=str(kind), data=raw, droppable=server_tool
+        )
     tool = convert(raw, WireTool, path)
     return Tool(
         name=tool.name,
         description=tool.description,
         parameters=tool.input_schema,
+        strict=tool.strict,
         cache_control=tool.cache_control,
     )

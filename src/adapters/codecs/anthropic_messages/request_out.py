@@ -52,8 +52,13 @@ def to_wire_request(codec: AnthropicMessagesCodec, request: ChatRequest) -> dict
                 with_cache({"type": "text", "text": p.text}, p.cache_control) for p in system
             ]
     body["messages"] = [_message_out(message) for message in request.messages]
-    if request.tools:
-        body["tools"] = [_tool_out(tool) for tool in request.tools]
+    tools = [
+        tool
+        for tool in request.tools
+        if not (isinstance(tool, OpaquePart) and tool.droppable and tool.format != FORMAT)
+    ]
+    if tools:
+        body["tools"] = [_tool_out(tool) for tool in tools]
         choice = _tool_choice_out(request)
         if choice is not None:
             body["tool_choice"] = choice
@@ -71,14 +76,27 @@ def to_wire_request(codec: AnthropicMessagesCodec, request: ChatRequest) -> dict
         body["thinking"] = thinking
     if request.user is not None:
         body["metadata"] = {"user_id": request.user}
-    response_format = request.response_format
-    if response_format is not None and response_format.get("type") != "text":
-        raise unsupported(f"response_format `{response_format.get('type')}`")
+    output_format = _output_format_out(request.response_format)
+    if output_format is not None:
+        body["output_config"] = {**body.get("output_config", {}), "format": output_format}
     for field in request.opaque:
-        if field.format != FORMAT:
+        if field.format == FORMAT:
+            body[field.name] = field.data
+        elif not field.droppable:
             raise opaque_unsupported(field)
-        body[field.name] = field.data
     return body
+
+
+def _output_format_out(response_format: dict[str, Any] | None) -> dict[str, Any] | None:
+    """OpenAI's `response_format` -> Anthropic's `output_config.format` (JSON schema only)."""
+    if response_format is None or response_format.get("type") == "text":
+        return None
+    spec = response_format.get("json_schema")
+    if response_format.get("type") == "json_schema" and isinstance(spec, dict):
+        schema = spec.get("schema")
+        if isinstance(schema, dict):
+            return {"type": "json_schema", "schema": schema}
+    raise unsupported(f"response_format `{response_format.get('type')}`")
 
 
 def encode_request(codec: AnthropicMessagesCodec, request: ChatRequest) -> bytes:

@@ -23,7 +23,7 @@ TITLE = "Anthropic Messages"
 DEFAULT_MAX_TOKENS = 4096
 MIN_THINKING_BUDGET = 1024
 
-UNPORTABLE_FIELDS = frozenset({"mcp_servers", "output_format"})
+UNPORTABLE_FIELDS = frozenset({"mcp_servers"})
 KNOWN_FIELDS = frozenset(
     {
         "model",
@@ -39,8 +39,20 @@ KNOWN_FIELDS = frozenset(
         "tool_choice",
         "thinking",
         "metadata",
+        "output_config",
+        "output_format",
         *UNPORTABLE_FIELDS,
     }
+)
+# Tool types Anthropic runs itself (server tools): another upstream cannot run them, so a
+# translated request goes without them (the model answers without web search, say).
+SERVER_TOOL_PREFIXES = (
+    "web_search_",
+    "web_fetch_",
+    "code_execution_",
+    "tool_search_tool_",
+    "advisor_",
+    "mcp_toolset",
 )
 
 _STOP_IN = {
@@ -105,7 +117,8 @@ def opaque_unsupported(part: OpaquePart) -> UnsupportedContent:
 
 
 class WireMessage(msgspec.Struct):
-    role: Literal["user", "assistant"]
+    # "system": mid-conversation system instructions (Claude Code sends them)
+    role: Literal["user", "assistant", "system"]
     content: str | list[dict[str, Any]]
 
 
@@ -124,6 +137,11 @@ class WireMetadata(msgspec.Struct):
     user_id: str | None = None
 
 
+class WireOutputConfig(msgspec.Struct):
+    effort: str | None = None  # low | medium | high | xhigh | max
+    format: dict[str, Any] | None = None  # {type: json_schema, schema}
+
+
 class WireRequest(msgspec.Struct):
     model: str
     messages: list[WireMessage]
@@ -138,6 +156,8 @@ class WireRequest(msgspec.Struct):
     tool_choice: WireToolChoice | None = None
     thinking: WireThinking | None = None
     metadata: WireMetadata | None = None
+    output_config: WireOutputConfig | None = None
+    output_format: dict[str, Any] | None = None  # deprecated alias of output_config.format
 
 
 class WireText(msgspec.Struct):
@@ -187,6 +207,25 @@ class WireTool(msgspec.Struct):
     input_schema: dict[str, Any]
     description: str | None = None
     cache_control: dict[str, Any] | None = None
+    strict: bool | None = None
+
+
+class WireDocument(msgspec.Struct):
+    source: dict[str, Any]
+    title: str | None = None
+    context: str | None = None
+    cache_control: dict[str, Any] | None = None
+
+
+class WireSearchResult(msgspec.Struct):
+    source: str
+    title: str
+    content: list[WireText]
+    cache_control: dict[str, Any] | None = None
+
+
+class WireMidConvSystem(msgspec.Struct):
+    content: list[WireText]
 
 
 class WireUsage(msgspec.Struct):

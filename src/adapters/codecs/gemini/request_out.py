@@ -50,9 +50,10 @@ def to_wire_request(codec: GeminiCodec, request: ChatRequest) -> dict[str, Any]:
         others: list[dict[str, Any]] = []
         for tool in request.tools:
             if isinstance(tool, OpaquePart):
-                if tool.format != FORMAT:
+                if tool.format == FORMAT:
+                    others.append(dict(tool.data))
+                elif not tool.droppable:
                     raise opaque_unsupported(tool)
-                others.append(dict(tool.data))
                 continue
             declaration: dict[str, Any] = {"name": tool.name}
             if tool.description is not None:
@@ -95,9 +96,10 @@ def to_wire_request(codec: GeminiCodec, request: ChatRequest) -> dict[str, Any]:
     if generation:
         body["generationConfig"] = generation
     for field in request.opaque:
-        if field.format != FORMAT:
+        if field.format == FORMAT:
+            body[field.name] = field.data
+        elif not field.droppable:
             raise opaque_unsupported(field)
-        body[field.name] = field.data
     return body
 
 

@@ -1,4 +1,27 @@
-"""OpenAI client request body -> canonical request (400 naming the field)."""
+"""OpenAI client request body -> canonical request (400 naming the field).
+
+What a translated request keeps of the current Chat Completions API (same-format traffic is a
+byte passthrough and keeps everything):
+
+- carried: `system` and `developer` messages (as the system prompt, in order), user /
+  assistant / tool messages, text and `image_url` parts, `refusal` parts (as text),
+  `prompt_cache_breakpoint` on text parts (as a cache hint), function tools (`strict` too),
+  function tool calls, `tool_choice` (auto / none / required / a named function /
+  `allowed_tools`, which narrows `tools` to the allowed ones), `parallel_tool_calls`,
+  `max_completion_tokens` (or `max_tokens`), `reasoning_effort` (none … xhigh, max),
+  `response_format` `json_schema` (and `text`), `temperature`, `top_p`, `stop`, `stream`,
+  `stream_options.include_usage`, `safety_identifier` (or `user`).
+- dropped (only OpenAI acts on them): `verbosity`, `prediction`, `store`, `metadata`,
+  `prompt_cache_key`, `prompt_cache_options`, `prompt_cache_retention`, `moderation`,
+  `service_tier`, `seed`, `frequency_penalty`, `presence_penalty`, `logit_bias`,
+  `stream_options.include_obfuscation` and any other unknown field; message `name`; assistant
+  `audio` references; reasoning of earlier turns.
+- refused (400 `unsupported_content` when the upstream speaks another format): `n` > 1,
+  `logprobs`, `top_logprobs`, audio output (`audio`, `modalities` with audio), `functions` /
+  `function_call` and the `function` role, `web_search_options`, `input_audio` and `file`
+  parts, custom tools and custom tool calls or choices, `response_format` `json_object` where
+  the upstream has no JSON mode.
+"""
 
 from __future__ import annotations
 
@@ -100,9 +123,15 @@ def decode_request(body: bytes) -> ChatRequest:
     include_usage = bool(stream_options.pop("include_usage", False))
     if stream_options:
         extras["stream_options"] = stream_options
+    tools = tuple(_tool_in(tool, f"tools[{i}]") for i, tool in enumerate(wire.tools or ()))
     tool_choice, choice_opaque = _tool_choice_in(wire.tool_choice)
     if choice_opaque is not None:
-        opaque_fields.append(choice_opaque)
+        allowed = _allowed_tools_in(choice_opaque.data)
+        if allowed is None:
+            opaque_fields.append(choice_opaque)
+        else:
+            tool_choice = allowed[0]
+            tools = tuple(t for t in tools if not isinstance(t, Tool) or t.name in allowed[1])
     thinking = None
     if wire.reasoning_effort is not None:
         if wire.reasoning_effort not in EFFORTS:
@@ -116,7 +145,7 @@ def decode_request(body: bytes) -> ChatRequest:
         model=wire.model,
         messages=tuple(messages),
         system=tuple(system),
-        tools=tuple(_tool_in(tool, f"tools[{i}]") for i, tool in enumerate(wire.tools or ())),
+        tools=tools,
         tool_choice=tool_choice,
         parallel_tool_calls=wire.parallel_tool_calls,
         max_tokens=(
@@ -131,7 +160,7 @@ def decode_request(body: bytes) -> ChatRequest:
         stream=bool(wire.stream),
         include_usage=include_usage,
         thinking=thinking,
-        user=wire.user,
+        user=wire.safety_identifier if wire.safety_identifier is not None else wire.user,
         response_format=wire.response_format,
         opaque=tuple(opaque_fields),
         extras={FORMAT: extras} if extras else {},
@@ -150,14 +179,20 @@ def _system_in(content: str | list[dict[str, Any]] | None, path: str) -> list[Te
                 f"{path}.content[{j}].type must be text: system messages take text only",
                 param=f"{path}.content[{j}].type",
             )
-        parts.append(TextPart(convert(raw, WireText, f"{path}.content[{j}]").text))
+        parts.append(_text_in(raw, f"{path}.content[{j}]"))
     return parts
+
+
+def _text_in(raw: dict[str, Any], path: str) -> TextPart:
+    text = convert(raw, WireText, path)
+    breakpoint_ = text.prompt_cache_breakpoint
+    return TextPart(text.text, {"type": "ephemeral"} if breakpoint_ is not None else None)
 
 
 def _part_in(raw: dict[str, Any], path: str) -> TextPart | ImagePart | OpaquePart:
     kind = raw.get("type")
     if kind == "text":
-        return TextPart(convert(raw, WireText, path).text)
+        return _text_in(raw, path)
     if kind == "image_url":
         image = convert(raw, WireImage, path).image_url
         return image_in(image.url, image.detail)
@@ -243,3 +278,24 @@ def _tool_choice_in(
         named = convert(choice, WireNamedChoice, "tool_choice")
         return ToolChoice("tool", named.function.name), None
     return None, OpaquePart(format=FORMAT, kind="field", name="tool_choice", data=choice)
+
+
+def _allowed_tools_in(choice: Any) -> tuple[ToolChoice, frozenset[str]] | None:
+    """`{type: allowed_tools, allowed_tools: {mode, tools: [{type: function, function: {name}}]}}`
+    -> (auto or required, the allowed function names); None for any other choice."""
+    if not isinstance(choice, dict) or choice.get("type") != "allowed_tools":
+        return None
+    spec = choice.get("allowed_tools")
+    if not isinstance(spec, dict) or spec.get("mode", "auto") not in ("auto", "required"):
+        raise invalid_request(
+            "tool_choice.allowed_tools needs a mode of auto or required and a tools list",
+            param="tool_choice.allowed_tools",
+        )
+    names: set[str] = set()
+    for tool in spec.get("tools") or ():
+        function = tool.get("function") if isinstance(tool, dict) else None
+        name = function.get("name") if isinstance(function, dict) else None
+        if not isinstance(name, str):
+            return None  # a custom or hosted tool: kept opaque, refused by other formats
+        names.add(name)
+    return ToolChoice(spec.get("mode", "auto")), frozenset(names)

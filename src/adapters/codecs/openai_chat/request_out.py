@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import TYPE_CHECKING, Any
 
 from aigateway.adapters.codecs.base import json_encode
@@ -29,6 +30,8 @@ from aigateway.domain.llm import (
 if TYPE_CHECKING:
     from aigateway.adapters.codecs.openai_chat.codec import OpenAIChatCodec
 
+MAX_USER_LENGTH = 64
+
 
 def to_wire_request(codec: OpenAIChatCodec, request: ChatRequest) -> dict[str, Any]:
     """Canonical request -> the OpenAI JSON document (raises UnsupportedContent)."""
@@ -36,8 +39,13 @@ def to_wire_request(codec: OpenAIChatCodec, request: ChatRequest) -> dict[str, A
     stream_options = body.pop("stream_options", None)
     body["model"] = request.model
     body["messages"] = _messages_out(codec, request)
-    if request.tools:
-        body["tools"] = [_tool_out(tool) for tool in request.tools]
+    tools = [
+        tool
+        for tool in request.tools
+        if not (isinstance(tool, OpaquePart) and tool.droppable and tool.format != FORMAT)
+    ]
+    if tools:
+        body["tools"] = [_tool_out(tool) for tool in tools]
     if request.tool_choice is not None:
         choice = request.tool_choice
         body["tool_choice"] = (
@@ -68,14 +76,23 @@ def to_wire_request(codec: OpenAIChatCodec, request: ChatRequest) -> dict[str, A
     if effort is not None:
         body["reasoning_effort"] = effort
     if request.user is not None:
-        body["user"] = request.user
+        body["user"] = _user_out(request.user)
     if request.response_format is not None:
         body["response_format"] = request.response_format
     for field in request.opaque:
-        if field.format != FORMAT:
+        if field.format == FORMAT:
+            body[field.name] = field.data
+        elif not field.droppable:
             raise opaque_unsupported(field)
-        body[field.name] = field.data
     return body
+
+
+def _user_out(user: str) -> str:
+    """OpenAI refuses a `user` over 64 characters; Claude Code's `metadata.user_id` is a JSON
+    document of about 150. A longer id is sent as its SHA-256 (stable per user, 64 hex)."""
+    if len(user) <= MAX_USER_LENGTH:
+        return user
+    return hashlib.sha256(user.encode()).hexdigest()
 
 
 def encode_request(codec: OpenAIChatCodec, request: ChatRequest) -> bytes:

@@ -46,6 +46,7 @@ KNOWN_FIELDS = frozenset(
         "response_format",
         "reasoning_effort",
         "user",
+        "safety_identifier",
         "modalities",
         "logprobs",
         *UNPORTABLE_FIELDS,
@@ -145,12 +146,14 @@ class WireRequest(msgspec.Struct):
     response_format: dict[str, Any] | None = None
     reasoning_effort: str | None = None
     user: str | None = None
+    safety_identifier: str | None = None
     modalities: list[str] | None = None
     logprobs: bool | None = None
 
 
 class WireText(msgspec.Struct):
     text: str
+    prompt_cache_breakpoint: dict[str, Any] | None = None  # {mode: explicit}
 
 
 class _WireImageUrl(msgspec.Struct):
@@ -200,7 +203,7 @@ TOOL_CHOICES = {
     "none": ToolChoice("none"),
     "required": ToolChoice("required"),
 }
-EFFORTS = frozenset({"none", "minimal", "low", "medium", "high", "xhigh"})
+EFFORTS = frozenset({"none", "minimal", "low", "medium", "high", "xhigh", "max"})
 
 
 # --- response wire types ----------------------------------------------------------------------
