@@ -187,6 +187,9 @@ class FakeAnthropic:
     raw_responses: dict[int, bytes] = field(default_factory=dict)
     # index in `calls` -> the id of the tool call answered to that call
     issued_tool_ids: dict[int, str] = field(default_factory=dict)
+    # like the real service: a beta body field without its `anthropic-beta` value is a 400
+    # (`context_management` needs context-management-2025-06-27, which Claude Code sends)
+    require_betas: bool = False
 
     def __post_init__(self) -> None:
         self._server = UpstreamServer()
@@ -269,6 +272,8 @@ class FakeAnthropic:
             )
         try:
             check_messages_body(parsed)
+            if self.require_betas:
+                _check_betas(body, _header(call.headers, "anthropic-beta") or "")
         except _BadRequest as bad:
             return self._json(index, 400, anthropic_error("invalid_request_error", str(bad)))
 
@@ -387,6 +392,16 @@ class FakeAnthropic:
         self.raw_responses[index] = b"".join(sent)
         await response.write_eof()
         return response
+
+
+_BETA_FIELDS = {"context_management": "context-management-2025-06-27"}
+
+
+def _check_betas(body: dict[str, Any], betas: str) -> None:
+    sent = {beta.strip() for beta in betas.split(",")}
+    for name, beta in _BETA_FIELDS.items():
+        if name in body and beta not in sent:
+            raise _BadRequest(f"{name}: Extra inputs are not permitted")
 
 
 def _pick_tool(names: list[Any], wanted: str | None) -> Any:
