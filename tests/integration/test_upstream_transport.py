@@ -124,7 +124,8 @@ async def hostile_server(gzip_bomb: bytes) -> AsyncIterator[str]:
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
-    yield site.name
+    host, port = runner.addresses[0][:2]
+    yield f"http://{host}:{port}"
     await runner.cleanup()
 
 
