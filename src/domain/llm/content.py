@@ -21,10 +21,6 @@ class ImagePart(msgspec.Struct, frozen=True, kw_only=True, tag_field="type", tag
     detail: str | None = None  # OpenAI rendering hint (auto/low/high); other formats ignore it
     cache_control: dict[str, Any] | None = None
 
-    @property
-    def is_inline(self) -> bool:
-        return self.data is not None
-
 
 class ToolCallPart(msgspec.Struct, frozen=True, kw_only=True, tag_field="type", tag="tool_call"):
     """A call the assistant makes. `arguments` is a JSON value (normally an object).
