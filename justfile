@@ -19,12 +19,18 @@ migrate:
 test *ARGS:
     {{venv}}/pytest -n 2 --dist loadgroup -q {{ARGS}}
 
-# ruff, mypy --strict, import-linter layer contracts
-lint:
+# ruff, mypy --strict, import-linter layer contracts, dead code (vulture), known vulnerabilities
+lint: && audit
     {{venv}}/ruff check pkg/aigateway tests
     {{venv}}/ruff format --check pkg/aigateway tests
     {{venv}}/mypy pkg/aigateway tests
     {{venv}}/lint-imports
+    {{venv}}/vulture
+
+# Published advisories against the installed packages (pip-audit asks PyPI: needs the network).
+# The list is pip freeze's: pip, setuptools and the editable project itself are left out.
+audit:
+    {{venv}}/pip freeze --exclude-editable | {{venv}}/pip-audit --requirement /dev/stdin --no-deps --disable-pip --progress-spinner off
 
 # Format the code
 fmt:

@@ -61,7 +61,8 @@ class Credential(msgspec.Struct, frozen=True, kw_only=True):
     def __repr__(self) -> str:  # never leak the secret through repr()/logging
         return f"Credential(auth_type={self.auth_type.value!r}, masked={self.masked()!r})"
 
-    __str__ = __repr__
+    def __rich_repr__(self) -> list[tuple[str, Any]]:  # msgspec's own would show `data`
+        return [("auth_type", self.auth_type.value), ("masked", self.masked())]
 
 
 def credential_from_auth_data(auth_data: dict[str, Any]) -> Credential:

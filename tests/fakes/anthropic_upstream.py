@@ -9,8 +9,11 @@ answer.
 Answers, like the real service:
 - a text message with `reply_text` and `stop_reason: end_turn`;
 - with `tools` and a last user turn of text: an optional text block (`tool_preamble`), then a
-  `tool_use` block (`toolu_<n>`, the first tool's name, `tool_input`) and `stop_reason: tool_use`;
+  `tool_use` block (`toolu_<n>`, the tool named `tool_name` when the request offers it, else the
+  first tool, with `tool_input`) and `stop_reason: tool_use`;
 - with a last user turn holding `tool_result` blocks: `"The tool said: <content>"`, `end_turn`.
+`role: "system"` messages (mid-conversation system instructions, which Claude Code sends) are
+accepted and do not count as turns: the "last turn" is the last user or assistant message.
 Streams are real SSE (`event:` lines): `message_start` (with input tokens), per block
 `content_block_start` / `content_block_delta` (`text_delta`, `input_json_delta` split in several
 fragments) / `content_block_stop`, one `ping`, `message_delta` (stop reason, output tokens),
@@ -103,9 +106,13 @@ def check_messages_body(body: Any) -> None:
         if not isinstance(message, dict):
             raise _BadRequest(f"{where}: Input should be a valid dictionary")
         role = message.get("role")
-        if role not in {"user", "assistant"}:
-            raise _BadRequest(f"{where}.role: Input should be 'user' or 'assistant'")
+        if role not in {"user", "assistant", "system"}:
+            raise _BadRequest(f"{where}.role: Input should be 'user', 'assistant' or 'system'")
         blocks = _blocks(message.get("content"), where)
+        if role == "system":
+            if not blocks or any(b.get("type") != "text" for b in blocks):
+                raise _BadRequest(f"{where}: system messages hold non-empty text blocks")
+            continue
         is_final_assistant = role == "assistant" and index == len(messages) - 1
         if not blocks and not is_final_assistant:
             raise _BadRequest(
@@ -174,12 +181,17 @@ class FakeAnthropic:
     stream_gate: threading.Event | None = None
     # the input of the tool_use block answered to a request with tools
     tool_input: dict[str, Any] = field(default_factory=lambda: {"city": "Paris"})
+    # the tool to call when the request offers one of that name (None: the first tool)
+    tool_name: str | None = None
     # a text block sent before the tool_use block (None: the tool_use block only)
     tool_preamble: str | None = "Let me check."
     # index in `calls` -> the raw bytes answered (the whole SSE stream for a stream)
     raw_responses: dict[int, bytes] = field(default_factory=dict)
     # index in `calls` -> the id of the tool call answered to that call
     issued_tool_ids: dict[int, str] = field(default_factory=dict)
+    # like the real service: a beta body field without its `anthropic-beta` value is a 400
+    # (`context_management` needs context-management-2025-06-27, which Claude Code sends)
+    require_betas: bool = False
 
     def __post_init__(self) -> None:
         self._server = UpstreamServer()
@@ -262,20 +274,24 @@ class FakeAnthropic:
             )
         try:
             check_messages_body(parsed)
+            if self.require_betas:
+                _check_betas(body, _header(call.headers, "anthropic-beta") or "")
         except _BadRequest as bad:
             return self._json(index, 400, anthropic_error("invalid_request_error", str(bad)))
 
         messages: list[dict[str, Any]] = body["messages"]
-        last_blocks = _blocks(messages[-1]["content"], "last")
+        turns = [m for m in messages if m["role"] != "system"] or messages
+        last = turns[-1]
+        last_blocks = _blocks(last["content"], "last")
         results = [b for b in last_blocks if b.get("type") == "tool_result"]
         content: list[dict[str, Any]]
-        if messages[-1]["role"] == "user" and results:
+        if last["role"] == "user" and results:
             text = "The tool said: " + "; ".join(_result_text(b.get("content")) for b in results)
             content = [{"type": "text", "text": text}]
             stop_reason = "end_turn"
         elif (
             body.get("tools")
-            and messages[-1]["role"] == "user"
+            and last["role"] == "user"
             and _tool_choice_type(body.get("tool_choice")) != "none"
         ):
             content = []
@@ -287,7 +303,7 @@ class FakeAnthropic:
                 {
                     "type": "tool_use",
                     "id": tool_use_id,
-                    "name": body["tools"][0]["name"],
+                    "name": _pick_tool([t.get("name") for t in body["tools"]], self.tool_name),
                     "input": dict(self.tool_input),
                 }
             )
@@ -382,6 +398,20 @@ class FakeAnthropic:
         self.raw_responses[index] = b"".join(sent)
         await response.write_eof()
         return response
+
+
+_BETA_FIELDS = {"context_management": "context-management-2025-06-27"}
+
+
+def _check_betas(body: dict[str, Any], betas: str) -> None:
+    sent = {beta.strip() for beta in betas.split(",")}
+    for name, beta in _BETA_FIELDS.items():
+        if name in body and beta not in sent:
+            raise _BadRequest(f"{name}: Extra inputs are not permitted")
+
+
+def _pick_tool(names: list[Any], wanted: str | None) -> Any:
+    return wanted if wanted is not None and wanted in names else names[0]
 
 
 def _tool_choice_type(tool_choice: Any) -> Any:

@@ -6,9 +6,11 @@ Runs on its own thread and event loop, so both sync and async test code can use 
 
 Answers, like the real service:
 - a text completion with `reply_text` (`finish_reason: stop`);
-- with `tools` and a last `user` message: one tool call (`call_<n>`, the first tool's name,
-  `tool_arguments` as a JSON string) and `finish_reason: tool_calls`;
+- with `tools` and a last `user` message: one tool call (`call_<n>`, the tool named `tool_name`
+  when the request offers it, else the first tool, `tool_arguments` as a JSON string) and
+  `finish_reason: tool_calls`;
 - with a last `tool` message: `"The tool said: <content>"` and `finish_reason: stop`.
+(`system` / `developer` messages after the last turn are not turns: they are skipped here.)
 Streams follow the real chunk sequence (role delta, tool-call start with empty arguments, argument
 fragments, the final chunk with the finish reason, the usage chunk when
 `stream_options.include_usage`, `data: [DONE]`). Bodies that the real service refuses (not
@@ -220,6 +222,8 @@ class FakeOpenAI:
     hangups: list[float] = field(default_factory=list)
     # the arguments of the tool call answered to a request with tools
     tool_arguments: dict[str, Any] = field(default_factory=lambda: {"city": "Paris"})
+    # the tool to call when the request offers one of that name (None: the first tool)
+    tool_name: str | None = None
     # index in `calls` -> the raw bytes answered (the whole SSE stream for a stream)
     raw_responses: dict[int, bytes] = field(default_factory=dict)
     # index in `calls` -> the id of the tool call answered to that call
@@ -307,12 +311,15 @@ class FakeOpenAI:
         completion_id = f"chatcmpl-{index + 1}"
         created = int(time.time())
         messages: list[dict[str, Any]] = body["messages"]
-        last = messages[-1]
+        turns = list(messages)
+        while len(turns) > 1 and turns[-1]["role"] in {"system", "developer"}:
+            turns.pop()
+        last = turns[-1]
         tool_call: dict[str, Any] | None = None
         text = self.reply_text
         if last["role"] == "tool":
             results = [
-                content_text(m.get("content")) for m in messages[_trailing_tools_start(messages) :]
+                content_text(m.get("content")) for m in turns[_trailing_tools_start(turns) :]
             ]
             text = "The tool said: " + "; ".join(results)
         elif body.get("tools") and last["role"] == "user" and body.get("tool_choice") != "none":
@@ -320,7 +327,7 @@ class FakeOpenAI:
                 "id": f"call_{index + 1}",
                 "type": "function",
                 "function": {
-                    "name": body["tools"][0]["function"]["name"],
+                    "name": _pick_tool(body["tools"], self.tool_name),
                     "arguments": json.dumps(self.tool_arguments),
                 },
             }
@@ -411,6 +418,11 @@ class FakeOpenAI:
         self.raw_responses[index] = b"".join(sent)
         await response.write_eof()
         return response
+
+
+def _pick_tool(tools: list[dict[str, Any]], wanted: str | None) -> str:
+    names = [str(tool["function"]["name"]) for tool in tools]
+    return wanted if wanted is not None and wanted in names else names[0]
 
 
 def _trailing_tools_start(messages: list[dict[str, Any]]) -> int:

@@ -1,15 +1,18 @@
-"""The aiohttp upstream transport against a local server: timeouts end in UpstreamUnavailable."""
+"""The aiohttp upstream transport against a local server: timeouts, over-large bodies and
+decompression bombs end in UpstreamUnavailable or bounded chunks, never in memory growth."""
 
 from __future__ import annotations
 
 import asyncio
+import gzip
 import time
+import zlib
 from collections.abc import AsyncIterator
 
 import pytest
 from aiohttp import web
 
-from aigateway.adapters.upstream.aiohttp_transport import AiohttpUpstream
+from aigateway.adapters.upstream.aiohttp_transport import MAX_BODY_BYTES, AiohttpUpstream
 from aigateway.application.ports.upstream import UpstreamRequest, UpstreamUnavailable
 
 
@@ -72,4 +75,96 @@ async def test_the_total_timeout_bounds_the_whole_exchange(slow_server: str) -> 
     upstream = AiohttpUpstream()
     with pytest.raises(UpstreamUnavailable, match="timed out"):
         await upstream.open(request(f"{slow_server}/late", timeout_s=60, total_timeout_s=0.3))
+    await upstream.aclose()
+
+
+# A gzip of zeros: ~130 KB on the wire, 128 MiB once decompressed (a ratio of ~1000).
+_BOMB_BYTES = 128 * 1024 * 1024
+
+
+@pytest.fixture(scope="module")
+def gzip_bomb() -> bytes:
+    compressor = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    zeros = bytes(1024 * 1024)
+    parts = [compressor.compress(zeros) for _ in range(_BOMB_BYTES // len(zeros))]
+    return b"".join([*parts, compressor.flush()])
+
+
+@pytest.fixture
+async def hostile_server(gzip_bomb: bytes) -> AsyncIterator[str]:
+    async def oversized(request: web.Request) -> web.Response:
+        return web.Response(body=b"x" * (MAX_BODY_BYTES + 1), content_type="application/json")
+
+    async def bomb(request: web.Request) -> web.Response:
+        return web.Response(
+            body=gzip_bomb,
+            headers={"Content-Type": "application/json", "Content-Encoding": "gzip"},
+        )
+
+    async def bomb_stream(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse(
+            headers={"Content-Type": "text/event-stream", "Content-Encoding": "gzip"}
+        )
+        await response.prepare(request)
+        await response.write(gzip_bomb)
+        return response
+
+    async def gzipped(request: web.Request) -> web.Response:
+        return web.Response(
+            body=gzip.compress(b'{"ok": true}'),
+            headers={"Content-Type": "application/json", "Content-Encoding": "gzip"},
+        )
+
+    app = web.Application()
+    app.router.add_post("/oversized", oversized)
+    app.router.add_post("/bomb", bomb)
+    app.router.add_post("/bomb-stream", bomb_stream)
+    app.router.add_post("/gzipped", gzipped)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    host, port = runner.addresses[0][:2]
+    yield f"http://{host}:{port}"
+    await runner.cleanup()
+
+
+async def test_an_over_large_body_fails_as_unavailable(hostile_server: str) -> None:
+    upstream = AiohttpUpstream()
+    response = await upstream.open(request(f"{hostile_server}/oversized", timeout_s=10))
+    with pytest.raises(UpstreamUnavailable, match=f"exceeds {MAX_BODY_BYTES} bytes"):
+        await response.read()
+    await response.close()
+    await upstream.aclose()
+
+
+async def test_a_gzip_bomb_is_cut_at_the_body_cap(hostile_server: str) -> None:
+    upstream = AiohttpUpstream()
+    response = await upstream.open(request(f"{hostile_server}/bomb", timeout_s=10))
+    with pytest.raises(UpstreamUnavailable, match=f"exceeds {MAX_BODY_BYTES} bytes"):
+        await response.read()
+    await response.close()
+    await upstream.aclose()
+
+
+async def test_a_gzip_bomb_on_a_stream_arrives_in_bounded_chunks(hostile_server: str) -> None:
+    upstream = AiohttpUpstream()
+    response = await upstream.open(request(f"{hostile_server}/bomb-stream", timeout_s=10))
+    largest = received = 0
+    async for chunk in response.iter_chunks():
+        largest = max(largest, len(chunk))
+        received += len(chunk)
+        if received > 8 * 1024 * 1024:
+            break
+    await response.close()
+    await upstream.aclose()
+    assert received > 8 * 1024 * 1024
+    assert largest <= 1024 * 1024  # never the whole expansion of one compressed chunk
+
+
+async def test_a_compressed_body_within_the_cap_is_read_decompressed(hostile_server: str) -> None:
+    upstream = AiohttpUpstream()
+    response = await upstream.open(request(f"{hostile_server}/gzipped", timeout_s=10))
+    assert await response.read() == b'{"ok": true}'
+    await response.close()
     await upstream.aclose()

@@ -310,6 +310,7 @@ _anthropic_tools = st.lists(
             kind="tool",
             name="web_search_20250305",
             data={"type": "web_search_20250305", "name": "web_search", "max_uses": 3},
+            droppable=True,  # a server tool: other formats go without it
         )
     ),
     max_size=2,

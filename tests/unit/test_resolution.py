@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from aigateway.domain.providers import Provider, ProviderKind
-from aigateway.domain.routing.resolution import ModelRouter, resolve_model
+from aigateway.domain.routing.resolution import ModelRouter, Route
 
 
 def provider(pid: str, models: tuple[str, ...], priority: int = 0, active: bool = True) -> Provider:
@@ -16,31 +16,35 @@ def provider(pid: str, models: tuple[str, ...], priority: int = 0, active: bool 
     )
 
 
+def resolve(model: str, providers: list[Provider]) -> Route | None:
+    return ModelRouter(providers).resolve(model)
+
+
 def test_explicit_provider_prefix_wins_and_is_stripped() -> None:
     providers = [provider("openai", ("gpt-*",)), provider("local", ("llama-*",))]
-    route = resolve_model("local/gpt-4o", providers)
+    route = resolve("local/gpt-4o", providers)
     assert route is not None and route.provider.id == "local" and route.model == "gpt-4o"
 
 
 def test_model_names_with_slashes_still_match_patterns() -> None:
-    route = resolve_model("meta-llama/Llama-3", [provider("together", ("meta-llama/*",))])
+    route = resolve("meta-llama/Llama-3", [provider("together", ("meta-llama/*",))])
     assert route is not None and route.provider.id == "together"
     assert route.model == "meta-llama/Llama-3"
 
 
 def test_highest_priority_match_wins() -> None:
     providers = [provider("a", ("gpt-*",), priority=1), provider("b", ("gpt-4o",), priority=5)]
-    route = resolve_model("gpt-4o", providers)
+    route = resolve("gpt-4o", providers)
     assert route is not None and route.provider.id == "b"
 
 
 def test_inactive_providers_are_ignored() -> None:
-    assert resolve_model("gpt-4o", [provider("a", ("gpt-*",), active=False)]) is None
-    assert resolve_model("a/gpt-4o", [provider("a", ("gpt-*",), active=False)]) is None
+    assert resolve("gpt-4o", [provider("a", ("gpt-*",), active=False)]) is None
+    assert resolve("a/gpt-4o", [provider("a", ("gpt-*",), active=False)]) is None
 
 
 def test_no_match_is_none() -> None:
-    assert resolve_model("mystery", [provider("a", ("gpt-*",))]) is None
+    assert resolve("mystery", [provider("a", ("gpt-*",))]) is None
 
 
 def test_listed_models_skip_patterns() -> None:

@@ -73,14 +73,16 @@ class WireCodec(Protocol):
     def encode_stream_error(self, error: StreamError) -> bytes: ...
 
 
-# Thinking budget per OpenAI reasoning_effort (and back: a budget maps to the smallest of
-# low/medium/high whose budget covers it). Configurable per codec.
+# Thinking budget per reasoning effort (OpenAI `reasoning_effort`, Anthropic
+# `output_config.effort`; and back: a budget maps to the smallest of low/medium/high whose
+# budget covers it). Configurable per codec.
 DEFAULT_EFFORT_BUDGETS: dict[str, int] = {
     "minimal": 1024,
     "low": 2048,
     "medium": 8192,
     "high": 16384,
     "xhigh": 32768,
+    "max": 32768,  # as xhigh: more is past what most models take as a budget
 }
 
 json_encode = msgspec.json.Encoder().encode

@@ -2,6 +2,11 @@
 
 Chosen by measurement (docs/decisions.md, record 2): aiohttp's client serves several times the
 requests per second of httpx's default transport at the same CPU.
+
+A broken or hostile upstream cannot exhaust memory: a non-stream body is cut at `max_body_bytes`
+(counted after decompression, so a gzip bomb stops there too) and fails like a lost connection;
+aiohttp (>= 3.13.3) decompresses in bounded steps, so a stream arrives in chunks of about
+`_READ_BUFSIZE`, whatever the compression ratio.
 """
 
 from __future__ import annotations
@@ -13,12 +18,16 @@ import aiohttp
 
 from aigateway.application.ports.upstream import UpstreamRequest, UpstreamUnavailable
 
+MAX_BODY_BYTES = 32 * 1024 * 1024  # a non-stream answer (decompressed); chat answers are far less
+_READ_BUFSIZE = 64 * 1024  # aiohttp's read buffer, also the step of its decompression
+
 
 class AiohttpResponse:
-    __slots__ = ("_response", "content_type", "status")
+    __slots__ = ("_max_body_bytes", "_response", "content_type", "status")
 
-    def __init__(self, response: aiohttp.ClientResponse) -> None:
+    def __init__(self, response: aiohttp.ClientResponse, max_body_bytes: int) -> None:
         self._response = response
+        self._max_body_bytes = max_body_bytes
         self.status = response.status
         self.content_type = response.headers.get("Content-Type", "application/json")
 
@@ -27,10 +36,21 @@ class AiohttpResponse:
         return {name.lower(): value for name, value in self._response.headers.items()}
 
     async def read(self) -> bytes:
+        """The whole body, decompressed; over `max_body_bytes` it fails as UpstreamUnavailable."""
+        content = self._response.content
+        chunks: list[bytes] = []
+        size = 0
         try:
-            return await self._response.read()
+            while chunk := await content.readany():
+                size += len(chunk)
+                if size > self._max_body_bytes:
+                    raise UpstreamUnavailable(
+                        f"upstream response body exceeds {self._max_body_bytes} bytes"
+                    )
+                chunks.append(chunk)
         except (TimeoutError, aiohttp.ClientError) as exc:
             raise UpstreamUnavailable(_describe(exc)) from None
+        return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
     async def iter_chunks(self) -> AsyncIterator[bytes]:
         try:
@@ -56,8 +76,15 @@ def _describe(exc: BaseException) -> str:
 
 
 class AiohttpUpstream:
-    def __init__(self, *, connect_timeout_s: float = 10.0, pool_size: int = 1000) -> None:
+    def __init__(
+        self,
+        *,
+        connect_timeout_s: float = 10.0,
+        pool_size: int = 1000,
+        max_body_bytes: int = MAX_BODY_BYTES,
+    ) -> None:
         self._connect_timeout_s = connect_timeout_s
+        self._max_body_bytes = max_body_bytes
         self._pool_size = pool_size
         self._sessions: dict[str | None, aiohttp.ClientSession] = {}
         self._timeouts: dict[tuple[float, float | None, float | None], aiohttp.ClientTimeout] = {}
@@ -71,6 +98,7 @@ class AiohttpUpstream:
             session = aiohttp.ClientSession(
                 connector=connector,
                 auto_decompress=True,
+                read_bufsize=_READ_BUFSIZE,
                 skip_auto_headers=("User-Agent",),
                 trust_env=False,
             )
@@ -101,7 +129,7 @@ class AiohttpUpstream:
             )
         except (TimeoutError, aiohttp.ClientError) as exc:
             raise UpstreamUnavailable(_describe(exc)) from None
-        return AiohttpResponse(response)
+        return AiohttpResponse(response, self._max_body_bytes)
 
     async def aclose(self) -> None:
         sessions, self._sessions = self._sessions, {}

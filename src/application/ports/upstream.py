@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
-from typing import Protocol
+from typing import Any, Protocol
 
 import msgspec
 
 from aigateway.domain.accounts import Account
 from aigateway.domain.llm import WireFormat
 from aigateway.domain.providers import Provider
+from aigateway.domain.redaction import REDACTED, fields_repr, mask_url
 
 
 class UpstreamUnavailable(RuntimeError):
@@ -24,6 +25,28 @@ class UpstreamRequest(msgspec.Struct, frozen=True, kw_only=True):
     timeout_s: float = 600.0  # longest silence between two bytes (also a stream's idle limit)
     connect_timeout_s: float | None = None  # None: the transport's default
     total_timeout_s: float | None = None  # the whole exchange; None: no limit
+
+    def __repr__(self) -> str:  # headers carry the credential, the body may too: never shown
+        return fields_repr("UpstreamRequest", self.__rich_repr__())
+
+    def __rich_repr__(self) -> list[tuple[str, Any]]:
+        headers = {
+            name: value if name.lower() in _SHOWN_HEADERS else REDACTED
+            for name, value in self.headers.items()
+        }
+        proxy_url = None if self.proxy_url is None else mask_url(self.proxy_url)
+        return [
+            ("url", mask_url(self.url)),
+            ("headers", headers),
+            ("body", f"<{len(self.body)} bytes>"),
+            ("proxy_url", proxy_url),
+            ("timeout_s", self.timeout_s),
+            ("connect_timeout_s", self.connect_timeout_s),
+            ("total_timeout_s", self.total_timeout_s),
+        ]
+
+
+_SHOWN_HEADERS = frozenset({"content-type", "accept", "user-agent", "anthropic-version"})
 
 
 class UpstreamResponse(Protocol):

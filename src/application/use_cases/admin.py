@@ -38,6 +38,7 @@ from aigateway.domain.accounts import (
 )
 from aigateway.domain.client_keys import CLIENT_KEY_PREFIX, ClientKey, hash_key, key_prefix
 from aigateway.domain.providers import PROVIDER_ID_RE, Provider, ProviderKind
+from aigateway.domain.redaction import redacted
 from aigateway.domain.routing.eligibility import Cooldown
 
 log = logging.getLogger(__name__)
@@ -64,6 +65,7 @@ class ProviderPatch(msgspec.Struct, kw_only=True):
     config: dict[str, Any] | UnsetType = UNSET
 
 
+@redacted("auth_data")
 class NewAccount(msgspec.Struct, kw_only=True):
     provider_id: str
     auth_data: dict[str, Any] | str
@@ -73,6 +75,7 @@ class NewAccount(msgspec.Struct, kw_only=True):
     expires_at: datetime | None = None
 
 
+@redacted("auth_data")
 class AccountPatch(msgspec.Struct, kw_only=True):
     label: str | UnsetType = UNSET
     auth_data: dict[str, Any] | str | UnsetType = UNSET
@@ -327,6 +330,7 @@ class AccountDisabler:
             log.error("could not disable account %s: %s", account_id, exc)
 
 
+@redacted("plaintext")
 class IssuedClientKey(msgspec.Struct, frozen=True):
     key: ClientKey
     plaintext: str  # shown once, never stored

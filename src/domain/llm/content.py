@@ -21,10 +21,6 @@ class ImagePart(msgspec.Struct, frozen=True, kw_only=True, tag_field="type", tag
     detail: str | None = None  # OpenAI rendering hint (auto/low/high); other formats ignore it
     cache_control: dict[str, Any] | None = None
 
-    @property
-    def is_inline(self) -> bool:
-        return self.data is not None
-
 
 class ToolCallPart(msgspec.Struct, frozen=True, kw_only=True, tag_field="type", tag="tool_call"):
     """A call the assistant makes. `arguments` is a JSON value (normally an object).
@@ -44,14 +40,18 @@ class OpaquePart(msgspec.Struct, frozen=True, kw_only=True, tag_field="type", ta
     """Something with no canonical equivalent, kept as raw JSON of the format it came from.
 
     The codec of `format` writes it back unchanged; any other codec raises
-    `UnsupportedContent`. `type` names what it is (a content-part or block type, a message
-    role, a tool type or a request field); `data` is the raw JSON value.
+    `UnsupportedContent` (or leaves it out, when `droppable`). `kind` and `name` say what it
+    is (a content-part or block type, a message role, a tool type or a request field); `data`
+    is the raw JSON value.
     """
 
     format: str
     kind: str  # "part" | "message" | "tool" | "field" | "block"
     name: str
     data: Any
+    # The request stays meaningful without it (e.g. a server-side tool only the source format's
+    # upstream can run): another codec leaves it out instead of raising `UnsupportedContent`.
+    droppable: bool = False
 
 
 class ToolResultPart(

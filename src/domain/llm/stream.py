@@ -147,7 +147,6 @@ class StreamAccumulator:
         self.stop_reason: StopReason | None = None
         self.stop_sequence: str | None = None
         self.error: StreamError | None = None
-        self.stopped = False
         self._blocks: dict[int, _Block] = {}
 
     def feed(self, event: StreamEvent) -> None:
@@ -171,8 +170,6 @@ class StreamAccumulator:
             self.stop_reason, self.stop_sequence = event.stop_reason, event.stop_sequence
             if event.usage is not None:
                 self.usage = event.usage
-        elif isinstance(event, MessageStop):
-            self.stopped = True
         elif isinstance(event, StreamError):
             self.error = event
 

@@ -55,7 +55,3 @@ class ModelRouter:
             if provider.serves(model):
                 return Route(provider, model)
         return None
-
-
-def resolve_model(model: str, providers: Iterable[Provider]) -> Route | None:
-    return ModelRouter(providers).resolve(model)

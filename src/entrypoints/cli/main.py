@@ -32,7 +32,7 @@ def _fail(message: str, code: int) -> int:
     return code
 
 
-def _exit_cleanly(signum: int, _frame: FrameType | None) -> None:
+def _exit_cleanly(_signum: int, _frame: FrameType | None) -> None:
     raise SystemExit(0)
 
 

@@ -30,6 +30,7 @@ from aigateway.application.use_cases.bootstrap import AdminAuth
 from aigateway.domain.accounts import Account
 from aigateway.domain.client_keys import ClientKey
 from aigateway.domain.providers import Provider
+from aigateway.domain.redaction import redacted
 
 T = TypeVar("T")
 
@@ -110,6 +111,7 @@ class ClientKeyView(msgspec.Struct):
         return cls(k.id, k.label, k.prefix, k.is_active, k.last_used_at, k.created_at)
 
 
+@redacted("key")
 class IssuedKeyView(msgspec.Struct):
     id: str
     key: str

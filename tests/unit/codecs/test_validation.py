@@ -38,7 +38,9 @@ def _anthropic(**fields: Any) -> bytes:
         (_anthropic(stream="yes"), "stream"),
         (_anthropic(temperature="hot"), "temperature"),
         (_anthropic(stop_sequences="END"), "stop_sequences"),
-        (_anthropic(messages=[{"role": "system", "content": "x"}]), "messages[0].role"),
+        (_anthropic(messages=[{"role": "tool", "content": "x"}]), "messages[0].role"),
+        # a system message is valid, but a conversation of system messages only is not
+        (_anthropic(messages=[{"role": "system", "content": "x"}]), "messages"),
         (_anthropic(messages=[{"role": "user"}]), "messages[0].content"),
         (_anthropic(messages=[{"role": "user", "content": 7}]), "messages[0].content"),
         (
