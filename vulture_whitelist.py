@@ -41,4 +41,3 @@ select_account  # domain/routing/round_robin.py: tests only (the round-robin fam
 _.written  # application/use_cases/request_log.py: set, never read
 _.is_json, _.has_success_fields  # domain/errors/bodies.py ErrorBody: set, never read
 _.retryable  # domain/errors/classification.py: never read
-JSON_HEADER  # entrypoints/http/gateway.py

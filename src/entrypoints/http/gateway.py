@@ -32,7 +32,6 @@ AsgiMessage = dict[str, Any]
 RawReceive = Callable[[], Awaitable[AsgiMessage]]
 RawSend = Callable[[AsgiMessage], Awaitable[None]]
 
-JSON_HEADER = (b"content-type", b"application/json")
 SSE_HEADERS = [
     (b"content-type", b"text/event-stream"),
     (b"cache-control", b"no-cache"),
