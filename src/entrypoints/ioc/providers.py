@@ -7,6 +7,7 @@ scope costs measurable throughput, see docs/decisions.md).
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
+from functools import partial
 
 from dishka import Provider, Scope, from_context, provide
 from redis.asyncio import Redis
@@ -28,6 +29,7 @@ from aigateway.adapters.persistence.repositories import (
     SqlRequestLogSink,
     SqlSettingsStore,
 )
+from aigateway.adapters.persistence.unit_of_work import SqlUnitOfWork
 from aigateway.adapters.redis.client import RedisPinger, create_redis
 from aigateway.adapters.redis.coordination import (
     RedisConfigVersion,
@@ -57,10 +59,12 @@ from aigateway.application.ports.repositories import (
     ProviderRepository,
     SettingsStore,
 )
+from aigateway.application.ports.unit_of_work import UnitOfWorkFactory
 from aigateway.application.ports.upstream import ChatExecutor, Upstream
 from aigateway.application.use_cases.admin import (
     AccountDisabler,
     AccountsAdmin,
+    CatalogAnnouncer,
     ClientKeysAdmin,
     ProvidersAdmin,
 )
@@ -255,27 +259,28 @@ class ApplicationProvider(Provider):
         )
 
     @provide
+    def unit_of_work(
+        self, engine: AsyncEngine, cipher: CredentialCipher, catalog: CatalogCache
+    ) -> UnitOfWorkFactory:
+        return partial(SqlUnitOfWork, engine, cipher, CatalogAnnouncer(catalog))
+
+    @provide
     def providers_admin(
-        self, repo: ProviderRepository, catalog: CatalogCache, clock: Clock
+        self, repo: ProviderRepository, uow: UnitOfWorkFactory, clock: Clock
     ) -> ProvidersAdmin:
-        return ProvidersAdmin(repo, catalog, clock)
+        return ProvidersAdmin(repo, uow, clock)
 
     @provide
     def accounts_admin(
-        self,
-        repo: AccountRepository,
-        providers: ProviderRepository,
-        catalog: CatalogCache,
-        clock: Clock,
-        rotation: Rotation,
+        self, repo: AccountRepository, uow: UnitOfWorkFactory, clock: Clock, rotation: Rotation
     ) -> AccountsAdmin:
-        return AccountsAdmin(repo, providers, catalog, clock, rotation)
+        return AccountsAdmin(repo, uow, clock, rotation)
 
     @provide
     def keys_admin(
-        self, repo: ClientKeyRepository, catalog: CatalogCache, clock: Clock
+        self, repo: ClientKeyRepository, uow: UnitOfWorkFactory, clock: Clock
     ) -> ClientKeysAdmin:
-        return ClientKeysAdmin(repo, catalog, clock)
+        return ClientKeysAdmin(repo, uow, clock)
 
 
 def production_providers() -> list[Provider]:
