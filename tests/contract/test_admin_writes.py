@@ -129,10 +129,14 @@ async def test_a_burst_of_disables_reloads_at_most_twice(world: World) -> None:
 async def test_a_failed_unit_of_work_rolls_back_and_announces_nothing(world: World) -> None:
     account = await world.new_account("sk-keep-0001")
     before = await world.version.current()
-    with pytest.raises(NotFound):
+
+    async def delete_then_fail() -> None:
         async with world.uow() as tx:
             await tx.accounts.delete(account.id)
             await tx.providers.get("no-such-provider")
+
+    with pytest.raises(NotFound):
+        await delete_then_fail()
     assert (await world.admin.get(account.id)).id == account.id
     assert await world.version.current() == before
 

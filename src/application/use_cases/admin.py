@@ -106,10 +106,37 @@ def _check_base_url(value: str) -> str:
 
 
 TIMEOUT_KEYS = ("connect_timeout_s", "read_timeout_s", "total_timeout_s")
+MAX_JSON_DEPTH = 16  # MariaDB's JSON columns refuse 32 levels
+MAX_CONFIG_BYTES = 64 * 1024
+MAX_AUTH_DATA_BYTES = 32 * 1024  # sealed, it must fit a MariaDB TEXT column (64 KiB)
+
+
+def _json_depth(value: Any) -> int:
+    """How deeply `value` nests objects and arrays (`{}` is 1), up to MAX_JSON_DEPTH + 1."""
+    deepest, stack = 0, [(value, 1)]
+    while stack and deepest <= MAX_JSON_DEPTH:
+        item, level = stack.pop()
+        if isinstance(item, dict | list):
+            deepest = max(deepest, level)
+            stack.extend((child, level + 1) for child in _children(item))
+    return deepest
+
+
+def _children(item: dict[str, Any] | list[Any]) -> Any:
+    return item.values() if isinstance(item, dict) else item
+
+
+def _check_json(name: str, value: dict[str, Any], max_bytes: int) -> dict[str, Any]:
+    if _json_depth(value) > MAX_JSON_DEPTH:
+        raise ValidationFailed(f"{name} is nested deeper than {MAX_JSON_DEPTH} levels")
+    if len(msgspec.json.encode(value)) > max_bytes:
+        raise ValidationFailed(f"{name} is larger than {max_bytes} bytes of JSON")
+    return value
 
 
 def _check_config(config: dict[str, Any]) -> dict[str, Any]:
-    """Upstream timeouts in a provider's config: positive numbers of seconds."""
+    """Bounded JSON; upstream timeouts in it are positive numbers of seconds."""
+    _check_json("config", config, MAX_CONFIG_BYTES)
     for key in TIMEOUT_KEYS:
         value = config.get(key)
         if value is not None and (
@@ -205,10 +232,11 @@ def _credential(auth_data: dict[str, Any] | str) -> Credential:
     if isinstance(auth_data, str):  # the original API took auth_data as a JSON string
         try:
             auth_data = msgspec.json.decode(auth_data)
-        except msgspec.DecodeError:
+        except (msgspec.DecodeError, RecursionError):
             raise ValidationFailed("auth_data must be a JSON object") from None
         if not isinstance(auth_data, dict):
             raise ValidationFailed("auth_data must be a JSON object")
+    _check_json("auth_data", auth_data, MAX_AUTH_DATA_BYTES)
     try:
         return credential_from_auth_data(auth_data)
     except InvalidCredential as exc:
@@ -250,6 +278,7 @@ class AccountsAdmin:
         return await self._repo.get(account_id)
 
     async def create(self, spec: NewAccount) -> Account:
+        _check_text("provider_id", spec.provider_id, 50)
         async with self._uow() as tx:
             try:
                 await tx.providers.get(spec.provider_id)
