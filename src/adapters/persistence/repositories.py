@@ -58,7 +58,8 @@ def _now() -> datetime:
 
 
 class SqlTransaction:
-    """The connection of one unit of work, and whether a write in it changed a row."""
+    """The connection of one unit of work, and whether a write in it changed a row. Reads of
+    a single row in it lock the row (`FOR UPDATE`) until the unit of work ends."""
 
     def __init__(self, conn: AsyncConnection) -> None:
         self.conn = conn
@@ -69,11 +70,6 @@ class _SqlStore:
     def __init__(self, engine: AsyncEngine, tx: SqlTransaction | None = None) -> None:
         self._engine = engine
         self._tx = tx
-
-    @property
-    def _locks_rows(self) -> bool:
-        """Reads in a unit of work lock the rows they return (`FOR UPDATE`) until it ends."""
-        return self._tx is not None
 
     @asynccontextmanager
     async def _read(self) -> AsyncIterator[AsyncConnection]:
@@ -88,7 +84,7 @@ class _SqlStore:
     async def _write(
         self, conflict: str = "the write conflicts with stored data", *, changes: bool = True
     ) -> AsyncIterator[AsyncConnection]:
-        """`changes=False`: the caller marks the unit of work changed itself (`_changed`)."""
+        """`changes=False`: the caller marks the unit of work changed itself, if it did."""
         try:
             with unavailable_on_connection_errors():
                 if self._tx is None:
@@ -96,14 +92,9 @@ class _SqlStore:
                         yield conn
                 else:
                     yield self._tx.conn
-                    if changes:
-                        self._changed()
+                    self._tx.changed |= changes
         except IntegrityError as exc:
             raise Conflict(conflict) from exc
-
-    def _changed(self) -> None:
-        if self._tx is not None:
-            self._tx.changed = True
 
 
 def _later(column: ColumnElement[datetime], when: ColumnElement[datetime]) -> ColumnElement[Any]:
@@ -119,7 +110,7 @@ class SqlProviderRepository(_SqlStore):
 
     async def get(self, provider_id: str) -> Provider:
         async with self._read() as conn:
-            return await _get_provider(conn, provider_id, lock=self._locks_rows)
+            return await _get_provider(conn, provider_id, lock=self._tx is not None)
 
     async def add(self, provider: Provider) -> Provider:
         now = _now()
@@ -205,7 +196,7 @@ class SqlAccountRepository(_SqlStore):
 
     async def get(self, account_id: str) -> Account:
         async with self._read() as conn:
-            return await self._get(conn, account_id, lock=self._locks_rows)
+            return await self._get(conn, account_id, lock=self._tx is not None)
 
     async def add(self, account: Account) -> Account:
         now = _now()
@@ -248,8 +239,8 @@ class SqlAccountRepository(_SqlStore):
         )
         async with self._write(changes=False) as conn:
             changed = bool((await conn.execute(statement)).rowcount)
-        if changed:
-            self._changed()
+        if changed and self._tx is not None:
+            self._tx.changed = True
         return changed
 
     async def record_usage(self, usage: dict[str, tuple[int, datetime]]) -> None:

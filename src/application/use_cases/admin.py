@@ -15,7 +15,6 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 import msgspec
 from msgspec import UNSET, UnsetType
@@ -30,13 +29,16 @@ from aigateway.application.ports.repositories import (
     ProviderRepository,
 )
 from aigateway.application.ports.unit_of_work import UnitOfWorkFactory
-from aigateway.application.use_cases.catalog import CatalogCache
-from aigateway.domain.accounts import (
-    Account,
-    Credential,
-    InvalidCredential,
-    credential_from_auth_data,
+from aigateway.application.use_cases.admin_checks import (
+    check_base_url,
+    check_config,
+    check_models,
+    check_text,
+    credential_of,
+    expiry_of,
 )
+from aigateway.application.use_cases.catalog import CatalogCache
+from aigateway.domain.accounts import Account
 from aigateway.domain.client_keys import CLIENT_KEY_PREFIX, ClientKey, hash_key, key_prefix
 from aigateway.domain.providers import PROVIDER_ID_RE, Provider, ProviderKind
 from aigateway.domain.routing.eligibility import Cooldown
@@ -87,70 +89,6 @@ class NewClientKey(msgspec.Struct, kw_only=True):
     label: str = ""
 
 
-def _check_text(name: str, value: str, max_len: int, *, required: bool = True) -> str:
-    value = value.strip()
-    if required and not value:
-        raise ValidationFailed(f"{name} must not be empty")
-    if len(value) > max_len:
-        raise ValidationFailed(f"{name} is longer than {max_len} characters")
-    return value
-
-
-def _check_base_url(value: str) -> str:
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValidationFailed("base_url must be an http(s) URL with a host")
-    if parts.username or parts.password:
-        raise ValidationFailed("base_url must not carry credentials; put them in an account")
-    return _check_text("base_url", value, 255).rstrip("/")
-
-
-TIMEOUT_KEYS = ("connect_timeout_s", "read_timeout_s", "total_timeout_s")
-MAX_JSON_DEPTH = 16  # MariaDB's JSON columns refuse 32 levels
-MAX_CONFIG_BYTES = 64 * 1024
-MAX_AUTH_DATA_BYTES = 32 * 1024  # sealed, it must fit a MariaDB TEXT column (64 KiB)
-
-
-def _json_depth(value: Any) -> int:
-    """How deeply `value` nests objects and arrays (`{}` is 1), up to MAX_JSON_DEPTH + 1."""
-    deepest, stack = 0, [(value, 1)]
-    while stack and deepest <= MAX_JSON_DEPTH:
-        item, level = stack.pop()
-        if isinstance(item, dict | list):
-            deepest = max(deepest, level)
-            stack.extend((child, level + 1) for child in _children(item))
-    return deepest
-
-
-def _children(item: dict[str, Any] | list[Any]) -> Any:
-    return item.values() if isinstance(item, dict) else item
-
-
-def _check_json(name: str, value: dict[str, Any], max_bytes: int) -> dict[str, Any]:
-    if _json_depth(value) > MAX_JSON_DEPTH:
-        raise ValidationFailed(f"{name} is nested deeper than {MAX_JSON_DEPTH} levels")
-    if len(msgspec.json.encode(value)) > max_bytes:
-        raise ValidationFailed(f"{name} is larger than {max_bytes} bytes of JSON")
-    return value
-
-
-def _check_config(config: dict[str, Any]) -> dict[str, Any]:
-    """Bounded JSON; upstream timeouts in it are positive numbers of seconds."""
-    _check_json("config", config, MAX_CONFIG_BYTES)
-    for key in TIMEOUT_KEYS:
-        value = config.get(key)
-        if value is not None and (
-            isinstance(value, bool) or not isinstance(value, int | float) or value <= 0
-        ):
-            raise ValidationFailed(f"config.{key} must be a positive number of seconds")
-    return config
-
-
-def _check_models(models: list[str]) -> tuple[str, ...]:
-    cleaned = tuple(_check_text("models[]", m, 191) for m in models)
-    return tuple(dict.fromkeys(cleaned))
-
-
 class CatalogAnnouncer:
     """The one "catalog changed" hook (units of work call it after a commit that changed a
     row): bump the shared version and reload here. An announcement made while another waits
@@ -190,13 +128,13 @@ class ProvidersAdmin:
         now = self._clock.now()
         provider = Provider(
             id=spec.id,
-            name=_check_text("name", spec.name, 100),
+            name=check_text("name", spec.name, 100),
             kind=spec.kind,
-            base_url=_check_base_url(spec.base_url),
-            models=_check_models(spec.models),
+            base_url=check_base_url(spec.base_url),
+            models=check_models(spec.models),
             priority=spec.priority,
             is_active=spec.is_active,
-            config=_check_config(spec.config),
+            config=check_config(spec.config),
             created_at=now,
             updated_at=now,
         )
@@ -206,15 +144,15 @@ class ProvidersAdmin:
     async def update(self, provider_id: str, patch: ProviderPatch) -> Provider:
         changes: dict[str, Any] = {"updated_at": self._clock.now()}
         if not isinstance(patch.name, UnsetType):
-            changes["name"] = _check_text("name", patch.name, 100)
+            changes["name"] = check_text("name", patch.name, 100)
         if not isinstance(patch.kind, UnsetType):
             changes["kind"] = patch.kind
         if not isinstance(patch.base_url, UnsetType):
-            changes["base_url"] = _check_base_url(patch.base_url)
+            changes["base_url"] = check_base_url(patch.base_url)
         if not isinstance(patch.models, UnsetType):
-            changes["models"] = _check_models(patch.models)
+            changes["models"] = check_models(patch.models)
         if not isinstance(patch.config, UnsetType):
-            changes["config"] = _check_config(patch.config)
+            changes["config"] = check_config(patch.config)
         for name in ("priority", "is_active"):
             value = getattr(patch, name)
             if not isinstance(value, UnsetType):
@@ -226,34 +164,6 @@ class ProvidersAdmin:
     async def delete(self, provider_id: str) -> None:
         async with self._uow() as tx:
             await tx.providers.delete(provider_id)
-
-
-def _credential(auth_data: dict[str, Any] | str) -> Credential:
-    if isinstance(auth_data, str):  # the original API took auth_data as a JSON string
-        try:
-            auth_data = msgspec.json.decode(auth_data)
-        except (msgspec.DecodeError, RecursionError):
-            raise ValidationFailed("auth_data must be a JSON object") from None
-        if not isinstance(auth_data, dict):
-            raise ValidationFailed("auth_data must be a JSON object")
-    _check_json("auth_data", auth_data, MAX_AUTH_DATA_BYTES)
-    try:
-        return credential_from_auth_data(auth_data)
-    except InvalidCredential as exc:
-        raise ValidationFailed(str(exc)) from None
-
-
-def _expiry(credential: Credential) -> datetime | None:
-    raw = credential.data.get("expires_at")
-    if not isinstance(raw, str):
-        return None
-    try:
-        parsed = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-    except ValueError:
-        raise ValidationFailed("auth_data.expires_at must be an RFC 3339 timestamp") from None
-    if parsed.tzinfo is None:
-        raise ValidationFailed("auth_data.expires_at must carry a time zone")
-    return parsed
 
 
 class AccountsAdmin:
@@ -278,22 +188,22 @@ class AccountsAdmin:
         return await self._repo.get(account_id)
 
     async def create(self, spec: NewAccount) -> Account:
-        _check_text("provider_id", spec.provider_id, 50)
+        check_text("provider_id", spec.provider_id, 50)
         async with self._uow() as tx:
             try:
                 await tx.providers.get(spec.provider_id)
             except NotFound:
                 raise ValidationFailed(f"unknown provider: {spec.provider_id}") from None
-            credential = _credential(spec.auth_data)
+            credential = credential_of(spec.auth_data)
             now = self._clock.now()
             return await tx.accounts.add(
                 Account(
                     id=str(uuid.uuid4()),
                     provider_id=spec.provider_id,
-                    label=_check_text("label", spec.label, 100, required=False),
+                    label=check_text("label", spec.label, 100, required=False),
                     credential=credential,
                     is_active=spec.is_active,
-                    expires_at=spec.expires_at or _expiry(credential),
+                    expires_at=spec.expires_at or expiry_of(credential),
                     proxy_id=spec.proxy_id,
                     created_at=now,
                     updated_at=now,
@@ -303,11 +213,11 @@ class AccountsAdmin:
     async def update(self, account_id: str, patch: AccountPatch) -> Account:
         changes: dict[str, Any] = {"updated_at": self._clock.now()}
         if not isinstance(patch.label, UnsetType):
-            changes["label"] = _check_text("label", patch.label, 100, required=False)
+            changes["label"] = check_text("label", patch.label, 100, required=False)
         if not isinstance(patch.auth_data, UnsetType):
-            credential = _credential(patch.auth_data)
+            credential = credential_of(patch.auth_data)
             changes["credential"] = credential
-            changes["expires_at"] = _expiry(credential)
+            changes["expires_at"] = expiry_of(credential)
             changes["disabled_reason"] = None  # a new credential gets a fresh start
         for name in ("is_active", "proxy_id", "expires_at", "disabled_reason"):
             value = getattr(patch, name)
@@ -413,7 +323,7 @@ class ClientKeysAdmin:
         plaintext = new_client_key_secret()
         key = ClientKey(
             id=str(uuid.uuid4()),
-            label=_check_text("label", spec.label, 100, required=False),
+            label=check_text("label", spec.label, 100, required=False),
             prefix=key_prefix(plaintext),
             key_hash=hash_key(plaintext),
             created_at=self._clock.now(),
