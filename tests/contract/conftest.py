@@ -3,8 +3,9 @@ module, emptied and re-seeded between tests)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -14,13 +15,6 @@ from sqlalchemy import delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from aigateway.adapters.crypto import CredentialCipher
-from aigateway.adapters.memory.repositories import (
-    InMemoryAccountRepository,
-    InMemoryClientKeyRepository,
-    InMemoryProviderRepository,
-    InMemoryRequestLogSink,
-    InMemorySettingsStore,
-)
 from aigateway.adapters.persistence.engine import create_engine
 from aigateway.adapters.persistence.migrate import upgrade_to_head
 from aigateway.adapters.persistence.repositories import (
@@ -31,6 +25,7 @@ from aigateway.adapters.persistence.repositories import (
 )
 from aigateway.adapters.persistence.request_logs import SqlRequestLogSink
 from aigateway.adapters.persistence.tables import metadata, providers
+from aigateway.adapters.persistence.unit_of_work import SqlUnitOfWork
 from aigateway.application.ports.coordination import RequestLogSink
 from aigateway.application.ports.repositories import (
     AccountRepository,
@@ -38,7 +33,16 @@ from aigateway.application.ports.repositories import (
     ProviderRepository,
     SettingsStore,
 )
+from aigateway.application.ports.unit_of_work import CatalogChanged, UnitOfWorkFactory
 from aigateway.domain.request_log import RequestLogEntry
+from tests.doubles.repositories import (
+    InMemoryAccountRepository,
+    InMemoryClientKeyRepository,
+    InMemoryProviderRepository,
+    InMemoryRequestLogSink,
+    InMemorySettingsStore,
+    InMemoryUnitsOfWork,
+)
 from tests.services import create_mysql_database, drop_mysql_database
 
 CIPHER_SECRET = "contract-test-secret"
@@ -64,6 +68,7 @@ class Stores:
     keys: ClientKeyRepository
     settings: SettingsStore
     logs: ReadableLogSink
+    units_of_work: Callable[[CatalogChanged], UnitOfWorkFactory]  # given the changed hook
     engine: AsyncEngine | None = None
     url: str | None = None
 
@@ -97,12 +102,17 @@ def cipher() -> CredentialCipher:
 async def stores(backend: Backend, cipher: CredentialCipher) -> AsyncIterator[Stores]:
     if backend.url is None:
         memory_providers = InMemoryProviderRepository()
+        memory_accounts = InMemoryAccountRepository(memory_providers)
+        memory_keys = InMemoryClientKeyRepository()
         yield Stores(
             providers=memory_providers,
-            accounts=InMemoryAccountRepository(memory_providers),
-            keys=InMemoryClientKeyRepository(),
+            accounts=memory_accounts,
+            keys=memory_keys,
             settings=InMemorySettingsStore(),
             logs=InMemoryRequestLogSink(),
+            units_of_work=partial(
+                InMemoryUnitsOfWork, memory_providers, memory_accounts, memory_keys
+            ),
         )
         return
     if backend.name == "sqlite":
@@ -117,6 +127,7 @@ async def stores(backend: Backend, cipher: CredentialCipher) -> AsyncIterator[St
             keys=SqlClientKeyRepository(engine),
             settings=SqlSettingsStore(engine),
             logs=SqlRequestLogSink(engine),
+            units_of_work=lambda changed: partial(SqlUnitOfWork, engine, cipher, changed),
             engine=engine,
             url=backend.url,
         )

@@ -228,6 +228,23 @@ async def test_account_delete(stores: Stores) -> None:
     assert await stores.accounts.list() == []
 
 
+async def test_account_disable_is_conditional_on_the_credential(stores: Stores) -> None:
+    await stores.providers.add(make_provider())
+    added = await stores.accounts.add(make_account())
+    inactive = await stores.accounts.add(make_account(is_active=False))
+    fingerprint = added.credential.fingerprint()
+    assert not await stores.accounts.disable(added.id, "sha256:0000000000000000", "other key")
+    assert not await stores.accounts.disable(inactive.id, fingerprint, "inactive")
+    assert not await stores.accounts.disable("no-such-account", fingerprint, "missing")
+    assert (await stores.accounts.get(added.id)).usable
+    assert await stores.accounts.disable(added.id, fingerprint, "revoked " + "x" * 300)
+    assert not await stores.accounts.disable(added.id, fingerprint, "again")
+    disabled = await stores.accounts.get(added.id)
+    assert disabled.disabled_reason == ("revoked " + "x" * 300)[:255]
+    assert disabled.is_active
+    assert (await stores.accounts.get(inactive.id)).disabled_reason is None
+
+
 async def test_account_record_usage_adds_up(stores: Stores) -> None:
     await stores.providers.add(make_provider())
     a = await stores.accounts.add(make_account())

@@ -5,25 +5,26 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 
-import msgspec
 from hypothesis import given
 from hypothesis import strategies as st
 
 from aigateway.adapters.memory.coordination import InMemoryConfigVersion
-from aigateway.adapters.memory.repositories import (
-    InMemoryAccountRepository,
-    InMemoryClientKeyRepository,
-    InMemoryProviderRepository,
-)
 from aigateway.application.use_cases.admin import (
     AccountPatch,
     AccountsAdmin,
+    CatalogAnnouncer,
     ClientKeysAdmin,
     NewAccount,
     NewClientKey,
 )
 from aigateway.application.use_cases.catalog import CatalogCache
 from aigateway.domain.providers import Provider, ProviderKind
+from tests.doubles.repositories import (
+    InMemoryAccountRepository,
+    InMemoryClientKeyRepository,
+    InMemoryProviderRepository,
+    InMemoryUnitsOfWork,
+)
 
 PROVIDERS = ("p1", "p2")
 
@@ -59,8 +60,9 @@ async def _check(ops: list[tuple[str, object, bool]]) -> None:
     accounts = InMemoryAccountRepository(providers)
     keys = InMemoryClientKeyRepository()
     catalog = CatalogCache(providers, accounts, keys, InMemoryConfigVersion(), clock)
-    accounts_admin = AccountsAdmin(accounts, providers, catalog, clock)
-    keys_admin = ClientKeysAdmin(keys, catalog, clock)
+    uow = InMemoryUnitsOfWork(providers, accounts, keys, CatalogAnnouncer(catalog))
+    accounts_admin = AccountsAdmin(accounts, uow, clock)
+    keys_admin = ClientKeysAdmin(keys, uow, clock)
     for index, (kind, target, flag) in enumerate(ops):
         existing = list(await accounts.list())
         if kind == "add":
@@ -77,9 +79,10 @@ async def _check(ops: list[tuple[str, object, bool]]) -> None:
             if kind == "toggle":
                 await accounts_admin.update(account.id, AccountPatch(is_active=flag))
             elif kind == "disable":
-                reason = "revoked" if flag else None
-                await accounts.update(msgspec.structs.replace(account, disabled_reason=reason))
-                await catalog.changed()
+                if flag:
+                    await accounts_admin.disable([(account, "revoked")])
+                else:
+                    await accounts_admin.enable(account.id)
             else:
                 await accounts_admin.delete(account.id)
 

@@ -14,18 +14,13 @@ from aigateway.adapters.memory.coordination import (
     InMemoryRotation,
     InMemoryStatsCounters,
 )
-from aigateway.adapters.memory.repositories import (
-    InMemoryAccountRepository,
-    InMemoryClientKeyRepository,
-    InMemoryProviderRepository,
-    InMemoryRequestLogSink,
-)
 from aigateway.adapters.upstream.executors import HttpChatExecutor
 from aigateway.adapters.upstream.profiles.anthropic import AnthropicProfile
 from aigateway.adapters.upstream.profiles.openai import OpenAIProfile
 from aigateway.application.ports.upstream import ChatExecutor, UpstreamRequest, UpstreamUnavailable
 from aigateway.application.use_cases.admin import (
     AccountsAdmin,
+    CatalogAnnouncer,
     ClientKeysAdmin,
     NewAccount,
     NewClientKey,
@@ -35,6 +30,13 @@ from aigateway.application.use_cases.proxy_chat import InboundChat, ProxyChat
 from aigateway.application.use_cases.request_log import RequestLogQueue
 from aigateway.domain.llm import WireFormat
 from aigateway.domain.providers import Provider, ProviderKind
+from tests.doubles.repositories import (
+    InMemoryAccountRepository,
+    InMemoryClientKeyRepository,
+    InMemoryProviderRepository,
+    InMemoryRequestLogSink,
+    InMemoryUnitsOfWork,
+)
 
 
 class FakeClock:
@@ -184,6 +186,9 @@ class World:
         self.catalog = CatalogCache(
             self.providers, self.accounts, self.keys, InMemoryConfigVersion(), self.clock
         )
+        self.uow = InMemoryUnitsOfWork(
+            self.providers, self.accounts, self.keys, CatalogAnnouncer(self.catalog)
+        )
         self.logs = RequestLogQueue(self.sink, InMemoryStatsCounters(), self.accounts, self.keys)
         self.upstream = ScriptedTransport()
         codecs = {c.format: c for c in (OpenAIChatCodec(), AnthropicMessagesCodec())}
@@ -201,12 +206,12 @@ class World:
         )
 
     async def add_accounts(self, *keys: str, provider_id: str = "openai") -> None:
-        admin = AccountsAdmin(self.accounts, self.providers, self.catalog, self.clock)
+        admin = AccountsAdmin(self.accounts, self.uow, self.clock)
         for key in keys:
             await admin.create(NewAccount(provider_id=provider_id, auth_data={"api_key": key}))
 
     async def client(self) -> str:
-        issued = await ClientKeysAdmin(self.keys, self.catalog, self.clock).create(NewClientKey())
+        issued = await ClientKeysAdmin(self.keys, self.uow, self.clock).create(NewClientKey())
         return issued.plaintext
 
 

@@ -9,7 +9,6 @@ from datetime import UTC, datetime
 import pytest
 
 from aigateway.adapters.memory.coordination import InMemoryStatsCounters
-from aigateway.adapters.memory.repositories import InMemoryRequestLogSink
 from aigateway.application.errors import GatewayError
 from aigateway.application.use_cases.admin import (
     AccountDisabler,
@@ -19,6 +18,7 @@ from aigateway.application.use_cases.admin import (
 )
 from aigateway.application.use_cases.request_log import RequestLogQueue
 from aigateway.domain.request_log import RequestLogEntry
+from tests.doubles.repositories import InMemoryRequestLogSink
 from tests.unit.chat_world import OK_BODY, STREAM, World, chat, used_keys
 
 
@@ -101,7 +101,7 @@ async def test_authentication() -> None:
 async def test_disabled_and_inactive_accounts_are_skipped() -> None:
     world = World()
     await world.add_accounts("sk-a", "sk-b")
-    admin = AccountsAdmin(world.accounts, world.providers, world.catalog, world.clock)
+    admin = AccountsAdmin(world.accounts, world.uow, world.clock)
     target = next(a for a in await world.accounts.list() if a.credential.secret == "sk-b")
     from aigateway.application.use_cases.admin import AccountPatch
 
@@ -167,7 +167,7 @@ def entry(i: int) -> RequestLogEntry:
 
 async def test_a_revoked_key_stops_working_even_after_it_was_used() -> None:
     world = World()
-    keys_admin = ClientKeysAdmin(world.keys, world.catalog, world.clock)
+    keys_admin = ClientKeysAdmin(world.keys, world.uow, world.clock)
     issued = await keys_admin.create(NewClientKey(label="soon revoked"))
     assert world.proxy.authenticate(issued.plaintext).id == issued.key.id
     assert world.proxy.authenticate(issued.plaintext).id == issued.key.id
@@ -272,12 +272,12 @@ async def test_a_revoked_api_key_disables_the_account_and_the_request_moves_on()
     await world.add_accounts("sk-a", "sk-b")
     denied = b'{"error":{"message":"Incorrect API key provided","code":"invalid_api_key"}}'
     world.upstream.script["sk-a"] = (401, denied, {})
-    admin = AccountsAdmin(world.accounts, world.providers, world.catalog, world.clock)
-    world.proxy._disable_account = AccountDisabler(admin)
+    admin = AccountsAdmin(world.accounts, world.uow, world.clock)
+    world.proxy._disable_account = disabler = AccountDisabler(admin)
     client = world.proxy.authenticate(await world.client())
     results = [await world.proxy.start(chat(), client) for _ in range(2)]
     assert [r.status for r in results] == [200, 200]
-    await asyncio.sleep(0.05)  # the background disable
+    await disabler.drain()  # the background disable
     disabled = [a for a in await world.accounts.list() if a.disabled_reason]
     assert [a.credential.secret for a in disabled] == ["sk-a"]
     assert "sk-a" not in {a.credential.secret for a in world.catalog.current.accounts_for("openai")}

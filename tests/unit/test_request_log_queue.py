@@ -8,14 +8,14 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from aigateway.adapters.memory.coordination import InMemoryStatsCounters
-from aigateway.adapters.memory.repositories import (
+from aigateway.application.ports.repositories import StoreUnavailable
+from aigateway.application.use_cases.request_log import RequestLogQueue
+from aigateway.domain.request_log import RequestLogEntry
+from tests.doubles.repositories import (
     InMemoryAccountRepository,
     InMemoryClientKeyRepository,
     InMemoryProviderRepository,
 )
-from aigateway.application.ports.repositories import StoreUnavailable
-from aigateway.application.use_cases.request_log import RequestLogQueue
-from aigateway.domain.request_log import RequestLogEntry
 
 
 class Store:

@@ -1,1 +1,2 @@
-"""In-process implementations: the embedded default and test doubles."""
+"""In-process coordination: the embedded default without Redis (test doubles of the
+repositories live in tests/doubles)."""

@@ -1,6 +1,7 @@
 """SQLAlchemy implementations of the persistence ports (the request-log sink: request_logs.py).
 
-Every call uses one short transaction (`AsyncEngine.begin()`); no connection is held across
+Every call uses one short transaction (`AsyncEngine.begin()`), or the transaction of the
+unit of work the repository is bound to (`SqlTransaction`); no connection is held across
 other I/O. Driver connection failures surface as StoreUnavailable, constraint violations as
 Conflict, missing rows as NotFound, rows that cannot be read (a credential that does not
 decrypt, an unknown provider kind) as Unreadable; listings skip those and name them. Account
@@ -53,24 +54,42 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+class SqlTransaction:
+    """The connection of one unit of work, and whether a write in it changed a row. Reads of
+    a single row in it lock the row (`FOR UPDATE`) until the unit of work ends."""
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.conn = conn
+        self.changed = False
+
+
 class _SqlStore:
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, tx: SqlTransaction | None = None) -> None:
         self._engine = engine
+        self._tx = tx
 
     @asynccontextmanager
     async def _read(self) -> AsyncIterator[AsyncConnection]:
         with unavailable_on_connection_errors():
-            async with self._engine.connect() as conn:
-                yield conn
+            if self._tx is not None:
+                yield self._tx.conn
+            else:
+                async with self._engine.connect() as conn:
+                    yield conn
 
     @asynccontextmanager
     async def _write(
-        self, conflict: str = "the write conflicts with stored data"
+        self, conflict: str = "the write conflicts with stored data", *, changes: bool = True
     ) -> AsyncIterator[AsyncConnection]:
+        """`changes=False`: the caller marks the unit of work changed itself, if it did."""
         try:
             with unavailable_on_connection_errors():
-                async with self._engine.begin() as conn:
-                    yield conn
+                if self._tx is None:
+                    async with self._engine.begin() as conn:
+                        yield conn
+                else:
+                    yield self._tx.conn
+                    self._tx.changed |= changes
         except IntegrityError as exc:
             raise Conflict(conflict) from exc
 
@@ -104,7 +123,7 @@ class SqlProviderRepository(_SqlStore):
 
     async def get(self, provider_id: str) -> Provider:
         async with self._read() as conn:
-            return await _get_provider(conn, provider_id)
+            return await _get_provider(conn, provider_id, lock=self._tx is not None)
 
     async def add(self, provider: Provider) -> Provider:
         now = _now()
@@ -144,8 +163,9 @@ def _provider_values(provider: Provider) -> dict[str, Any]:
     }
 
 
-async def _get_provider(conn: AsyncConnection, provider_id: str) -> Provider:
-    row = (await conn.execute(select(providers).where(providers.c.id == provider_id))).first()
+async def _get_provider(conn: AsyncConnection, provider_id: str, *, lock: bool = False) -> Provider:
+    query = select(providers).where(providers.c.id == provider_id)
+    row = (await conn.execute(query.with_for_update() if lock else query)).first()
     if row is None:
         raise NotFound(f"provider {provider_id!r} not found")
     return _provider(row)
@@ -173,8 +193,10 @@ def _provider(row: Row[Any]) -> Provider:
 class SqlAccountRepository(_SqlStore):
     """Accounts; `auth_data` holds only the cipher's ciphertext (bound to the account id)."""
 
-    def __init__(self, engine: AsyncEngine, cipher: CredentialCipher) -> None:
-        super().__init__(engine)
+    def __init__(
+        self, engine: AsyncEngine, cipher: CredentialCipher, tx: SqlTransaction | None = None
+    ) -> None:
+        super().__init__(engine, tx)
         self._cipher = cipher
 
     async def list(
@@ -196,7 +218,7 @@ class SqlAccountRepository(_SqlStore):
 
     async def get(self, account_id: str) -> Account:
         async with self._read() as conn:
-            return await self._get(conn, account_id)
+            return await self._get(conn, account_id, lock=self._tx is not None)
 
     async def add(self, account: Account) -> Account:
         now = _now()
@@ -225,6 +247,23 @@ class SqlAccountRepository(_SqlStore):
             result = await conn.execute(delete(accounts).where(accounts.c.id == account_id))
             if result.rowcount == 0:
                 raise NotFound(f"account {account_id!r} not found")
+
+    async def disable(self, account_id: str, fingerprint: str, reason: str) -> bool:
+        statement = (
+            update(accounts)
+            .where(
+                accounts.c.id == account_id,
+                accounts.c.is_active.is_(True),
+                accounts.c.disabled_reason.is_(None),
+                accounts.c.key_fingerprint == fingerprint,
+            )
+            .values(disabled_reason=reason[:255], updated_at=_now())
+        )
+        async with self._write(changes=False) as conn:
+            changed = bool((await conn.execute(statement)).rowcount)
+        if changed and self._tx is not None:
+            self._tx.changed = True
+        return changed
 
     async def record_usage(self, usage: dict[str, tuple[int, datetime]]) -> None:
         if not usage:
@@ -261,8 +300,9 @@ class SqlAccountRepository(_SqlStore):
             "proxy_id": account.proxy_id,
         }
 
-    async def _get(self, conn: AsyncConnection, account_id: str) -> Account:
-        row = (await conn.execute(select(accounts).where(accounts.c.id == account_id))).first()
+    async def _get(self, conn: AsyncConnection, account_id: str, *, lock: bool = False) -> Account:
+        query = select(accounts).where(accounts.c.id == account_id)
+        row = (await conn.execute(query.with_for_update() if lock else query)).first()
         if row is None:
             raise NotFound(f"account {account_id!r} not found")
         return self._account(row)

@@ -1,4 +1,4 @@
-"""Persistence ports. The SQL adapter implements all of them; memory versions are test doubles."""
+"""Persistence ports. The SQL adapter implements all of them; tests/doubles has in-memory ones."""
 
 from __future__ import annotations
 
@@ -73,6 +73,12 @@ class AccountRepository(Protocol):
     async def add(self, account: Account) -> Account: ...
     async def update(self, account: Account) -> Account: ...
     async def delete(self, account_id: str) -> None: ...
+    async def disable(self, account_id: str, fingerprint: str, reason: str) -> bool:
+        """Record `reason` (taking the account out of service) only while the account is
+        active, not yet disabled, and still holds the credential with `fingerprint`; True
+        when that changed the row."""
+        ...
+
     async def record_usage(self, usage: dict[str, tuple[int, datetime]]) -> None:
         """Add `count` to usage_count and set last_used_at, per account id."""
         ...

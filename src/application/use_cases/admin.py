@@ -1,8 +1,9 @@
 """Operator use cases: providers, upstream accounts, client keys.
 
-Every write bumps the shared config version so each gateway process reloads its snapshot.
-PUT and PATCH share one semantic: fields present are changed, fields absent are kept; a present
-`auth_data` replaces the whole credential.
+Each write is one unit of work (one transaction); its commit announces "catalog changed"
+(`CatalogAnnouncer`), which bumps the shared config version so every gateway process reloads
+its snapshot. PUT and PATCH share one semantic: fields present are changed, fields absent are
+kept; a present `auth_data` replaces the whole credential.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 import msgspec
 from msgspec import UNSET, UnsetType
@@ -29,13 +29,17 @@ from aigateway.application.ports.repositories import (
     ProviderRepository,
     SkippedRow,
 )
-from aigateway.application.use_cases.catalog import CatalogCache
-from aigateway.domain.accounts import (
-    Account,
-    Credential,
-    InvalidCredential,
-    credential_from_auth_data,
+from aigateway.application.ports.unit_of_work import UnitOfWorkFactory
+from aigateway.application.use_cases.admin_checks import (
+    check_base_url,
+    check_config,
+    check_models,
+    check_text,
+    credential_of,
+    expiry_of,
 )
+from aigateway.application.use_cases.catalog import CatalogCache
+from aigateway.domain.accounts import Account
 from aigateway.domain.client_keys import CLIENT_KEY_PREFIX, ClientKey, hash_key, key_prefix
 from aigateway.domain.providers import PROVIDER_ID_RE, Provider, ProviderKind
 from aigateway.domain.redaction import redacted
@@ -89,47 +93,31 @@ class NewClientKey(msgspec.Struct, kw_only=True):
     label: str = ""
 
 
-def _check_text(name: str, value: str, max_len: int, *, required: bool = True) -> str:
-    value = value.strip()
-    if required and not value:
-        raise ValidationFailed(f"{name} must not be empty")
-    if len(value) > max_len:
-        raise ValidationFailed(f"{name} is longer than {max_len} characters")
-    return value
+class CatalogAnnouncer:
+    """The one "catalog changed" hook (units of work call it after a commit that changed a
+    row): bump the shared version and reload here. An announcement made while another waits
+    to start shares it, so a burst of writes reloads at most twice, not once per write."""
 
+    def __init__(self, catalog: CatalogCache) -> None:
+        self._catalog = catalog
+        self._running = asyncio.Lock()
+        self._next: asyncio.Future[None] | None = None
 
-def _check_base_url(value: str) -> str:
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValidationFailed("base_url must be an http(s) URL with a host")
-    if parts.username or parts.password:
-        raise ValidationFailed("base_url must not carry credentials; put them in an account")
-    return _check_text("base_url", value, 255).rstrip("/")
+    async def __call__(self) -> None:
+        if self._next is None:
+            self._next = asyncio.ensure_future(self._announce())
+        await asyncio.shield(self._next)
 
-
-TIMEOUT_KEYS = ("connect_timeout_s", "read_timeout_s", "total_timeout_s")
-
-
-def _check_config(config: dict[str, Any]) -> dict[str, Any]:
-    """Upstream timeouts in a provider's config: positive numbers of seconds."""
-    for key in TIMEOUT_KEYS:
-        value = config.get(key)
-        if value is not None and (
-            isinstance(value, bool) or not isinstance(value, int | float) or value <= 0
-        ):
-            raise ValidationFailed(f"config.{key} must be a positive number of seconds")
-    return config
-
-
-def _check_models(models: list[str]) -> tuple[str, ...]:
-    cleaned = tuple(_check_text("models[]", m, 191) for m in models)
-    return tuple(dict.fromkeys(cleaned))
+    async def _announce(self) -> None:
+        async with self._running:
+            self._next = None  # writes announced from now on need a reload after this one
+            await self._catalog.changed()
 
 
 class ProvidersAdmin:
-    def __init__(self, repo: ProviderRepository, catalog: CatalogCache, clock: Clock) -> None:
+    def __init__(self, repo: ProviderRepository, uow: UnitOfWorkFactory, clock: Clock) -> None:
         self._repo = repo
-        self._catalog = catalog
+        self._uow = uow
         self._clock = clock
 
     async def list(self) -> tuple[Sequence[Provider], Sequence[SkippedRow]]:
@@ -143,88 +131,56 @@ class ProvidersAdmin:
         if not PROVIDER_ID_RE.match(spec.id):
             raise ValidationFailed("id must be 1-50 characters of a-z, 0-9, '-' or '_'")
         now = self._clock.now()
-        provider = await self._repo.add(
-            Provider(
-                id=spec.id,
-                name=_check_text("name", spec.name, 100),
-                kind=spec.kind,
-                base_url=_check_base_url(spec.base_url),
-                models=_check_models(spec.models),
-                priority=spec.priority,
-                is_active=spec.is_active,
-                config=_check_config(spec.config),
-                created_at=now,
-                updated_at=now,
-            )
+        provider = Provider(
+            id=spec.id,
+            name=check_text("name", spec.name, 100),
+            kind=spec.kind,
+            base_url=check_base_url(spec.base_url),
+            models=check_models(spec.models),
+            priority=spec.priority,
+            is_active=spec.is_active,
+            config=check_config(spec.config),
+            created_at=now,
+            updated_at=now,
         )
-        await self._catalog.changed()
-        return provider
+        async with self._uow() as tx:
+            return await tx.providers.add(provider)
 
     async def update(self, provider_id: str, patch: ProviderPatch) -> Provider:
-        current = await self._repo.get(provider_id)
         changes: dict[str, Any] = {"updated_at": self._clock.now()}
         if not isinstance(patch.name, UnsetType):
-            changes["name"] = _check_text("name", patch.name, 100)
+            changes["name"] = check_text("name", patch.name, 100)
         if not isinstance(patch.kind, UnsetType):
             changes["kind"] = patch.kind
         if not isinstance(patch.base_url, UnsetType):
-            changes["base_url"] = _check_base_url(patch.base_url)
+            changes["base_url"] = check_base_url(patch.base_url)
         if not isinstance(patch.models, UnsetType):
-            changes["models"] = _check_models(patch.models)
+            changes["models"] = check_models(patch.models)
         if not isinstance(patch.config, UnsetType):
-            changes["config"] = _check_config(patch.config)
+            changes["config"] = check_config(patch.config)
         for name in ("priority", "is_active"):
             value = getattr(patch, name)
             if not isinstance(value, UnsetType):
                 changes[name] = value
-        updated = await self._repo.update(msgspec.structs.replace(current, **changes))
-        await self._catalog.changed()
-        return updated
+        async with self._uow() as tx:
+            current = await tx.providers.get(provider_id)
+            return await tx.providers.update(msgspec.structs.replace(current, **changes))
 
     async def delete(self, provider_id: str) -> None:
-        await self._repo.delete(provider_id)
-        await self._catalog.changed()
-
-
-def _credential(auth_data: dict[str, Any] | str) -> Credential:
-    if isinstance(auth_data, str):  # the original API took auth_data as a JSON string
-        try:
-            auth_data = msgspec.json.decode(auth_data)
-        except msgspec.DecodeError:
-            raise ValidationFailed("auth_data must be a JSON object") from None
-        if not isinstance(auth_data, dict):
-            raise ValidationFailed("auth_data must be a JSON object")
-    try:
-        return credential_from_auth_data(auth_data)
-    except InvalidCredential as exc:
-        raise ValidationFailed(str(exc)) from None
-
-
-def _expiry(credential: Credential) -> datetime | None:
-    raw = credential.data.get("expires_at")
-    if not isinstance(raw, str):
-        return None
-    try:
-        parsed = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-    except ValueError:
-        raise ValidationFailed("auth_data.expires_at must be an RFC 3339 timestamp") from None
-    if parsed.tzinfo is None:
-        raise ValidationFailed("auth_data.expires_at must carry a time zone")
-    return parsed
+        async with self._uow() as tx:
+            await tx.providers.delete(provider_id)
 
 
 class AccountsAdmin:
     def __init__(
         self,
         repo: AccountRepository,
-        providers: ProviderRepository,
-        catalog: CatalogCache,
+        uow: UnitOfWorkFactory,
         clock: Clock,
         rotation: Rotation | None = None,
     ) -> None:
         self._repo = repo
-        self._providers = providers
-        self._catalog = catalog
+        self._uow = uow
         self._clock = clock
         self._rotation = rotation
 
@@ -238,49 +194,48 @@ class AccountsAdmin:
         return await self._repo.get(account_id)
 
     async def create(self, spec: NewAccount) -> Account:
-        try:
-            await self._providers.get(spec.provider_id)
-        except NotFound:
-            raise ValidationFailed(f"unknown provider: {spec.provider_id}") from None
-        credential = _credential(spec.auth_data)
-        now = self._clock.now()
-        account = await self._repo.add(
-            Account(
-                id=str(uuid.uuid4()),
-                provider_id=spec.provider_id,
-                label=_check_text("label", spec.label, 100, required=False),
-                credential=credential,
-                is_active=spec.is_active,
-                expires_at=spec.expires_at or _expiry(credential),
-                proxy_id=spec.proxy_id,
-                created_at=now,
-                updated_at=now,
+        check_text("provider_id", spec.provider_id, 50)
+        async with self._uow() as tx:
+            try:
+                await tx.providers.get(spec.provider_id)
+            except NotFound:
+                raise ValidationFailed(f"unknown provider: {spec.provider_id}") from None
+            credential = credential_of(spec.auth_data)
+            now = self._clock.now()
+            return await tx.accounts.add(
+                Account(
+                    id=str(uuid.uuid4()),
+                    provider_id=spec.provider_id,
+                    label=check_text("label", spec.label, 100, required=False),
+                    credential=credential,
+                    is_active=spec.is_active,
+                    expires_at=spec.expires_at or expiry_of(credential),
+                    proxy_id=spec.proxy_id,
+                    created_at=now,
+                    updated_at=now,
+                )
             )
-        )
-        await self._catalog.changed()
-        return account
 
     async def update(self, account_id: str, patch: AccountPatch) -> Account:
-        current = await self._repo.get(account_id)
         changes: dict[str, Any] = {"updated_at": self._clock.now()}
         if not isinstance(patch.label, UnsetType):
-            changes["label"] = _check_text("label", patch.label, 100, required=False)
+            changes["label"] = check_text("label", patch.label, 100, required=False)
         if not isinstance(patch.auth_data, UnsetType):
-            credential = _credential(patch.auth_data)
+            credential = credential_of(patch.auth_data)
             changes["credential"] = credential
-            changes["expires_at"] = _expiry(credential)
+            changes["expires_at"] = expiry_of(credential)
             changes["disabled_reason"] = None  # a new credential gets a fresh start
         for name in ("is_active", "proxy_id", "expires_at", "disabled_reason"):
             value = getattr(patch, name)
             if not isinstance(value, UnsetType):
                 changes[name] = value
-        updated = await self._repo.update(msgspec.structs.replace(current, **changes))
-        await self._catalog.changed()
-        return updated
+        async with self._uow() as tx:
+            current = await tx.accounts.get(account_id)
+            return await tx.accounts.update(msgspec.structs.replace(current, **changes))
 
     async def delete(self, account_id: str) -> None:
-        await self._repo.delete(account_id)
-        await self._catalog.changed()
+        async with self._uow() as tx:
+            await tx.accounts.delete(account_id)
 
     async def cooldowns(self, account_id: str) -> Sequence[Cooldown]:
         account = await self._repo.get(account_id)
@@ -299,35 +254,57 @@ class AccountsAdmin:
         await self.clear_cooldowns(account_id)
         return await self.update(account_id, AccountPatch(is_active=True, disabled_reason=None))
 
-    async def disable(self, account_id: str, reason: str) -> None:
-        """Take an account out of service (a revoked key, a banned account) with the reason."""
-        current = await self._repo.get(account_id)
-        changed = msgspec.structs.replace(
-            current, disabled_reason=reason[:255], updated_at=self._clock.now()
-        )
-        await self._repo.update(changed)
-        await self._catalog.changed()
+    async def disable(self, failed: Sequence[tuple[Account, str]]) -> int:
+        """Take accounts out of service (a revoked key, a banned account) with the reason, in
+        one transaction. An account that no longer holds the credential that failed (the
+        operator rotated it) or is already out of service is left alone. Returns how many
+        this call disabled."""
+        disabled = 0
+        async with self._uow() as tx:
+            for account, reason in failed:
+                fingerprint = account.credential.fingerprint()
+                disabled += await tx.accounts.disable(account.id, fingerprint, reason[:255])
+        return disabled
 
 
 class AccountDisabler:
     """Disables accounts off the request path: the request moves on at once, the write
-    happens in the background (and is only logged if the database is away)."""
+    happens in the background (and is only logged if the database is away).
+
+    One writer: the failures reported while it writes wait and go in its next transaction,
+    so a burst of revoked keys is written (and announced) once or twice, not once per
+    request; a failure for an account already waiting or being written is dropped."""
 
     def __init__(self, admin: AccountsAdmin) -> None:
         self._admin = admin
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._waiting: dict[str, tuple[Account, str]] = {}
+        self._writing: dict[str, tuple[Account, str]] = {}
+        self._writer: asyncio.Task[None] | None = None
 
     def __call__(self, account: Account, reason: str) -> None:
+        if account.id in self._waiting or account.id in self._writing:
+            return
         log.warning("disabling account %s (%s): %s", account.id, account.label, reason)
-        task = asyncio.get_running_loop().create_task(self._disable(account.id, reason))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._waiting[account.id] = (account, reason)
+        if self._writer is None:
+            self._writer = asyncio.get_running_loop().create_task(self._write())
 
-    async def _disable(self, account_id: str, reason: str) -> None:
+    async def drain(self) -> None:
+        """Wait until every reported failure is written."""
+        if self._writer is not None:
+            await asyncio.shield(self._writer)
+
+    async def _write(self) -> None:
         try:
-            await self._admin.disable(account_id, reason)
-        except Exception as exc:
-            log.error("could not disable account %s: %s", account_id, exc)
+            while self._waiting:
+                self._writing, self._waiting = self._waiting, {}
+                try:
+                    await self._admin.disable(list(self._writing.values()))
+                except Exception as exc:
+                    log.error("could not disable accounts %s: %s", ", ".join(self._writing), exc)
+        finally:
+            self._writing = {}
+            self._writer = None
 
 
 @redacted("plaintext")
@@ -341,9 +318,9 @@ def new_client_key_secret() -> str:
 
 
 class ClientKeysAdmin:
-    def __init__(self, repo: ClientKeyRepository, catalog: CatalogCache, clock: Clock) -> None:
+    def __init__(self, repo: ClientKeyRepository, uow: UnitOfWorkFactory, clock: Clock) -> None:
         self._repo = repo
-        self._catalog = catalog
+        self._uow = uow
         self._clock = clock
 
     async def list(self) -> Sequence[ClientKey]:
@@ -351,19 +328,17 @@ class ClientKeysAdmin:
 
     async def create(self, spec: NewClientKey) -> IssuedClientKey:
         plaintext = new_client_key_secret()
-        key = await self._repo.add(
-            ClientKey(
-                id=str(uuid.uuid4()),
-                label=_check_text("label", spec.label, 100, required=False),
-                prefix=key_prefix(plaintext),
-                key_hash=hash_key(plaintext),
-                created_at=self._clock.now(),
-            )
+        key = ClientKey(
+            id=str(uuid.uuid4()),
+            label=check_text("label", spec.label, 100, required=False),
+            prefix=key_prefix(plaintext),
+            key_hash=hash_key(plaintext),
+            created_at=self._clock.now(),
         )
-        await self._catalog.changed()
+        async with self._uow() as tx:
+            key = await tx.keys.add(key)
         return IssuedClientKey(key, plaintext)
 
     async def revoke(self, key_id: str) -> ClientKey:
-        key = await self._repo.revoke(key_id)
-        await self._catalog.changed()  # the snapshot drops it at once, in every process
-        return key
+        async with self._uow() as tx:  # the commit drops it from every process's snapshot
+            return await tx.keys.revoke(key_id)

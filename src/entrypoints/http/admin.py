@@ -43,7 +43,8 @@ def admin_guard(connection: ASGIConnection[Any, Any, Any, State], _: BaseRouteHa
 
 
 async def decode_body(request: Request[Any, Any, State], type_: type[T]) -> T:
-    """400 for malformed JSON, 422 naming the field for a wrong type or a missing field."""
+    """400 for malformed or too deeply nested JSON, 422 naming the field for a wrong type or a
+    missing field."""
     body = await request.body()
     try:
         return msgspec.json.decode(body, type=type_)
@@ -51,6 +52,8 @@ async def decode_body(request: Request[Any, Any, State], type_: type[T]) -> T:
         raise ValidationFailed(str(exc).replace("`$.", "`")) from None
     except msgspec.DecodeError:
         raise ClientException("request body is not valid JSON") from None
+    except RecursionError:
+        raise ClientException("request body is nested too deeply") from None
 
 
 # ---- views: what the admin API shows (never a secret) ----------------------------------------

@@ -13,7 +13,12 @@ from dishka import AsyncContainer, make_async_container
 from litestar import Litestar, Router
 
 from aigateway.application.ports.repositories import SettingsStore
-from aigateway.application.use_cases.admin import AccountsAdmin, ClientKeysAdmin, ProvidersAdmin
+from aigateway.application.use_cases.admin import (
+    AccountDisabler,
+    AccountsAdmin,
+    ClientKeysAdmin,
+    ProvidersAdmin,
+)
 from aigateway.application.use_cases.bootstrap import ensure_admin_key
 from aigateway.application.use_cases.catalog import CatalogCache
 from aigateway.application.use_cases.proxy_chat import ProxyChat
@@ -47,6 +52,7 @@ def create_app(
         )
         tasks: list[asyncio.Task[None]] = []
         logs: RequestLogQueue | None = None
+        disabler: AccountDisabler | None = None
         try:
             state = app.state
             state.settings = settings
@@ -60,6 +66,7 @@ def create_app(
             state.catalog = catalog
             state.logs = logs
             state.proxy_chat = proxy_chat = await di.get(ProxyChat)
+            disabler = await di.get(AccountDisabler)
             runtime.gateway = GatewayServices(
                 proxy_chat=proxy_chat,
                 catalog=catalog,
@@ -87,6 +94,8 @@ def create_app(
             await asyncio.gather(*tasks, return_exceptions=True)
             if logs is not None and not await logs.flush():
                 log.error("shutdown: %d request log rows could not be written", logs.pending)
+            if disabler is not None:  # accounts found revoked at the end are still disabled
+                await disabler.drain()
             await di.close()
 
     admin = Router(

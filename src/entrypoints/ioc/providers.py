@@ -7,6 +7,7 @@ scope costs measurable throughput, see docs/decisions.md).
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
+from functools import partial
 
 from dishka import Provider, Scope, from_context, provide
 from redis.asyncio import Redis
@@ -31,6 +32,7 @@ from aigateway.adapters.persistence.repositories import (
     SqlSettingsStore,
 )
 from aigateway.adapters.persistence.request_logs import SqlRequestLogSink
+from aigateway.adapters.persistence.unit_of_work import SqlUnitOfWork
 from aigateway.adapters.redis.client import RedisPinger, create_redis
 from aigateway.adapters.redis.coordination import (
     RedisConfigVersion,
@@ -63,10 +65,12 @@ from aigateway.application.ports.repositories import (
     ProviderRepository,
     SettingsStore,
 )
+from aigateway.application.ports.unit_of_work import UnitOfWorkFactory
 from aigateway.application.ports.upstream import ChatExecutor, Upstream
 from aigateway.application.use_cases.admin import (
     AccountDisabler,
     AccountsAdmin,
+    CatalogAnnouncer,
     ClientKeysAdmin,
     ProvidersAdmin,
 )
@@ -251,6 +255,10 @@ class ApplicationProvider(Provider):
         )
 
     @provide
+    def disabler(self, accounts: AccountsAdmin) -> AccountDisabler:
+        return AccountDisabler(accounts)
+
+    @provide
     def proxy_chat(
         self,
         catalog: CatalogCache,
@@ -258,7 +266,7 @@ class ApplicationProvider(Provider):
         executors: Executors,
         logs: RequestLogQueue,
         clock: Clock,
-        accounts: AccountsAdmin,
+        disabler: AccountDisabler,
         settings: Settings,
     ) -> ProxyChat:
         return ProxyChat(
@@ -268,31 +276,32 @@ class ApplicationProvider(Provider):
             logs,
             clock,
             budget=RetryBudget(settings.retry.max_attempts, settings.retry.deadline_s),
-            disable_account=AccountDisabler(accounts),
+            disable_account=disabler,
         )
 
     @provide
+    def unit_of_work(
+        self, engine: AsyncEngine, cipher: CredentialCipher, catalog: CatalogCache
+    ) -> UnitOfWorkFactory:
+        return partial(SqlUnitOfWork, engine, cipher, CatalogAnnouncer(catalog))
+
+    @provide
     def providers_admin(
-        self, repo: ProviderRepository, catalog: CatalogCache, clock: Clock
+        self, repo: ProviderRepository, uow: UnitOfWorkFactory, clock: Clock
     ) -> ProvidersAdmin:
-        return ProvidersAdmin(repo, catalog, clock)
+        return ProvidersAdmin(repo, uow, clock)
 
     @provide
     def accounts_admin(
-        self,
-        repo: AccountRepository,
-        providers: ProviderRepository,
-        catalog: CatalogCache,
-        clock: Clock,
-        rotation: Rotation,
+        self, repo: AccountRepository, uow: UnitOfWorkFactory, clock: Clock, rotation: Rotation
     ) -> AccountsAdmin:
-        return AccountsAdmin(repo, providers, catalog, clock, rotation)
+        return AccountsAdmin(repo, uow, clock, rotation)
 
     @provide
     def keys_admin(
-        self, repo: ClientKeyRepository, catalog: CatalogCache, clock: Clock
+        self, repo: ClientKeyRepository, uow: UnitOfWorkFactory, clock: Clock
     ) -> ClientKeysAdmin:
-        return ClientKeysAdmin(repo, catalog, clock)
+        return ClientKeysAdmin(repo, uow, clock)
 
 
 def production_providers() -> list[Provider]:

@@ -1,15 +1,19 @@
-"""In-process repositories with the same behaviour as the SQL ones (test doubles)."""
+"""In-process repositories with the same behaviour as the SQL ones (test doubles; the
+contract suite runs them next to SQLite and MariaDB)."""
 
 from __future__ import annotations
 
+import asyncio
 import copy
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
-from typing import TypeVar
+from types import TracebackType
+from typing import Self, TypeVar
 
 import msgspec
 
 from aigateway.application.ports.repositories import Conflict, NotFound, SkippedRow
+from aigateway.application.ports.unit_of_work import CatalogChanged
 from aigateway.domain.accounts import Account
 from aigateway.domain.client_keys import ClientKey
 from aigateway.domain.providers import Provider
@@ -144,6 +148,20 @@ class InMemoryAccountRepository:
         self._find(account_id)
         del self._rows[account_id]
 
+    async def disable(self, account_id: str, fingerprint: str, reason: str) -> bool:
+        current = self._rows.get(account_id)
+        if (
+            current is None
+            or not current.is_active
+            or current.disabled_reason is not None
+            or current.credential.fingerprint() != fingerprint
+        ):
+            return False
+        self._rows[account_id] = msgspec.structs.replace(
+            current, disabled_reason=reason[:255], updated_at=_now()
+        )
+        return True
+
     async def record_usage(self, usage: dict[str, tuple[int, datetime]]) -> None:
         for account_id, (count, used_at) in usage.items():
             current = self._rows.get(account_id)
@@ -236,3 +254,61 @@ class InMemoryRequestLogSink:
     async def list_recent(self, limit: int = 100) -> Sequence[RequestLogEntry]:
         """The newest `limit` entries, newest first."""
         return [copy.copy(entry) for entry in reversed(self.rows[-limit:])] if limit > 0 else []
+
+
+class InMemoryUnitOfWork:
+    """The UnitOfWork port over the in-memory repositories, one at a time (like SQLite's
+    write lock): an exception restores the rows; a commit that changed a row calls the hook."""
+
+    def __init__(
+        self,
+        providers: InMemoryProviderRepository,
+        accounts: InMemoryAccountRepository,
+        keys: InMemoryClientKeyRepository,
+        catalog_changed: CatalogChanged,
+        lock: asyncio.Lock,
+    ) -> None:
+        self.providers = providers
+        self.accounts = accounts
+        self.keys = keys
+        self._catalog_changed = catalog_changed
+        self._lock = lock
+        self._before = self._rows()
+
+    def _rows(self) -> tuple[dict[str, Provider], dict[str, Account], dict[str, ClientKey]]:
+        return (dict(self.providers._rows), dict(self.accounts._rows), dict(self.keys._rows))
+
+    async def __aenter__(self) -> Self:
+        await self._lock.acquire()
+        self._before = self._rows()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        changed = self._rows() != self._before
+        if exc_type is not None:
+            self.providers._rows, self.accounts._rows, self.keys._rows = self._before
+        self._lock.release()
+        if exc_type is None and changed:
+            await self._catalog_changed()
+
+
+class InMemoryUnitsOfWork:
+    """A UnitOfWorkFactory for the in-memory repositories."""
+
+    def __init__(
+        self,
+        providers: InMemoryProviderRepository,
+        accounts: InMemoryAccountRepository,
+        keys: InMemoryClientKeyRepository,
+        catalog_changed: CatalogChanged,
+    ) -> None:
+        self._parts = (providers, accounts, keys, catalog_changed)
+        self._lock = asyncio.Lock()
+
+    def __call__(self) -> InMemoryUnitOfWork:
+        return InMemoryUnitOfWork(*self._parts, self._lock)
