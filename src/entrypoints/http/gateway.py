@@ -53,8 +53,7 @@ class ClientFormat(msgspec.Struct, frozen=True):
 
 
 def _openai_head(body: bytes) -> tuple[str, bool]:
-    head = openai_chat.decode_request(body)
-    return head.model, bool(head.stream)
+    return openai_chat.decode_head(body)
 
 
 def _openai_error(exc: GatewayError) -> bytes:
@@ -62,8 +61,7 @@ def _openai_error(exc: GatewayError) -> bytes:
 
 
 def _anthropic_head(body: bytes) -> tuple[str, bool]:
-    head = anthropic_messages.decode_request_head(body)
-    return head.model, bool(head.stream)
+    return anthropic_messages.decode_head(body)
 
 
 _anthropic_codec = anthropic_messages.AnthropicMessagesCodec()
