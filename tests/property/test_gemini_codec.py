@@ -47,7 +47,7 @@ from aigateway.domain.llm import (
 )
 from tests.property.test_codecs import (
     ANTHROPIC,
-    OPENAI,
+    OPENAI_DEFAULT,
     base64_data,
     canonical_streams,
     counts,
@@ -302,12 +302,13 @@ def test_gemini_stream_translated_to_openai(
 ) -> None:
     upstream = GEMINI.stream_encoder().encode_all(events)
     translator = StreamTranslator(
-        GEMINI.stream_decoder(), OPENAI.stream_encoder(include_usage=include_usage, created=1)
+        GEMINI.stream_decoder(),
+        OPENAI_DEFAULT.stream_encoder(include_usage=include_usage, created=1),
     )
     out = b"".join(translator.feed(piece) for piece in split(upstream, cuts)) + translator.finish()
     assert_valid_openai_stream(out, include_usage=include_usage)
     expected = accumulate(events)
-    got = decode_stream(OPENAI.stream_decoder(), [out])
+    got = decode_stream(OPENAI_DEFAULT.stream_decoder(), [out])
     assert _content(got) == _content(expected)
     assert got.stop_reason == expected.stop_reason
     if include_usage:

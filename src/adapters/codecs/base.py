@@ -9,7 +9,7 @@ not use codecs at all (it stays a byte passthrough).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, Protocol, TypeVar
 
 import msgspec
@@ -117,25 +117,65 @@ def _join_path(prefix: str | None, where: str | None) -> str | None:
     return prefix + where if where.startswith("[") else f"{prefix}.{where}"
 
 
+NESTED_TOO_DEEPLY = "request body is nested too deeply"
+UPSTREAM_NESTED_TOO_DEEPLY = "upstream answer is nested too deeply"
+
+
 def convert(value: Any, type_: type[T], path: str | None) -> T:
     """`msgspec.convert` whose validation errors are 400s naming the field under `path`."""
     try:
         return msgspec.convert(value, type_)
     except msgspec.ValidationError as exc:
         raise validation_error(str(exc), path) from None
+    except RecursionError:
+        raise invalid_request(NESTED_TOO_DEEPLY) from None
+
+
+def decode_client(decode: Callable[[bytes], T], body: bytes) -> T:
+    """A client body through `decode` (a typed msgspec decoder), or a 400 saying why not:
+    empty, not JSON, ill-typed (naming the field) or nested deeper than can be decoded."""
+    if not body:
+        raise invalid_request("request body is empty; expected a JSON object")
+    try:
+        return decode(body)
+    except msgspec.ValidationError as exc:
+        raise validation_error(str(exc)) from None
+    except msgspec.DecodeError as exc:
+        raise invalid_request(f"request body is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise invalid_request(NESTED_TOO_DEEPLY) from None
 
 
 def decode_body(body: bytes) -> dict[str, Any]:
     """A client body -> its JSON object, or a 400 saying why not."""
-    if not body:
-        raise invalid_request("request body is empty; expected a JSON object")
-    try:
-        document = json_decode(body)
-    except msgspec.DecodeError as exc:
-        raise invalid_request(f"request body is not valid JSON: {exc}") from None
+    document = decode_client(json_decode, body)
     if not isinstance(document, dict):
         raise invalid_request("request body must be a JSON object")
     return document
+
+
+class RoutingHead(msgspec.Struct, kw_only=True):
+    """What routing needs of a chat body; the messages are counted, not read."""
+
+    model: str
+    messages: list[msgspec.Raw]
+    stream: bool | None = None
+
+
+H = TypeVar("H", bound=RoutingHead)
+
+
+def decode_routing_head(decode: Callable[[bytes], H], body: bytes) -> H:
+    """A client body's routing head through `decode` (a decoder of a `RoutingHead` type), and
+    nothing more: a JSON object with a non-empty string `model`, a non-empty `messages` array
+    and `stream` a bool or absent. Message shapes, content-part types and unknown fields are
+    the upstream's to judge; malformed input is a 400 naming the field."""
+    head = decode_client(decode, body)
+    if not head.model.strip():
+        raise invalid_request("model is required", param="model")
+    if not head.messages:
+        raise invalid_request("messages must contain at least one message", param="messages")
+    return head
 
 
 def unsupported_error(exc: UnsupportedContent) -> GatewayError:
@@ -176,7 +216,10 @@ def data_url(media_type: str, data: str) -> str:
 
 __all__ = [
     "DEFAULT_EFFORT_BUDGETS",
+    "NESTED_TOO_DEEPLY",
+    "UPSTREAM_NESTED_TOO_DEEPLY",
     "ErrorType",
+    "RoutingHead",
     "StreamDecoder",
     "StreamEncoder",
     "WireCodec",
@@ -185,6 +228,8 @@ __all__ = [
     "convert",
     "data_url",
     "decode_body",
+    "decode_client",
+    "decode_routing_head",
     "json_decode",
     "json_encode",
     "parse_data_url",

@@ -7,6 +7,9 @@ import re
 
 import msgspec
 
+from aigateway.adapters.codecs.base import NESTED_TOO_DEEPLY
+from aigateway.application.errors import invalid_request
+
 # a JSON string literal, or one structural character
 _TOKEN = re.compile(rb'"(?:[^"\\]|\\.)*"|[{}\[\]]', re.DOTALL)
 _COLON = re.compile(rb"\s*:\s*")
@@ -22,7 +25,10 @@ def splice_model(body: bytes, model: str) -> bytes:
     """
     spans = _model_spans(body)
     if spans is None:
-        document = msgspec.json.decode(body)
+        try:
+            document = msgspec.json.decode(body)
+        except RecursionError:
+            raise invalid_request(NESTED_TOO_DEEPLY) from None
         document["model"] = model
         return msgspec.json.encode(document)
     value = msgspec.json.encode(model)

@@ -17,7 +17,12 @@ the stream with an error event in the client's format (never an exception mid-re
 
 from __future__ import annotations
 
-from aigateway.adapters.codecs.base import StreamDecoder, StreamEncoder, WireFormatError
+from aigateway.adapters.codecs.base import (
+    UPSTREAM_NESTED_TOO_DEEPLY,
+    StreamDecoder,
+    StreamEncoder,
+    WireFormatError,
+)
 from aigateway.domain.llm import (
     ErrorType,
     MessageDelta,
@@ -79,5 +84,8 @@ class StreamTranslator:
                 out.append(self._encoder.encode(event))
             except UnsupportedContent as exc:
                 out.append(self.fail(str(exc), ErrorType.INVALID_REQUEST))
+                break
+            except RecursionError:
+                out.append(self.fail(UPSTREAM_NESTED_TOO_DEEPLY))
                 break
         return b"".join(out)

@@ -81,7 +81,8 @@ ToolResultContent = TextPart | ImagePart | OpaquePart
 
 
 def parse_tool_arguments(raw: str) -> tuple[Any, str | None]:
-    """A tool-call argument string -> (JSON value, None), or ({}, raw) when it is not JSON.
+    """A tool-call argument string -> (JSON value, None), or ({}, raw) when it is not JSON
+    (or nested too deeply to decode): such arguments are carried as the raw string.
 
     An empty or blank string is an empty object (several servers send "" for no arguments).
     """
@@ -89,7 +90,7 @@ def parse_tool_arguments(raw: str) -> tuple[Any, str | None]:
         return {}, None
     try:
         return _decode_json(raw), None
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, RecursionError):
         return {}, raw
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 
@@ -82,8 +83,8 @@ def test_request_translated_back_keeps_the_portable_content(
     original = client.decode_request(fixture(source))
     back = client.decode_request(client.encode_request(upstream.decode_request(fixture(expected))))
     view, back_view = request_view(original), request_view(back)
-    assert back_view["system"] == view["system"]
-    assert back_view["tools"] == view["tools"]
+    for key in ("system", "tools", "max_tokens", "temperature", "top_p", "stop", "stream", "user"):
+        assert back_view[key] == view[key], key
     # what crosses both ways unchanged: every text, image, tool call and tool result, in order
     flat = [p for _, parts in view["messages"] for p in parts if p[0] != "thinking"]
     back_flat = [p for _, parts in back_view["messages"] for p in parts if p[0] != "thinking"]
@@ -95,6 +96,12 @@ def test_request_translated_back_keeps_the_portable_content(
     assert back_flat == flat
 
 
+def unsigned(view: dict[str, Any]) -> dict[str, Any]:
+    """A response view without thinking signatures: OpenAI has nowhere to carry them."""
+    content = [("thinking", p[1], None, p[3]) if p[0] == "thinking" else p for p in view["content"]]
+    return {**view, "content": content}
+
+
 def _hoist_result_images(parts: list[tuple[object, ...]]) -> list[tuple[object, ...]]:
     out: list[tuple[object, ...]] = []
     for part in parts:
@@ -102,7 +109,7 @@ def _hoist_result_images(parts: list[tuple[object, ...]]) -> list[tuple[object, 
             content = part[2]
             assert isinstance(content, tuple)
             texts = tuple(p for p in content if p[0] == "text")
-            out.append(("result", part[1], texts))
+            out.append(("result", part[1], texts, False))  # OpenAI tool messages: no error flag
             out.extend(p for p in content if p[0] == "image")
         else:
             out.append(part)
@@ -128,6 +135,8 @@ def test_response_translated_back_keeps_the_portable_content(
     view, back_view = response_view(original), response_view(back)
     if original.stop_reason is StopReason.STOP_SEQUENCE:  # OpenAI has no stop_sequence reason
         view["stop_reason"] = StopReason.END_TURN
+    if client is OPENAI:
+        view = unsigned(view)
     assert back_view == view
 
 
@@ -177,6 +186,8 @@ def test_stream_translated_back_accumulates_to_the_same_answer(
     original = decode_stream(upstream.stream_decoder(), [fixture(source)])
     translated = decode_stream(client.stream_decoder(), split(fixture(expected), [5, 99, 400]))
     view, translated_view = response_view(original), response_view(translated)
+    if client is OPENAI:
+        view = unsigned(view)
     assert translated_view == view
     assert [type(p) for p in translated.content] == [type(p) for p in original.content]
 

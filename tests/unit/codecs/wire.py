@@ -16,10 +16,12 @@ from aigateway.domain.llm import (
     ChatRequest,
     ChatResponse,
     ImagePart,
+    OpaquePart,
     Part,
     StreamAccumulator,
     TextPart,
     ThinkingPart,
+    Tool,
     ToolCallPart,
     ToolResultPart,
 )
@@ -195,20 +197,40 @@ def part_view(part: Part) -> tuple[Any, ...]:
     if isinstance(part, ToolCallPart):
         return ("call", part.id, part.name, part.arguments)
     if isinstance(part, ToolResultPart):
-        return ("result", part.tool_call_id, tuple(part_view(p) for p in part.content))
+        content = tuple(part_view(p) for p in part.content)
+        return ("result", part.tool_call_id, content, part.is_error)
     if isinstance(part, ThinkingPart):
-        return ("thinking", part.text)
+        return ("thinking", part.text, part.signature or None, part.redacted_data)
     return ("opaque", part.format, part.name)
 
 
+NO_PARAMETERS = {"type": "object", "properties": {}}  # what no schema means (Anthropic's fill)
+
+
+def tool_view(tool: Tool | OpaquePart) -> tuple[Any, ...]:
+    if isinstance(tool, OpaquePart):
+        return ("opaque", tool.format, tool.name)
+    parameters = tool.parameters if tool.parameters is not None else NO_PARAMETERS
+    return ("tool", tool.name, tool.description, parameters)
+
+
 def request_view(request: ChatRequest) -> dict[str, Any]:
+    """What must survive a crossing: the conversation, the tools with their schemas, the
+    sampling parameters and the tool choice."""
     return {
         "system": [p.text for p in request.system],
         "messages": [
             (m.role, [part_view(p) for p in m.content if not _is_blank(p)])
             for m in request.messages
         ],
-        "tools": [getattr(t, "name", None) for t in request.tools],
+        "tools": [tool_view(t) for t in request.tools],
+        "tool_choice": request.tool_choice,
+        "max_tokens": request.max_tokens,
+        "temperature": request.temperature,
+        "top_p": request.top_p,
+        "stop": request.stop,
+        "stream": request.stream,
+        "user": request.user,
     }
 
 

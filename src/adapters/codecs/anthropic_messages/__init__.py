@@ -12,9 +12,8 @@ to upstreams), `responses`, `streams`, `errors`, `passthrough`, `codec`.
 from aigateway.adapters.codecs.anthropic_messages.codec import AnthropicMessagesCodec
 from aigateway.adapters.codecs.anthropic_messages.errors import error_body, error_type_name
 from aigateway.adapters.codecs.anthropic_messages.passthrough import (
-    MessagesRequestHead,
     StreamUsageScanner,
-    decode_request_head,
+    decode_head,
     usage_from_body,
 )
 from aigateway.adapters.codecs.anthropic_messages.request_in import block_in
@@ -40,10 +39,9 @@ __all__ = [
     "AnthropicMessagesCodec",
     "AnthropicStreamDecoder",
     "AnthropicStreamEncoder",
-    "MessagesRequestHead",
     "StreamUsageScanner",
     "block_in",
-    "decode_request_head",
+    "decode_head",
     "error_body",
     "error_type_name",
     "stop_reason",

@@ -11,8 +11,20 @@ from aigateway.adapters.codecs.anthropic_messages.streams import (
     AnthropicStreamEncoder,
 )
 from aigateway.adapters.codecs.anthropic_messages.wire import DEFAULT_MAX_TOKENS, FORMAT, TITLE
-from aigateway.adapters.codecs.base import DEFAULT_EFFORT_BUDGETS
-from aigateway.domain.llm import ApiError, ChatRequest, ChatResponse, StreamError
+from aigateway.adapters.codecs.base import (
+    DEFAULT_EFFORT_BUDGETS,
+    NESTED_TOO_DEEPLY,
+    UPSTREAM_NESTED_TOO_DEEPLY,
+    WireFormatError,
+)
+from aigateway.application.errors import invalid_request
+from aigateway.domain.llm import (
+    ApiError,
+    ChatRequest,
+    ChatResponse,
+    StreamError,
+    UnsupportedContent,
+)
 
 
 class AnthropicMessagesCodec:
@@ -36,23 +48,35 @@ class AnthropicMessagesCodec:
 
     def decode_request(self, body: bytes) -> ChatRequest:
         """A client body -> canonical request; malformed or ill-typed bodies are 400s."""
-        return request_in.decode_request(body)
+        try:
+            return request_in.decode_request(body)
+        except RecursionError:
+            raise invalid_request(NESTED_TOO_DEEPLY) from None
 
     def to_wire_request(self, request: ChatRequest) -> dict[str, Any]:
         """Canonical request -> the Anthropic JSON document (raises UnsupportedContent)."""
         return request_out.to_wire_request(self, request)
 
     def encode_request(self, request: ChatRequest) -> bytes:
-        return request_out.encode_request(self, request)
+        try:
+            return request_out.encode_request(self, request)
+        except RecursionError:
+            raise invalid_request(NESTED_TOO_DEEPLY) from None
 
     def decode_response(self, body: bytes) -> ChatResponse:
-        return responses.decode_response(body)
+        try:
+            return responses.decode_response(body)
+        except RecursionError:
+            raise WireFormatError(UPSTREAM_NESTED_TOO_DEEPLY) from None
 
     def to_wire_response(self, response: ChatResponse) -> dict[str, Any]:
         return responses.to_wire_response(response)
 
     def encode_response(self, response: ChatResponse, *, created: int | None = None) -> bytes:
-        return responses.encode_response(response)
+        try:
+            return responses.encode_response(response)
+        except RecursionError:
+            raise UnsupportedContent("an answer nested this deeply", TITLE) from None
 
     def stream_decoder(self) -> AnthropicStreamDecoder:
         return AnthropicStreamDecoder()

@@ -24,7 +24,7 @@ def decode_error(status: int, body: bytes) -> ApiError:
         if isinstance(document, list) and document:  # some endpoints wrap it in a list
             document = document[0]
         wire = msgspec.convert(document, WireErrorBody)
-    except (msgspec.MsgspecError, TypeError):
+    except (msgspec.MsgspecError, RecursionError, TypeError):
         message = body.decode("utf-8", "replace")[:2000]
     else:
         if isinstance(wire.error, WireStatus):

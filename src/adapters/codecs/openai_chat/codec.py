@@ -5,11 +5,23 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from aigateway.adapters.codecs.base import DEFAULT_EFFORT_BUDGETS
+from aigateway.adapters.codecs.base import (
+    DEFAULT_EFFORT_BUDGETS,
+    NESTED_TOO_DEEPLY,
+    UPSTREAM_NESTED_TOO_DEEPLY,
+    WireFormatError,
+)
 from aigateway.adapters.codecs.openai_chat import errors, request_in, request_out, responses
 from aigateway.adapters.codecs.openai_chat.streams import OpenAIStreamDecoder, OpenAIStreamEncoder
 from aigateway.adapters.codecs.openai_chat.wire import FORMAT, TITLE
-from aigateway.domain.llm import ApiError, ChatRequest, ChatResponse, StreamError
+from aigateway.application.errors import invalid_request
+from aigateway.domain.llm import (
+    ApiError,
+    ChatRequest,
+    ChatResponse,
+    StreamError,
+    UnsupportedContent,
+)
 
 
 class OpenAIChatCodec:
@@ -44,17 +56,26 @@ class OpenAIChatCodec:
 
     def decode_request(self, body: bytes) -> ChatRequest:
         """A client body -> canonical request; malformed or ill-typed bodies are 400s."""
-        return request_in.decode_request(body)
+        try:
+            return request_in.decode_request(body)
+        except RecursionError:
+            raise invalid_request(NESTED_TOO_DEEPLY) from None
 
     def to_wire_request(self, request: ChatRequest) -> dict[str, Any]:
         """Canonical request -> the OpenAI JSON document (raises UnsupportedContent)."""
         return request_out.to_wire_request(self, request)
 
     def encode_request(self, request: ChatRequest) -> bytes:
-        return request_out.encode_request(self, request)
+        try:
+            return request_out.encode_request(self, request)
+        except RecursionError:
+            raise invalid_request(NESTED_TOO_DEEPLY) from None
 
     def decode_response(self, body: bytes) -> ChatResponse:
-        return responses.decode_response(body)
+        try:
+            return responses.decode_response(body)
+        except RecursionError:
+            raise WireFormatError(UPSTREAM_NESTED_TOO_DEEPLY) from None
 
     def to_wire_response(
         self, response: ChatResponse, *, created: int | None = None
@@ -63,7 +84,10 @@ class OpenAIChatCodec:
 
     def encode_response(self, response: ChatResponse, *, created: int | None = None) -> bytes:
         """`created` (unix seconds) when the response came from a format without one."""
-        return responses.encode_response(response, created=created)
+        try:
+            return responses.encode_response(response, created=created)
+        except RecursionError:
+            raise UnsupportedContent("an answer nested this deeply", TITLE) from None
 
     def stream_decoder(self) -> OpenAIStreamDecoder:
         return OpenAIStreamDecoder()

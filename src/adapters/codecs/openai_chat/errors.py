@@ -26,7 +26,7 @@ def decode_error(status: int, body: bytes) -> ApiError:
     message, code, param = "", None, None
     try:
         wire = decode_error_body(body)
-    except msgspec.MsgspecError:
+    except (msgspec.MsgspecError, RecursionError):
         message = body.decode("utf-8", "replace")[:2000]
     else:
         if isinstance(wire.error, WireErrorObject):

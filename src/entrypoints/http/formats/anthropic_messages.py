@@ -29,11 +29,6 @@ class _Listing(msgspec.Struct):
     last_id: str | None
 
 
-def _head(body: bytes) -> tuple[str, bool]:
-    head = anthropic_messages.decode_request_head(body)
-    return head.model, bool(head.stream)
-
-
 def _models(entries: Sequence[ModelEntry], created: int) -> bytes:
     stamp = datetime.fromtimestamp(created, UTC).isoformat().replace("+00:00", "Z")
     cards = [_Model(id=e.id, display_name=e.id, created_at=stamp) for e in entries]
@@ -46,7 +41,7 @@ SPEC = ClientFormat(
     format=anthropic_messages.FORMAT,
     path="/v1/messages",
     codec=anthropic_messages.AnthropicMessagesCodec(),
-    head=_head,
+    head=anthropic_messages.decode_head,
     forwarded_headers=(b"anthropic-beta",),
     models_header=b"anthropic-version",
     render_models=_models,

@@ -22,11 +22,6 @@ class _Listing(msgspec.Struct):
     object: str = "list"
 
 
-def _head(body: bytes) -> tuple[str, bool]:
-    head = openai_chat.decode_request(body)
-    return head.model, bool(head.stream)
-
-
 def _models(entries: Sequence[ModelEntry], created: int) -> bytes:
     return msgspec.json.encode(_Listing([_Card(e.id, e.owned_by, created) for e in entries]))
 
@@ -35,6 +30,6 @@ SPEC = ClientFormat(
     format=openai_chat.FORMAT,
     path="/v1/chat/completions",
     codec=openai_chat.OpenAIChatCodec(),
-    head=_head,
+    head=openai_chat.decode_head,
     render_models=_models,
 )
