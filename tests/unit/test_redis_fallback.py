@@ -3,33 +3,46 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from redis.exceptions import ConnectionError as RedisConnectionError
 
+from aigateway.adapters.memory.coordination import InMemoryRotation
 from aigateway.adapters.redis.fallback import (
     CircuitBreaker,
     FallbackConfigVersion,
-    FallbackRoundRobinCursor,
+    FallbackRotation,
 )
 from aigateway.application.ports.coordination import Turn
+from aigateway.domain.routing.eligibility import Cooldown
 
 
-class FlakyCursor:
+class FlakyRotation(InMemoryRotation):
+    """A shared rotation that can go down or hang; its counters start at 100."""
+
     def __init__(self) -> None:
+        super().__init__()
         self.down = False
         self.calls = 0
         self.count = 100
         self.delay = 0.0
 
-    async def next(self, provider_id: str, model: str) -> int:
+    async def turn(self, provider_id: str, model: str, now: datetime) -> Turn:
         self.calls += 1
         if self.delay:
             await asyncio.sleep(self.delay)
         if self.down:
             raise RedisConnectionError("connection refused")
         self.count += 1
-        return self.count
+        return Turn(self.count)
+
+
+NOW = datetime.now(UTC)
+
+
+async def counter(rotation: FallbackRotation) -> int:
+    return (await rotation.turn("p", "m", NOW)).counter
 
 
 class Clock:
@@ -42,29 +55,29 @@ class Clock:
 
 async def test_outage_falls_back_and_recovers() -> None:
     clock = Clock()
-    primary = FlakyCursor()
-    cursor = FallbackRoundRobinCursor(primary, CircuitBreaker(open_for_s=5, monotonic=clock))
-    assert await cursor.next("p", "m") == 101
+    primary = FlakyRotation()
+    rotation = FallbackRotation(primary, CircuitBreaker(open_for_s=5, monotonic=clock))
+    assert await counter(rotation) == 101
     primary.down = True
-    local = [await cursor.next("p", "m") for _ in range(10)]
+    local = [await counter(rotation) for _ in range(10)]
     assert local == list(range(1, 11))  # in-process counting continues without raising
     assert primary.calls == 2  # only the call that tripped the breaker reached Redis
     primary.down = False
     clock.t = 5.0
-    assert await cursor.next("p", "m") == 102  # the probe succeeds: back on Redis
-    assert await cursor.next("p", "m") == 103
+    assert await counter(rotation) == 102  # the probe succeeds: back on Redis
+    assert await counter(rotation) == 103
 
 
 async def test_only_one_probe_while_redis_hangs() -> None:
     clock = Clock()
-    primary = FlakyCursor()
+    primary = FlakyRotation()
     breaker = CircuitBreaker(open_for_s=5, monotonic=clock)
-    cursor = FallbackRoundRobinCursor(primary, breaker)
+    rotation = FallbackRotation(primary, breaker)
     primary.down = True
-    await cursor.next("p", "m")
+    await counter(rotation)
     clock.t = 6.0
     primary.delay = 0.05
-    results = await asyncio.gather(*(cursor.next("p", "m") for _ in range(20)))
+    results = await asyncio.gather(*(counter(rotation) for _ in range(20)))
     assert primary.calls == 2  # the trip and one probe; 19 callers never waited on Redis
     assert len(set(results)) == 20
     assert breaker.is_open
@@ -98,12 +111,6 @@ async def test_config_version_keeps_the_last_value_while_down(down_first: bool) 
 
 
 async def test_rotation_keeps_local_cooldowns_while_redis_is_away() -> None:
-    from datetime import UTC, datetime, timedelta
-
-    from aigateway.adapters.memory.coordination import InMemoryRotation
-    from aigateway.adapters.redis.fallback import FallbackRotation
-    from aigateway.domain.routing.eligibility import Cooldown
-
     class DownRotation(InMemoryRotation):
         down = False
 
