@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import uvloop
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -114,22 +115,31 @@ async def _burst(connection: PipelinedRedis, key: str) -> list[object]:
     return await asyncio.gather(first, *others, return_exceptions=True)
 
 
-@pytest.mark.redis
-async def test_commands_during_a_reconnect_reach_the_configured_database(
-    private_redis: PrivateRedis,
-) -> None:
+async def _check_every_command_reaches_the_configured_database(server: PrivateRedis) -> None:
     key = unique_name("handshake")
-    connection = PipelinedRedis(private_redis.url_for(5))
+    connection = PipelinedRedis(server.url_for(5))
     try:
         sent = await _burst(connection, key)  # the first connection
-        private_redis.client(5).client_kill_filter(_type="normal", skipme=True)
+        server.client(5).client_kill_filter(_type="normal", skipme=True)
         await asyncio.sleep(0.1)  # the loss is seen
         sent += await _burst(connection, key)  # a reconnect
     finally:
         connection.close()
     assert all(isinstance(reply, int) for reply in sent), sent
-    assert private_redis.client(5).get(key) == str(len(sent)).encode()
-    assert private_redis.client(0).exists(key) == 0
+    assert server.client(5).get(key) == str(len(sent)).encode()
+    assert server.client(0).exists(key) == 0
+
+
+@pytest.mark.redis
+async def test_commands_during_a_reconnect_reach_the_configured_database(
+    private_redis: PrivateRedis,
+) -> None:
+    await _check_every_command_reaches_the_configured_database(private_redis)
+
+
+@pytest.mark.redis
+def test_the_same_on_uvloop_which_serves_production(private_redis: PrivateRedis) -> None:
+    uvloop.run(_check_every_command_reaches_the_configured_database(private_redis))
 
 
 @pytest.mark.redis

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
-from typing import Any
+from typing import Any, cast
 
 from redis.asyncio.connection import (
     ConnectionPool,
@@ -130,8 +130,7 @@ class _Connection(asyncio.Protocol):
         self.pending: collections.deque[tuple[asyncio.Future[Reply], float]] = collections.deque()
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        self.transport = cast(asyncio.Transport, transport)  # uvloop's is no asyncio subclass
 
     def send(self, *args: bytes | str | int) -> asyncio.Future[Reply]:
         loop = asyncio.get_running_loop()
@@ -213,19 +212,17 @@ class PipelinedRedis:
                     _, connection = await loop.create_connection(
                         _Connection, endpoint.host, endpoint.port, ssl=context
                     )
-                # pipelined; nobody else can write here before every reply is in
+                # pipelined; no caller can write here before every reply is in
                 replies = [connection.send(*command) for command in endpoint.handshake]
-                for reply in replies:
-                    answer = await reply
+                for answer in await asyncio.gather(*replies):
                     if isinstance(answer, ResponseError):
                         raise answer
-        except (OSError, TimeoutError) as exc:
+        except BaseException as exc:
             if connection is not None:
                 connection.fail(RedisConnectionError("handshake failed"))
-            raise RedisConnectionError(f"cannot connect to Redis: {type(exc).__name__}") from None
-        except BaseException:
-            if connection is not None:
-                connection.fail(RedisConnectionError("handshake failed"))
+            if isinstance(exc, OSError | TimeoutError):
+                name = type(exc).__name__
+                raise RedisConnectionError(f"cannot connect to Redis: {name}") from None
             raise
         self._connection = connection
         return connection
