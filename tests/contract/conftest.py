@@ -1,9 +1,11 @@
 """The repositories under contract: in-memory, SQLite (tmp file) and MariaDB (one database per
-module, emptied and re-seeded between tests)."""
+module, emptied and re-seeded between tests). The coordination contract's Redis is a private,
+password-protected redis-server (one per test session and worker), used on database
+`REDIS_DB`, not 0, so that a command sent before AUTH or SELECT would show."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -43,11 +45,16 @@ from tests.doubles.repositories import (
     InMemorySettingsStore,
     InMemoryUnitsOfWork,
 )
+from tests.e2e.private_services import PrivateRedis
 from tests.services import create_mysql_database, drop_mysql_database
 
 CIPHER_SECRET = "contract-test-secret"
 BACKENDS = ["memory", "sqlite", pytest.param("mariadb", marks=pytest.mark.mariadb)]
 SQL_BACKENDS = ["sqlite", pytest.param("mariadb", marks=pytest.mark.mariadb)]
+
+
+REDIS_PASSWORD = "contract-redis-pass"  # a throw-away server's password
+REDIS_DB = 3
 
 
 class ReadableLogSink(RequestLogSink, Protocol):
@@ -148,3 +155,20 @@ async def _reset(engine: AsyncEngine) -> None:
         for table in reversed(metadata.sorted_tables):
             await conn.execute(delete(table))
         await conn.execute(insert(providers), _seeded_providers[key])
+
+
+@pytest.fixture(scope="session")
+def private_redis() -> Iterator[PrivateRedis]:
+    """Fails under CI=true, skips elsewhere, when there is no redis-server to start."""
+    server = PrivateRedis(password=REDIS_PASSWORD)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def redis_url(private_redis: PrivateRedis) -> Iterator[str]:
+    """The URL of database `REDIS_DB` on the private server; database 0 must stay empty."""
+    yield private_redis.url_for(REDIS_DB)
+    stray = private_redis.client(0).keys("*")
+    assert not stray, f"keys written to database 0 instead of {REDIS_DB}: {stray[:5]}"

@@ -1,4 +1,5 @@
-"""One contract for the coordination ports, run against the in-memory and the Redis adapters."""
+"""One contract for the coordination ports, run against the in-memory and the Redis adapters
+(a private password-protected Redis, on a database other than 0: see conftest)."""
 
 from __future__ import annotations
 
@@ -14,29 +15,22 @@ import redis.asyncio as aioredis
 from aigateway.adapters.memory.coordination import (
     InMemoryConfigVersion,
     InMemoryRotation,
-    InMemoryRoundRobinCursor,
     InMemoryStatsCounters,
     StaticPinger,
 )
 from aigateway.adapters.redis.client import RedisPinger, create_redis
 from aigateway.adapters.redis.coordination import (
+    ROTATION_TTL_SECONDS,
     STATS_TTL_SECONDS,
-    PipelinedRoundRobinCursor,
     RedisConfigVersion,
     RedisRotation,
-    RedisRoundRobinCursor,
     RedisStatsCounters,
 )
 from aigateway.adapters.redis.pipelined import PipelinedRedis
-from aigateway.application.ports.coordination import (
-    ConfigVersion,
-    Rotation,
-    RoundRobinCursor,
-    StatsCounters,
-)
+from aigateway.application.ports.coordination import ConfigVersion, Rotation, StatsCounters
 from aigateway.domain.request_log import RequestLogEntry
 from aigateway.domain.routing.eligibility import Cooldown
-from tests.services import REDIS_URL, unavailable, unique_name
+from tests.services import unavailable, unique_name
 
 CLOSED_PORT_URL = "redis://127.0.0.1:1/0"
 Snapshot = dict[str, dict[str, int]]
@@ -44,7 +38,6 @@ Snapshot = dict[str, dict[str, int]]
 
 @dataclass
 class Coordination:
-    cursor: RoundRobinCursor
     version: ConfigVersion
     stats: StatsCounters
     snapshot: Callable[[], Awaitable[Snapshot]]
@@ -61,8 +54,8 @@ def _text(value: bytes | str) -> str:
 
 
 @pytest.fixture
-async def redis_slice() -> AsyncIterator[RedisSlice]:
-    client = create_redis(REDIS_URL)
+async def redis_slice(redis_url: str) -> AsyncIterator[RedisSlice]:
+    client = create_redis(redis_url)
     try:
         await client.ping()
     except Exception as exc:
@@ -82,7 +75,7 @@ def _memory() -> Coordination:
     async def snapshot() -> Snapshot:
         return stats.snapshot()
 
-    return Coordination(InMemoryRoundRobinCursor(), InMemoryConfigVersion(), stats, snapshot)
+    return Coordination(InMemoryConfigVersion(), stats, snapshot)
 
 
 def _redis(r: RedisSlice) -> Coordination:
@@ -96,7 +89,6 @@ def _redis(r: RedisSlice) -> Coordination:
         return result
 
     return Coordination(
-        RedisRoundRobinCursor(r.client, r.prefix),
         RedisConfigVersion(r.client, r.prefix),
         RedisStatsCounters(r.client, r.prefix),
         snapshot,
@@ -104,29 +96,17 @@ def _redis(r: RedisSlice) -> Coordination:
 
 
 @pytest.fixture
-async def pipelined() -> AsyncIterator[PipelinedRedis]:
-    connection = PipelinedRedis(REDIS_URL)
+async def pipelined(redis_url: str) -> AsyncIterator[PipelinedRedis]:
+    connection = PipelinedRedis(redis_url)
     yield connection
     connection.close()
 
 
-@pytest.fixture(
-    params=[
-        "memory",
-        pytest.param("redis", marks=pytest.mark.redis),
-        pytest.param("redis-pipelined", marks=pytest.mark.redis),
-    ]
-)
+@pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])
 def coordination(request: pytest.FixtureRequest) -> Coordination:
     if request.param == "memory":
         return _memory()
-    coordination = _redis(request.getfixturevalue("redis_slice"))
-    if request.param == "redis-pipelined":
-        prefix = request.getfixturevalue("redis_slice").prefix
-        coordination.cursor = PipelinedRoundRobinCursor(
-            request.getfixturevalue("pipelined"), prefix
-        )
-    return coordination
+    return _redis(request.getfixturevalue("redis_slice"))
 
 
 def entry(
@@ -216,24 +196,6 @@ EXPECTED_STATS: Snapshot = {
 # --- the contract, for every implementation ---
 
 
-async def test_cursor_starts_at_one_and_counts_each_provider_and_model(
-    coordination: Coordination,
-) -> None:
-    assert [await coordination.cursor.next("openai", "gpt-4o") for _ in range(3)] == [1, 2, 3]
-    assert await coordination.cursor.next("openai", "gpt-4o-mini") == 1
-    assert await coordination.cursor.next("glm", "gpt-4o") == 1
-    assert await coordination.cursor.next("openai", "gpt-4o") == 4
-
-
-async def test_cursor_concurrent_calls_each_get_a_distinct_value(
-    coordination: Coordination,
-) -> None:
-    values = await asyncio.gather(
-        *(coordination.cursor.next("openai", "gpt-4o") for _ in range(200))
-    )
-    assert sorted(values) == list(range(1, 201))
-
-
 async def test_config_version_starts_at_zero_and_bumps(coordination: Coordination) -> None:
     assert await coordination.version.current() == 0
     assert await coordination.version.bump() == 1
@@ -253,33 +215,9 @@ async def test_stats_aggregate_batches_per_utc_day(coordination: Coordination) -
 
 
 @pytest.mark.redis
-async def test_redis_cursor_key_is_the_documented_one(redis_slice: RedisSlice) -> None:
-    cursor = RedisRoundRobinCursor(redis_slice.client, redis_slice.prefix)
-    for _ in range(3):
-        await cursor.next("openai", "gpt-4o")
-    assert await redis_slice.client.get(redis_slice.prefix + "account:rr:openai:gpt-4o") == b"3"
-
-
-@pytest.mark.redis
 async def test_redis_config_version_key(redis_slice: RedisSlice) -> None:
     await RedisConfigVersion(redis_slice.client, redis_slice.prefix).bump()
     assert await redis_slice.client.get(redis_slice.prefix + "config:version") == b"1"
-
-
-@pytest.mark.redis
-async def test_redis_cursor_is_one_round_trip(
-    redis_slice: RedisSlice, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    client, calls = redis_slice.client, []
-    original: Callable[..., Awaitable[Any]] = client.execute_command
-
-    async def spy(*args: Any, **options: Any) -> Any:
-        calls.append(args[0])
-        return await original(*args, **options)
-
-    monkeypatch.setattr(client, "execute_command", spy)
-    assert await RedisRoundRobinCursor(client, redis_slice.prefix).next("openai", "gpt-4o") == 1
-    assert calls == ["INCRBY"]  # redis-py sends INCR as INCRBY key 1
 
 
 @pytest.mark.redis
@@ -353,6 +291,18 @@ def cooldown(account: str, model: str | None, seconds: float, reason: str = "") 
     )
 
 
+async def test_turns_start_at_one_and_count_each_provider_and_model(rotation: Rotation) -> None:
+    assert [(await rotation.turn("openai", "gpt-4o", NOW)).counter for _ in range(3)] == [1, 2, 3]
+    assert (await rotation.turn("openai", "gpt-4o-mini", NOW)).counter == 1
+    assert (await rotation.turn("glm", "gpt-4o", NOW)).counter == 1
+    assert (await rotation.turn("openai", "gpt-4o", NOW)).counter == 4
+
+
+async def test_concurrent_turns_each_get_a_distinct_counter(rotation: Rotation) -> None:
+    turns = await asyncio.gather(*(rotation.turn("openai", "gpt-4o", NOW) for _ in range(200)))
+    assert sorted(t.counter for t in turns) == list(range(1, 201))
+
+
 async def test_turns_count_and_carry_the_cooldowns_that_apply(rotation: Rotation) -> None:
     assert (await rotation.turn("p", "m", NOW)).counter == 1
     await rotation.cool_down("p", cooldown("acc-1", "m", 30, "rate limited"))
@@ -382,3 +332,78 @@ async def test_admin_view_and_clear(rotation: Rotation) -> None:
     assert await rotation.clear("p", "acc-1") == 2
     assert await rotation.cooldowns("p", "acc-1", NOW) == []
     assert (await rotation.turn("p", "m", NOW)).cooling == ()
+
+
+# --- Rotation on Redis: the documented keys, their expiry, one round trip -----------------
+
+
+@pytest.fixture
+def redis_rotation(pipelined: PipelinedRedis, redis_slice: RedisSlice) -> RedisRotation:
+    return RedisRotation(pipelined, redis_slice.client, redis_slice.prefix)
+
+
+@pytest.mark.redis
+async def test_redis_counter_key_is_the_documented_one_and_expires_a_day_after_its_last_use(
+    redis_rotation: RedisRotation, redis_slice: RedisSlice
+) -> None:
+    client, key = redis_slice.client, redis_slice.prefix + "account:rr:openai:gpt-4o"
+    for _ in range(3):
+        await redis_rotation.turn("openai", "gpt-4o", NOW)
+    assert await client.get(key) == b"3"
+    assert ROTATION_TTL_SECONDS - 60 < await client.ttl(key) <= ROTATION_TTL_SECONDS
+    await client.expire(key, 10)
+    await redis_rotation.turn("openai", "gpt-4o", NOW)  # use re-arms the full day
+    assert ROTATION_TTL_SECONDS - 60 < await client.ttl(key) <= ROTATION_TTL_SECONDS
+
+
+@pytest.mark.redis
+async def test_redis_cooldown_keys_expire_with_their_last_cooldown(
+    redis_rotation: RedisRotation, redis_slice: RedisSlice
+) -> None:
+    await redis_rotation.cool_down("p", cooldown("acc-1", "m", 30))
+    await redis_rotation.cool_down("p", cooldown("acc-2", "m", 10))  # ends first: no shortening
+    await redis_rotation.cool_down("p", cooldown("acc-1", None, 90))
+    ms = {
+        key: await redis_slice.client.pttl(redis_slice.prefix + key)
+        for key in ("cooldown:p:m", "cooldown:p:*", "cooldown:info:acc-1", "cooldown:info:acc-2")
+    }
+    until_ms = {
+        key: (NOW + timedelta(seconds=s) - datetime.now(UTC)).total_seconds() * 1000
+        for key, s in (
+            ("cooldown:p:m", 30),
+            ("cooldown:p:*", 90),
+            ("cooldown:info:acc-1", 90),
+            ("cooldown:info:acc-2", 10),
+        )
+    }
+    for key, left in ms.items():
+        assert until_ms[key] - 2000 < left <= until_ms[key] + 10, key
+
+
+@pytest.mark.redis
+async def test_redis_turn_is_one_round_trip_on_the_hot_connection(
+    redis_rotation: RedisRotation,
+    pipelined: PipelinedRedis,
+    redis_slice: RedisSlice,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    await redis_rotation.turn("openai", "gpt-4o", NOW)  # loads the script if Redis lacks it
+    hot: list[Any] = []
+    pooled: list[Any] = []
+    execute = pipelined.execute
+    command: Callable[..., Awaitable[Any]] = redis_slice.client.execute_command
+
+    async def spy_hot(*args: Any) -> Any:
+        hot.append(args[0])
+        return await execute(*args)
+
+    async def spy_pooled(*args: Any, **options: Any) -> Any:
+        pooled.append(args[0])
+        return await command(*args, **options)
+
+    monkeypatch.setattr(pipelined, "execute", spy_hot)
+    monkeypatch.setattr(redis_slice.client, "execute_command", spy_pooled)
+    await redis_rotation.cool_down("openai", cooldown("acc-1", "gpt-4o", 30))
+    turn = await redis_rotation.turn("openai", "gpt-4o", NOW)
+    assert (turn.counter, [c.account_id for c in turn.cooling]) == (2, ["acc-1"])
+    assert (hot, pooled) == (["EVALSHA"], [])

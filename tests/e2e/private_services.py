@@ -27,16 +27,23 @@ def _binary(name: str) -> str:
 
 
 class PrivateRedis:
-    def __init__(self) -> None:
+    """`password`: started with `--requirepass`; URLs and clients carry it."""
+
+    def __init__(self, password: str | None = None) -> None:
         self.port = free_port()
+        self.password = password
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
+        return self.url_for(0)
 
-    def client(self) -> redis.Redis:
-        return redis.Redis(port=self.port)
+    def url_for(self, db: int) -> str:
+        auth = f":{self.password}@" if self.password else ""
+        return f"redis://{auth}127.0.0.1:{self.port}/{db}"
+
+    def client(self, db: int = 0) -> redis.Redis:
+        return redis.Redis(port=self.port, db=db, password=self.password)
 
     def start(self) -> None:
         self.process = subprocess.Popen(
@@ -50,6 +57,7 @@ class PrivateRedis:
                 "",
                 "--appendonly",
                 "no",
+                *(["--requirepass", self.password] if self.password else []),
             ],
             stdout=subprocess.DEVNULL,
         )

@@ -5,15 +5,17 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from collections.abc import Sequence
+from datetime import UTC, datetime
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from aigateway.adapters.memory.coordination import InMemoryRoundRobinCursor
+from aigateway.adapters.memory.coordination import InMemoryRotation
 from aigateway.domain.accounts import Account, credential_from_auth_data
 from aigateway.domain.routing.round_robin import eligible, pick, select_account
 
 counters = st.integers(min_value=1, max_value=2**63 - 1)  # INCR starts at 1, stays in int64
+NOW = datetime(2025, 1, 1, tzinfo=UTC)
 
 
 def account(account_id: str, *, is_active: bool = True, disabled: str | None = None) -> Account:
@@ -106,12 +108,12 @@ def test_concurrent_pickers_sharing_a_counter_stay_fair(
         for p, n in sorted(Counter(owner).items())
     ]
 
-    async def picker(cursor: InMemoryRoundRobinCursor, schedule: list[list[int]]) -> list[str]:
+    async def picker(rotation: InMemoryRotation, schedule: list[list[int]]) -> list[str]:
         chosen = []
         for before, after in schedule:
             for _ in range(before):
                 await asyncio.sleep(0)
-            counter = await cursor.next("openai", "gpt-4o")
+            counter = (await rotation.turn("openai", "gpt-4o", NOW)).counter
             for _ in range(after):  # other pickers run between INCR and the pick
                 await asyncio.sleep(0)
             picked = select_account(pool, counter)
@@ -120,8 +122,8 @@ def test_concurrent_pickers_sharing_a_counter_stay_fair(
         return chosen
 
     async def run() -> list[list[str]]:
-        cursor = InMemoryRoundRobinCursor()
-        return await asyncio.gather(*(picker(cursor, s) for s in schedules))
+        rotation = InMemoryRotation()
+        return await asyncio.gather(*(picker(rotation, s) for s in schedules))
 
     counts = Counter(i for chosen in asyncio.run(run()) for i in chosen)
     assert counts == dict.fromkeys((a.id for a in pool), rounds)

@@ -1,11 +1,22 @@
-"""The lean Redis connection: reply parsing however bytes are split, failure and timeouts."""
+"""The lean Redis connection: reply parsing however bytes are split, failure and timeouts,
+the handshake on (re)connect, URLs read as redis-py reads them."""
 
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import itertools
+import ssl
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
+import uvloop
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from hypothesis import given
 from hypothesis import strategies as st
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -13,6 +24,8 @@ from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from aigateway.adapters.redis.pipelined import PipelinedRedis, ReplyParser, encode_command
+from tests.e2e.private_services import PrivateRedis
+from tests.services import unique_name
 
 STREAM = b":42\r\n$5\r\nhello\r\n$-1\r\n*3\r\n:1\r\n$0\r\n\r\n*1\r\n+OK\r\n-ERR wrong\r\n*-1\r\n"
 
@@ -76,3 +89,157 @@ async def test_replies_are_matched_to_commands_in_order() -> None:
     assert results == list(range(1, 51))
     connection.close()
     server.close()
+
+
+# --- the handshake: AUTH and SELECT answered before any caller's command is sent -----------
+
+PASSWORD = "pipelined-test-pass"  # a throw-away server's password
+
+
+@pytest.fixture(scope="module")
+def private_redis() -> Iterator[PrivateRedis]:
+    server = PrivateRedis(password=PASSWORD)
+    server.start()
+    yield server
+    server.stop()
+
+
+async def _burst(connection: PipelinedRedis, key: str) -> list[object]:
+    """One INCR that has to (re)connect, and one more on every loop turn until it is answered:
+    commands issued while the connection is being set up."""
+    first = asyncio.ensure_future(connection.execute("INCR", key))
+    others = []
+    while not first.done():
+        others.append(asyncio.ensure_future(connection.execute("INCR", key)))
+        await asyncio.sleep(0)
+    return await asyncio.gather(first, *others, return_exceptions=True)
+
+
+async def _check_every_command_reaches_the_configured_database(server: PrivateRedis) -> None:
+    key = unique_name("handshake")
+    connection = PipelinedRedis(server.url_for(5))
+    try:
+        sent = await _burst(connection, key)  # the first connection
+        server.client(5).client_kill_filter(_type="normal", skipme=True)
+        await asyncio.sleep(0.1)  # the loss is seen
+        sent += await _burst(connection, key)  # a reconnect
+    finally:
+        connection.close()
+    assert all(isinstance(reply, int) for reply in sent), sent
+    assert server.client(5).get(key) == str(len(sent)).encode()
+    assert server.client(0).exists(key) == 0
+
+
+@pytest.mark.redis
+async def test_commands_during_a_reconnect_reach_the_configured_database(
+    private_redis: PrivateRedis,
+) -> None:
+    await _check_every_command_reaches_the_configured_database(private_redis)
+
+
+@pytest.mark.redis
+def test_the_same_on_uvloop_which_serves_production(private_redis: PrivateRedis) -> None:
+    uvloop.run(_check_every_command_reaches_the_configured_database(private_redis))
+
+
+@pytest.mark.redis
+async def test_a_wrong_password_fails_every_command(private_redis: PrivateRedis) -> None:
+    url = private_redis.url_for(5).replace(PASSWORD, "wrong")
+    connection = PipelinedRedis(url)
+    try:
+        for _ in range(2):
+            with pytest.raises(ResponseError, match=r"WRONGPASS|invalid"):
+                await connection.execute("INCR", "k")
+    finally:
+        connection.close()
+
+
+class Recorder:
+    """A fake server that records each command and answers +OK (or :1 to INCR)."""
+
+    def __init__(self) -> None:
+        self.commands: list[list[bytes]] = []
+
+    async def __call__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while header := await reader.readline():
+            args = []
+            for _ in range(int(header[1:])):
+                size = int((await reader.readline())[1:])
+                args.append((await reader.readexactly(size + 2))[:-2])
+            self.commands.append(args)
+            writer.write(b":1\r\n" if args[0] == b"INCR" else b"+OK\r\n")
+
+
+async def test_a_unix_url_is_read_as_redis_py_reads_it(tmp_path: Path) -> None:
+    recorder = Recorder()
+    socket_path = tmp_path / "redis.sock"
+    server = await asyncio.start_unix_server(recorder, str(socket_path))
+    connection = PipelinedRedis(f"unix://gw:p%40ss@{socket_path}?db=3&client_name=aigw")
+    try:
+        assert await connection.execute("INCR", "k") == 1
+    finally:
+        connection.close()
+        server.close()
+    assert recorder.commands == [
+        [b"AUTH", b"gw", b"p@ss"],
+        [b"CLIENT", b"SETNAME", b"aigw"],
+        [b"SELECT", b"3"],
+        [b"INCR", b"k"],
+    ]
+
+
+def _self_signed(directory: Path) -> tuple[Path, Path]:
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.now(UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(days=1))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = directory / "cert.pem", directory / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_path, key_path
+
+
+async def test_rediss_honours_its_tls_query_options(tmp_path: Path) -> None:
+    cert, key = _self_signed(tmp_path)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    recorder = Recorder()
+    server = await asyncio.start_server(recorder, "127.0.0.1", 0, ssl=context)
+    port = server.sockets[0].getsockname()[1]
+    trusted = PipelinedRedis(f"rediss://127.0.0.1:{port}/0?ssl_ca_certs={cert}")
+    unverified = PipelinedRedis(f"rediss://127.0.0.1:{port}/0?ssl_cert_reqs=none")
+    default = PipelinedRedis(f"rediss://127.0.0.1:{port}/0")  # verifies against system CAs
+    try:
+        assert await trusted.execute("INCR", "k") == 1
+        assert await unverified.execute("INCR", "k") == 1
+        with pytest.raises(RedisConnectionError):
+            await default.execute("INCR", "k")
+    finally:
+        for connection in (trusted, unverified, default):
+            connection.close()
+        server.close()
+
+
+def test_an_unknown_scheme_is_refused() -> None:
+    with pytest.raises(ValueError, match="scheme"):
+        PipelinedRedis("http://127.0.0.1:6379/0")

@@ -6,6 +6,7 @@ writes its result to Redis hashes, `InMemoryStatsCounters` adds it to dicts.
 
 from __future__ import annotations
 
+import heapq
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -13,6 +14,11 @@ from datetime import UTC, datetime
 from aigateway.application.ports.coordination import Turn
 from aigateway.domain.request_log import RequestLogEntry
 from aigateway.domain.routing.eligibility import Cooldown
+
+MAX_COUNTERS = 10_000
+"""Round-robin counters kept in-process, one per (provider, model); least recently used out."""
+MAX_COOLDOWNS = 10_000
+"""Cooldowns kept in-process, one per (provider, account, model or every model)."""
 
 StatsDelta = dict[str, Counter[str]]
 """Hash key (without prefix) -> field -> increment."""
@@ -58,19 +64,6 @@ def aggregate_stats(entries: Sequence[RequestLogEntry]) -> StatsDelta:
     return {key: +fields for key, fields in delta.items()}  # unary + drops zero fields
 
 
-class InMemoryRoundRobinCursor:
-    def __init__(self) -> None:
-        self._counters: Counter[tuple[str, str]] = Counter()
-
-    async def next(self, provider_id: str, model: str) -> int:
-        return self.bump(provider_id, model)
-
-    def bump(self, provider_id: str, model: str) -> int:
-        key = (provider_id, model)
-        self._counters[key] += 1  # no await in between: atomic within the event loop
-        return self._counters[key]
-
-
 class InMemoryConfigVersion:
     def __init__(self) -> None:
         self._version = 0
@@ -110,42 +103,92 @@ class StaticPinger:
 
 
 class InMemoryRotation:
-    """Round-robin and cooldowns for one process (the embedded default, and Redis's stand-in)."""
+    """Round-robin and cooldowns for one process (the embedded default, and Redis's stand-in).
 
-    def __init__(self) -> None:
-        self._cursor = InMemoryRoundRobinCursor()
-        self._cooldowns: dict[tuple[str, str, str | None], Cooldown] = {}
+    Cooldowns are kept per (provider, model or None for every model), as in Redis, so a turn
+    reads two small tables. Both kinds of table are bounded: at most `max_counters` counters
+    (the least recently used goes, so that model's rotation starts over) and `max_cooldowns`
+    cooldowns (those that ended are pruned when their model turns; when full, the quarter
+    ending soonest goes)."""
+
+    def __init__(
+        self, *, max_counters: int = MAX_COUNTERS, max_cooldowns: int = MAX_COOLDOWNS
+    ) -> None:
+        self._max_counters = max_counters
+        self._max_cooldowns = max_cooldowns
+        self._counters: dict[tuple[str, str], int] = {}  # insertion order = recency of use
+        self._cooldowns: dict[tuple[str, str | None], dict[str, Cooldown]] = {}
+        self._size = 0  # cooldowns in all tables
 
     async def turn(self, provider_id: str, model: str, now: datetime) -> Turn:
         return self.turn_now(provider_id, model, now)
 
     def turn_now(self, provider_id: str, model: str, now: datetime) -> Turn:
-        return Turn(self._cursor.bump(provider_id, model), self.cooling(provider_id, model, now))
+        return Turn(self._bump(provider_id, model), self.cooling(provider_id, model, now))
+
+    def _bump(self, provider_id: str, model: str) -> int:
+        key = (provider_id, model)
+        counter = self._counters.pop(key, 0) + 1  # no await here: atomic within the loop
+        self._counters[key] = counter
+        if len(self._counters) > self._max_counters:
+            del self._counters[next(iter(self._counters))]
+        return counter
 
     def cooling(self, provider_id: str, model: str, now: datetime) -> tuple[Cooldown, ...]:
         if not self._cooldowns:
             return ()
-        return tuple(
-            c
-            for (pid, _, _), c in self._cooldowns.items()
-            if pid == provider_id and c.applies_to(model) and c.active(now)
-        )
+        return (*self._active((provider_id, model), now), *self._active((provider_id, None), now))
+
+    def _active(self, key: tuple[str, str | None], now: datetime) -> list[Cooldown]:
+        table = self._cooldowns.get(key)
+        if table is None:
+            return []
+        active = [c for c in table.values() if c.active(now)]
+        if len(active) < len(table):  # prune what ended
+            self._size -= len(table) - len(active)
+            if active:
+                self._cooldowns[key] = {c.account_id: c for c in active}
+            else:
+                del self._cooldowns[key]
+        return active
 
     async def cool_down(self, provider_id: str, cooldown: Cooldown) -> None:
-        key = (provider_id, cooldown.account_id, cooldown.model)
-        current = self._cooldowns.get(key)
+        table = self._cooldowns.setdefault((provider_id, cooldown.model), {})
+        current = table.get(cooldown.account_id)
+        if current is None:
+            self._size += 1
         if current is None or current.until < cooldown.until:
-            self._cooldowns[key] = cooldown
+            table[cooldown.account_id] = cooldown
+        if self._size > self._max_cooldowns:
+            self._drop_soonest(max(1, self._max_cooldowns // 4))
+
+    def _drop_soonest(self, count: int) -> None:
+        every = (
+            (c.until, key, c.account_id) for key, t in self._cooldowns.items() for c in t.values()
+        )
+        for _, key, account_id in heapq.nsmallest(count, every, key=lambda e: e[0]):
+            table = self._cooldowns[key]
+            del table[account_id]
+            if not table:
+                del self._cooldowns[key]
+        self._size -= count
 
     async def cooldowns(self, provider_id: str, account_id: str, now: datetime) -> list[Cooldown]:
         return [
-            c
-            for (pid, aid, _), c in sorted(self._cooldowns.items(), key=lambda i: str(i[0]))
-            if pid == provider_id and aid == account_id and c.active(now)
+            table[account_id]
+            for key, table in sorted(self._cooldowns.items(), key=lambda i: str(i[0]))
+            if key[0] == provider_id and account_id in table and table[account_id].active(now)
         ]
 
     async def clear(self, provider_id: str, account_id: str) -> int:
-        keys = [k for k in self._cooldowns if k[0] == provider_id and k[1] == account_id]
-        for key in keys:
-            del self._cooldowns[key]
-        return len(keys)
+        cleared = 0
+        for key in [
+            k for k, t in self._cooldowns.items() if k[0] == provider_id and account_id in t
+        ]:
+            table = self._cooldowns[key]
+            del table[account_id]
+            if not table:
+                del self._cooldowns[key]
+            cleared += 1
+        self._size -= cleared
+        return cleared

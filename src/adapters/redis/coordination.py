@@ -4,7 +4,10 @@ Key layout (every key is preceded by the configured prefix, "" in production; `{
 UTC date `YYYY-MM-DD` of the request's `created_at`):
 
 - `account:rr:{provider}:{model}`: int (INCR), the round-robin counter of that provider and
-  (resolved) model; no expiry. `GET` shows how many requests were routed.
+  (resolved) model; expires `ROTATION_TTL_SECONDS` (a day) after its last use, and then
+  simply starts over at 1. `GET` shows how many requests were routed.
+- `cooldown:{provider}:{model}` (`*`: every model) and `cooldown:info:{account_id}`: see
+  `RedisRotation`; each expires with the last cooldown it holds.
 - `config:version`: int (INCR), bumped by every admin write so that processes reload; no expiry.
 - `stats:requests:{day}`: hash with `total`, `success` (status < 400), `error` (status >= 400),
   `status:{code}`, `provider:{provider_id}`, `model:{model}`.
@@ -37,28 +40,7 @@ from aigateway.domain.request_log import RequestLogEntry
 from aigateway.domain.routing.eligibility import Cooldown
 
 STATS_TTL_SECONDS = 35 * 24 * 3600
-
-
-class RedisRoundRobinCursor:
-    def __init__(self, redis: aioredis.Redis, prefix: str = "") -> None:
-        self._redis = redis
-        self._prefix = prefix
-
-    async def next(self, provider_id: str, model: str) -> int:
-        return await self._redis.incr(f"{self._prefix}account:rr:{provider_id}:{model}")
-
-
-class PipelinedRoundRobinCursor:
-    """The same counter as `RedisRoundRobinCursor`, on the lean pipelined connection."""
-
-    def __init__(self, redis: PipelinedRedis, prefix: str = "") -> None:
-        self._redis = redis
-        self._prefix = prefix
-
-    async def next(self, provider_id: str, model: str) -> int:
-        reply = await self._redis.execute("INCR", f"{self._prefix}account:rr:{provider_id}:{model}")
-        assert isinstance(reply, int)
-        return reply
+ROTATION_TTL_SECONDS = 24 * 3600
 
 
 class RedisConfigVersion:
@@ -92,11 +74,13 @@ class RedisStatsCounters:
         await pipe.execute()
 
 
-# One round trip per request: INCR the round-robin counter and read the cooldowns that apply
-# to the (provider, model): the model's sorted set and the provider's whole-account set.
-_TURN_SCRIPT = """
+# One round trip per request: INCR the round-robin counter (re-arming its expiry) and read the
+# cooldowns that apply to the (provider, model): the model's sorted set and the provider's
+# whole-account set.
+_TURN_SCRIPT = f"""
 local n = redis.call('INCR', KEYS[1])
-local out = {n}
+redis.call('EXPIRE', KEYS[1], {ROTATION_TTL_SECONDS})
+local out = {{n}}
 for i = 2, #KEYS do
   local found = redis.call('ZRANGEBYSCORE', KEYS[i], '(' .. ARGV[1], '+inf', 'WITHSCORES')
   for _, v in ipairs(found) do out[#out + 1] = v end

@@ -1,9 +1,10 @@
 """Keep serving when Redis is away: a circuit breaker and in-process stand-ins.
 
-While the breaker is open, round-robin counts in the process, config-version checks reuse the
-last value seen, and stats batches are skipped (the request log rows themselves go to the
-database). After `open_for_s` one caller probes Redis; the rest stay on the fallback until the
-probe answers, so a hung Redis costs at most one socket timeout per probe, not one per request.
+While the breaker is open, round-robin and cooldowns work in the process (in the bounded
+tables of `InMemoryRotation`), config-version checks reuse the last value seen, and stats
+batches are skipped (the request log rows themselves go to the database). After `open_for_s`
+one caller probes Redis; the rest stay on the fallback until the probe answers, so a hung Redis
+costs at most one socket timeout per probe, not one per request.
 """
 
 from __future__ import annotations
@@ -17,14 +18,8 @@ from typing import TypeVar
 
 from redis.exceptions import RedisError
 
-from aigateway.adapters.memory.coordination import InMemoryRotation, InMemoryRoundRobinCursor
-from aigateway.application.ports.coordination import (
-    ConfigVersion,
-    Rotation,
-    RoundRobinCursor,
-    StatsCounters,
-    Turn,
-)
+from aigateway.adapters.memory.coordination import InMemoryRotation
+from aigateway.application.ports.coordination import ConfigVersion, Rotation, StatsCounters, Turn
 from aigateway.domain.request_log import RequestLogEntry
 from aigateway.domain.routing.eligibility import Cooldown
 
@@ -72,19 +67,6 @@ class CircuitBreaker:
                 self._open_for_s,
             )
         self._open_until = self._monotonic() + self._open_for_s
-
-
-class FallbackRoundRobinCursor:
-    def __init__(self, primary: RoundRobinCursor, breaker: CircuitBreaker) -> None:
-        self._primary = primary
-        self._local = InMemoryRoundRobinCursor()
-        self._breaker = breaker
-
-    async def next(self, provider_id: str, model: str) -> int:
-        return await self._breaker.call(
-            lambda: self._primary.next(provider_id, model),
-            lambda: self._local.bump(provider_id, model),
-        )
 
 
 class FallbackConfigVersion:

@@ -6,16 +6,24 @@ request writes its command onto one shared connection and awaits a future; Redis
 order, so concurrent requests are pipelined for free. A watchdog fails commands that wait
 longer than `timeout_s` and drops the connection; the caller's circuit breaker takes over.
 Only what the hot path needs is spoken: RESP2 integers, bulk strings, arrays and errors.
+
+A (re)connected socket is handed to callers only once its handshake (AUTH, CLIENT SETNAME,
+SELECT, as the URL asks) has been answered, so no command can reach the wrong database or run
+unauthenticated; callers arriving meanwhile wait for it. URLs are read by redis-py's parser.
 """
 
 from __future__ import annotations
 
 import asyncio
 import collections
-import ssl
-from typing import Any
-from urllib.parse import unquote, urlsplit
+from typing import Any, cast
 
+from redis.asyncio.connection import (
+    ConnectionPool,
+    RedisSSLContext,
+    SSLConnection,
+    UnixDomainSocketConnection,
+)
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -89,118 +97,145 @@ class ReplyParser:
         raise RedisConnectionError(f"unexpected Redis reply type {kind!r}")
 
 
-class _Protocol(asyncio.Protocol):
-    def __init__(self, owner: PipelinedRedis) -> None:
-        self._owner = owner
+class _Endpoint:
+    """Where and how to connect, read by redis-py's own URL parser and connection classes, so
+    `redis://`, `rediss://` (with its `ssl_*` query options) and `unix://` mean what they mean
+    to redis-py: host, port, socket path, username, password, db, client_name, TLS context."""
+
+    def __init__(self, url: str) -> None:
+        pool = ConnectionPool.from_url(url)  # ValueError on a scheme redis-py does not know
+        spec = pool.connection_class(**pool.connection_kwargs)
+        self.path: str | None = spec.path if isinstance(spec, UnixDomainSocketConnection) else None
+        self.host: str = getattr(spec, "host", "localhost")
+        self.port: int = int(getattr(spec, "port", 6379))
+        self.tls: RedisSSLContext | None = (
+            spec.ssl_context if isinstance(spec, SSLConnection) else None
+        )
+        self.handshake: list[tuple[str | int, ...]] = []
+        if spec.password:
+            user = (spec.username,) if spec.username else ()
+            self.handshake.append(("AUTH", *user, spec.password))
+        if spec.client_name:
+            self.handshake.append(("CLIENT", "SETNAME", spec.client_name))
+        if int(spec.db or 0):
+            self.handshake.append(("SELECT", int(spec.db)))
+
+
+class _Connection(asyncio.Protocol):
+    """One socket and the futures awaiting its replies, in the order the commands were sent."""
+
+    def __init__(self) -> None:
         self._parser = ReplyParser()
+        self.transport: asyncio.Transport | None = None
+        self.pending: collections.deque[tuple[asyncio.Future[Reply], float]] = collections.deque()
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.Transport, transport)  # uvloop's is no asyncio subclass
+
+    def send(self, *args: bytes | str | int) -> asyncio.Future[Reply]:
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Reply] = loop.create_future()
+        if self.transport is None:
+            future.set_exception(RedisConnectionError("connection to Redis lost"))
+            return future
+        self.pending.append((future, loop.time()))
+        self.transport.write(encode_command(*args))
+        return future
 
     def data_received(self, data: bytes) -> None:
         try:
             replies = self._parser.feed(data)
         except (ValueError, RedisConnectionError) as exc:
-            self._owner._fail(RedisConnectionError(f"bad reply from Redis: {exc}"))
+            self.fail(RedisConnectionError(f"bad reply from Redis: {exc}"))
             return
         for reply in replies:
-            self._owner._resolve(reply)
+            if self.pending:
+                future, _ = self.pending.popleft()
+                if not future.done():
+                    future.set_result(reply)
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self._owner._fail(RedisConnectionError("connection to Redis lost"))
+        self.fail(RedisConnectionError("connection to Redis lost"))
+
+    def fail(self, error: Exception) -> None:
+        transport, self.transport = self.transport, None
+        if transport is not None:
+            transport.abort()
+        pending, self.pending = self.pending, collections.deque()
+        for future, _ in pending:
+            if not future.done():
+                future.set_exception(error)
 
 
 class PipelinedRedis:
     def __init__(self, url: str, *, timeout_s: float = 1.0) -> None:
-        parts = urlsplit(url)
-        if parts.scheme not in ("redis", "rediss", "unix"):
-            raise ValueError("unsupported Redis URL scheme")
-        self._scheme = parts.scheme
-        self._host = parts.hostname or "127.0.0.1"
-        self._port = parts.port or 6379
-        self._path = parts.path
-        self._password = unquote(parts.password) if parts.password else None
-        self._username = unquote(parts.username) if parts.username else None
-        db_part = parts.path.lstrip("/") if parts.scheme != "unix" else ""
-        query_db = dict(p.split("=", 1) for p in parts.query.split("&") if "=" in p).get("db")
-        self._db = int(db_part or query_db or 0)
+        self._endpoint = _Endpoint(url)
         self._timeout_s = timeout_s
-        self._transport: asyncio.Transport | None = None
-        self._pending: collections.deque[tuple[asyncio.Future[Reply], float]] = collections.deque()
-        self._connecting: asyncio.Future[None] | None = None
+        self._connection: _Connection | None = None  # only ever a handshaken one
+        self._connecting: asyncio.Future[_Connection] | None = None
         self._watchdog: asyncio.TimerHandle | None = None
 
     async def execute(self, *args: bytes | str | int) -> Reply:
-        if self._transport is None:
-            await self._connect()
-        assert self._transport is not None
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[Reply] = loop.create_future()
-        self._pending.append((future, loop.time()))
-        self._transport.write(encode_command(*args))
+        connection = self._connection
+        if connection is None or connection.transport is None:
+            connection = await self._connect()
+        future = connection.send(*args)
         if self._watchdog is None:
-            self._watchdog = loop.call_later(self._timeout_s / 4, self._check_deadlines)
+            self._watchdog = asyncio.get_running_loop().call_later(
+                self._timeout_s / 4, self._check_deadlines
+            )
         reply = await future
         if isinstance(reply, ResponseError):
             raise reply
         return reply
 
-    async def _connect(self) -> None:
+    async def _connect(self) -> _Connection:
         if self._connecting is None:
             self._connecting = asyncio.ensure_future(self._open())
         connecting = self._connecting
         try:
-            await asyncio.shield(connecting)
+            return await asyncio.shield(connecting)
         finally:
             if connecting.done():
                 self._connecting = None
 
-    async def _open(self) -> None:
-        loop = asyncio.get_running_loop()
+    async def _open(self) -> _Connection:
+        self._connection = None
+        loop, endpoint = asyncio.get_running_loop(), self._endpoint
+        connection: _Connection | None = None
         try:
             async with asyncio.timeout(self._timeout_s):
-                if self._scheme == "unix":
-                    transport, _ = await loop.create_unix_connection(
-                        lambda: _Protocol(self), self._path
-                    )
+                if endpoint.path is not None:
+                    _, connection = await loop.create_unix_connection(_Connection, endpoint.path)
                 else:
-                    context = ssl.create_default_context() if self._scheme == "rediss" else None
-                    transport, _ = await loop.create_connection(
-                        lambda: _Protocol(self), self._host, self._port, ssl=context
+                    context = endpoint.tls.get() if endpoint.tls is not None else None
+                    _, connection = await loop.create_connection(
+                        _Connection, endpoint.host, endpoint.port, ssl=context
                     )
-        except (OSError, TimeoutError) as exc:
-            raise RedisConnectionError(f"cannot connect to Redis: {type(exc).__name__}") from None
-        self._transport = transport
-        try:
-            if self._password is not None:
-                auth = (self._username, self._password) if self._username else (self._password,)
-                await self.execute("AUTH", *auth)
-            if self._db:
-                await self.execute("SELECT", self._db)
-        except Exception:
-            self.close()
+                # pipelined; no caller can write here before every reply is in
+                replies = [connection.send(*command) for command in endpoint.handshake]
+                for answer in await asyncio.gather(*replies):
+                    if isinstance(answer, ResponseError):
+                        raise answer
+        except BaseException as exc:
+            if connection is not None:
+                connection.fail(RedisConnectionError("handshake failed"))
+            if isinstance(exc, OSError | TimeoutError):
+                name = type(exc).__name__
+                raise RedisConnectionError(f"cannot connect to Redis: {name}") from None
             raise
-
-    def _resolve(self, reply: Reply) -> None:
-        if self._pending:
-            future, _ = self._pending.popleft()
-            if not future.done():
-                future.set_result(reply)
-
-    def _fail(self, error: Exception) -> None:
-        transport, self._transport = self._transport, None
-        if transport is not None:
-            transport.abort()
-        pending, self._pending = self._pending, collections.deque()
-        for future, _ in pending:
-            if not future.done():
-                future.set_exception(error)
+        self._connection = connection
+        return connection
 
     def _check_deadlines(self) -> None:
         self._watchdog = None
-        if not self._pending:
+        connection = self._connection
+        if connection is None or not connection.pending:
             return
         loop = asyncio.get_running_loop()
-        _, sent_at = self._pending[0]
+        _, sent_at = connection.pending[0]
         if loop.time() - sent_at > self._timeout_s:
-            self._fail(RedisTimeoutError("Redis did not answer in time"))
+            connection.fail(RedisTimeoutError("Redis did not answer in time"))
             return
         self._watchdog = loop.call_later(self._timeout_s / 4, self._check_deadlines)
 
@@ -208,4 +243,6 @@ class PipelinedRedis:
         if self._watchdog is not None:
             self._watchdog.cancel()
             self._watchdog = None
-        self._fail(RedisConnectionError("connection closed"))
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            connection.fail(RedisConnectionError("connection closed"))

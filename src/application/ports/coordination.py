@@ -12,12 +12,6 @@ from aigateway.domain.request_log import RequestLogEntry
 from aigateway.domain.routing.eligibility import Cooldown
 
 
-class RoundRobinCursor(Protocol):
-    async def next(self, provider_id: str, model: str) -> int:
-        """Increment and return the counter `account:rr:{provider}:{model}` (first call: 1)."""
-        ...
-
-
 class ConfigVersion(Protocol):
     """A counter bumped by every admin write so that all processes reload their snapshot."""
 
@@ -54,7 +48,10 @@ class Turn(msgspec.Struct, frozen=True):
 class Rotation(Protocol):
     """Round-robin plus shared cooldowns. `turn` is the hot path's one round trip."""
 
-    async def turn(self, provider_id: str, model: str, now: datetime) -> Turn: ...
+    async def turn(self, provider_id: str, model: str, now: datetime) -> Turn:
+        """Increment the round-robin counter of (provider, model) (first turn: 1) and return it
+        with the cooldowns that apply."""
+        ...
 
     async def cool_down(self, provider_id: str, cooldown: Cooldown) -> None:
         """Keep `cooldown.account_id` out of the rotation for the model (None: every model)."""
