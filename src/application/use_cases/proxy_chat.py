@@ -36,6 +36,9 @@ from aigateway.application.use_cases.request_log import RequestLogQueue
 from aigateway.domain.accounts import Account
 from aigateway.domain.client_keys import ClientKey
 from aigateway.domain.errors import (
+    ANTHROPIC_DIALECT,
+    CLOUD_CODE_DIALECT,
+    OPENAI_DIALECT,
     Failure,
     FailureAction,
     classify,
@@ -55,6 +58,12 @@ from aigateway.domain.routing.eligibility import (
 from aigateway.domain.routing.round_robin import pick
 
 log = logging.getLogger(__name__)
+
+DIALECTS = {
+    ProviderKind.OPENAI: OPENAI_DIALECT,
+    ProviderKind.ANTHROPIC: ANTHROPIC_DIALECT,
+    ProviderKind.ANTIGRAVITY: CLOUD_CODE_DIALECT,
+}
 
 
 class InboundChat(msgspec.Struct, frozen=True, kw_only=True):
@@ -263,14 +272,14 @@ class ProxyChat:
         self, executor: ChatExecutor, call: ChatCall, request: _Request
     ) -> ChatResult | _Failed:
         account = call.account
-        kind = call.provider.kind
+        dialect = DIALECTS[call.provider.kind]
         try:
             exchange = await executor.open(call)
         except UnsupportedContent as exc:
             self._log(request, account, 400, error=str(exc))
             raise GatewayError(400, str(exc), code="unsupported_content") from None
         except UpstreamUnavailable as exc:
-            return _Failed(network_failure(kind), None, str(exc))
+            return _Failed(network_failure(dialect), None, str(exc))
         except asyncio.CancelledError:
             self._log(request, account, 499, error="client disconnected")
             raise
@@ -278,7 +287,7 @@ class ProxyChat:
             if exchange.status >= 400:
                 raw, rendered = await exchange.read_error()
                 failure = classify(
-                    kind,
+                    dialect,
                     exchange.status,
                     raw,
                     exchange.headers,
@@ -304,7 +313,7 @@ class ProxyChat:
             body = await exchange.read()
         except UpstreamUnavailable as exc:
             await exchange.close()
-            return _Failed(network_failure(kind), None, str(exc))
+            return _Failed(network_failure(dialect), None, str(exc))
         except asyncio.CancelledError:
             await exchange.close()
             self._log(request, account, 499, error="client disconnected")
@@ -318,7 +327,7 @@ class ProxyChat:
         if exchange.status < 300 and error_in_success(body):
             await exchange.close()
             failure = classify(
-                kind,
+                dialect,
                 exchange.status,
                 body,
                 exchange.headers,
@@ -352,7 +361,7 @@ class ProxyChat:
         if first is None or exchange.stream_error is not None:
             await exchange.close()
             failure = classify(
-                call.provider.kind,
+                DIALECTS[call.provider.kind],
                 200,
                 b"",
                 exchange.headers,
