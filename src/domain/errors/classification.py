@@ -135,7 +135,7 @@ def _category_of_429(call: Call) -> FailureCategory:
         return FailureCategory.QUOTA_EXHAUSTED
     if tokens & codes.RATE:
         return FailureCategory.RATE_LIMITED
-    if codes.mentions(call.text, codes.PHRASES_CAPACITY):  # milder: a shorter rest
+    if codes.mentions(call.text, codes.PHRASES_CAPACITY):  # milder: a shorter rest by default
         return FailureCategory.CAPACITY
     return FailureCategory.RATE_LIMITED
 
