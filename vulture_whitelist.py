@@ -41,3 +41,5 @@ select_account  # domain/routing/round_robin.py: tests only (the round-robin fam
 _.written  # application/use_cases/request_log.py: set, never read
 _.is_json, _.has_success_fields  # domain/errors/bodies.py ErrorBody: set, never read
 _.retryable  # domain/errors/classification.py: never read
+_.connection_made  # adapters/redis/pipelined.py: asyncio.Protocol callback
+ANTIGRAVITY  # domain/providers.py: the seeded kind; routed requests answer 501 until its profile lands

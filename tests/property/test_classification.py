@@ -1,5 +1,6 @@
 """Properties of upstream error classification: total, bounded, never retries client errors,
-never leaks a secret planted in the upstream answer."""
+never leaks a secret planted in the upstream answer, and the message text (which an upstream may
+echo from the prompt) never makes an outcome more severe."""
 
 from __future__ import annotations
 
@@ -15,9 +16,14 @@ from hypothesis import strategies as st
 
 from aigateway.domain.accounts import AuthType
 from aigateway.domain.errors import (
+    ANTHROPIC_DIALECT,
+    CLOUD_CODE_DIALECT,
     DEFAULT_POLICY,
+    OPENAI_DIALECT,
     Backoff,
     CooldownPolicy,
+    CooldownScope,
+    ErrorDialect,
     Failure,
     FailureAction,
     FailureCategory,
@@ -32,7 +38,6 @@ from aigateway.domain.errors.durations import (
     retry_after_seconds,
     timestamp_delay,
 )
-from aigateway.domain.providers import ProviderKind
 
 CANARIES = ("sk-canary-123456", "ya29.canary-access-token-7890", "sk-ant-api03-canary-abcdef")
 
@@ -117,7 +122,7 @@ HEADER_NAMES = (
     "x-api-key",
 )
 
-kinds = st.sampled_from(ProviderKind)
+dialects = st.sampled_from((OPENAI_DIALECT, ANTHROPIC_DIALECT, CLOUD_CODE_DIALECT))
 statuses = st.one_of(
     st.none(),
     st.sampled_from((200, 400, 401, 402, 403, 404, 408, 413, 422, 429, 500, 502, 503, 504, 529)),
@@ -128,6 +133,7 @@ moments = st.datetimes(
     max_value=datetime(2100, 1, 1),  # noqa: DTZ001
     timezones=st.just(UTC),
 )
+NOW = datetime(2026, 4, 27, 6, 0, 0, tzinfo=UTC)
 failure_counts = st.integers(min_value=-3, max_value=10**9)
 auth_types = st.none() | st.sampled_from(AuthType)
 error_kinds = st.sampled_from(NetworkErrorKind)
@@ -160,7 +166,7 @@ def scalars(secret: str) -> st.SearchStrategy[Any]:
     return st.one_of(
         texts(secret),
         st.integers(min_value=-(2**70), max_value=2**70),
-        st.floats(allow_nan=False),
+        st.floats(allow_nan=False, allow_infinity=False),  # these documents are valid JSON
         st.booleans(),
         st.none(),
     )
@@ -237,8 +243,18 @@ def json_bodies(secret: str) -> st.SearchStrategy[bytes]:
         },
     )
     documents = top | top.map(lambda d: [d]) | json_values(secret)
-    encoded = documents.map(lambda d: json.dumps(d).encode())
+    encoded = documents.map(lambda d: json.dumps(d, allow_nan=False).encode())
     return encoded | encoded.map(lambda b: b"event: error\ndata: " + b + b"\n\n")
+
+
+@cache
+def non_finite_bodies(secret: str) -> st.SearchStrategy[bytes]:
+    """Not JSON: what Python's json.dumps makes of inf and nan (`Infinity`, `NaN`)."""
+    return st.builds(
+        lambda error, number: json.dumps({"error": error, "retryDelay": number}).encode(),
+        error_objects(secret),
+        st.sampled_from((math.inf, -math.inf, math.nan)),
+    )
 
 
 @cache
@@ -247,6 +263,7 @@ def bodies(secret: str) -> st.SearchStrategy[bytes]:
         st.binary(max_size=200),
         json_bodies(secret),
         json_bodies(secret).map(lambda b: b[: len(b) // 2]),  # truncated
+        non_finite_bodies(secret),
         st.text(max_size=200).map(lambda t: t.encode("utf-8", "surrogatepass")),
         st.integers(min_value=1, max_value=3000).map(lambda n: b"[" * n + b"]" * n),
     )
@@ -266,7 +283,7 @@ def header_maps(secret: str) -> st.SearchStrategy[dict[str, str]]:
     return st.dictionaries(names, values, max_size=8)
 
 
-Answer = tuple[str, ProviderKind, int | None, bytes, dict[str, str]]  # secret planted, call
+Answer = tuple[str, ErrorDialect, int | None, bytes, dict[str, str]]  # secret planted, call
 
 
 @st.composite
@@ -274,7 +291,7 @@ def upstream_answers(draw: st.DrawFn) -> Answer:
     secret = draw(canaries)
     return (
         secret,
-        draw(kinds),
+        draw(dialects),
         draw(statuses),
         draw(bodies(secret)),
         draw(header_maps(secret)),
@@ -291,7 +308,7 @@ def check_invariants(failure: Failure, policy: CooldownPolicy, failures: int) ->
     assert durations_within(failure.cooldown, policy)
     assert durations_within(failure.retry_after, policy)
     assert 0 < len(failure.reason) <= 200
-    if failure.action is FailureAction.ROTATE:
+    if failure.action in (FailureAction.ROTATE, FailureAction.DISABLE_AND_ROTATE):
         assert failure.cooldown is not None
     else:
         assert failure.cooldown is None
@@ -300,13 +317,16 @@ def check_invariants(failure: Failure, policy: CooldownPolicy, failures: int) ->
         assert failure.retry_after < max(policy.short_wait, timedelta(microseconds=1))
     if failure.action in (FailureAction.RETRY_SAME_AFTER, FailureAction.REFRESH_AND_RETRY_SAME):
         assert max(failures, 0) < policy.same_account_retries  # same-account retries are bounded
-    if failure.category is FailureCategory.CLIENT_ERROR:
+    if failure.category in (FailureCategory.CLIENT_ERROR, FailureCategory.NOT_FOUND):
         assert failure.action is FailureAction.RETURN_TO_CLIENT
     if failure.action is FailureAction.DISABLE_AND_ROTATE:
         assert failure.category in (
             FailureCategory.AUTH_REVOKED,
             FailureCategory.ACCOUNT_DISABLED,
         )
+        # every process stops picking the account at once, before the disable is stored
+        assert failure.cooldown_scope is CooldownScope.ACCOUNT
+        assert failure.cooldown == policy.cap(policy.disabled)
 
 
 @given(
@@ -323,9 +343,9 @@ def test_every_upstream_answer_gets_one_bounded_classification(
     auth_type: AuthType | None,
     error_kind: NetworkErrorKind,
 ) -> None:
-    _, kind, status, body, headers = answer
+    _, dialect, status, body, headers = answer
     failure = classify(
-        kind,
+        dialect,
         status,
         body,
         headers,
@@ -337,7 +357,7 @@ def test_every_upstream_answer_gets_one_bounded_classification(
     check_invariants(failure, DEFAULT_POLICY, failures)
     assert failure.status == status
     again = classify(
-        kind,
+        dialect,
         status,
         body,
         headers,
@@ -350,23 +370,25 @@ def test_every_upstream_answer_gets_one_bounded_classification(
 
 
 @given(
-    kinds,
-    st.sampled_from((400, 413, 422)),
+    dialects,
+    st.sampled_from((400, 404, 410, 413, 422)),
     st.binary(max_size=300) | json_bodies(CANARIES[0]),
     header_maps(CANARIES[0]),
     moments,
     failure_counts,
+    auth_types,
 )
 def test_client_errors_are_never_retried(
-    kind: ProviderKind,
+    dialect: ErrorDialect,
     status: int,
     body: bytes,
     headers: dict[str, str],
     now: datetime,
     failures: int,
+    auth_type: AuthType | None,
 ) -> None:
-    failure = classify(kind, status, body, headers, now, failures=failures)
-    assert failure.category is FailureCategory.CLIENT_ERROR
+    failure = classify(dialect, status, body, headers, now, failures=failures, auth_type=auth_type)
+    assert failure.category in (FailureCategory.CLIENT_ERROR, FailureCategory.NOT_FOUND)
     assert failure.action is FailureAction.RETURN_TO_CLIENT
     assert not failure.retryable
     assert failure.cooldown is None
@@ -380,8 +402,8 @@ def test_reasons_never_carry_a_secret_from_the_upstream_answer(
     failures: int,
     auth_type: AuthType | None,
 ) -> None:
-    secret, kind, status, body, headers = answer
-    failure = classify(kind, status, body, headers, now, failures=failures, auth_type=auth_type)
+    secret, dialect, status, body, headers = answer
+    failure = classify(dialect, status, body, headers, now, failures=failures, auth_type=auth_type)
     for text in (failure.reason, failure.code or "", repr(failure)):
         assert secret not in text
         assert secret.lower() not in text.lower()
@@ -399,9 +421,9 @@ policies = st.builds(
     transient=st.builds(Backoff, base=timedeltas, cap=timedeltas),
     empty_response=st.builds(Backoff, base=timedeltas, cap=timedeltas),
     quota_exhausted=timedeltas,
-    not_found=timedeltas,
     permission=timedeltas,
     auth_invalid=timedeltas,
+    disabled=timedeltas,
 )
 
 
@@ -412,19 +434,19 @@ def test_delays_stay_within_any_policy(
     failures: int,
     policy: CooldownPolicy,
 ) -> None:
-    _, kind, status, body, headers = answer
-    failure = classify(kind, status, body, headers, now, policy, failures=failures)
+    _, dialect, status, body, headers = answer
+    failure = classify(dialect, status, body, headers, now, policy, failures=failures)
     check_invariants(failure, policy, failures)
 
 
 @given(
-    kinds,
+    dialects,
     st.integers(min_value=0, max_value=10**12),
     st.booleans(),
     moments.map(lambda m: m.replace(microsecond=0)),
 )
 def test_retry_after_on_a_429_is_honoured_exactly(
-    kind: ProviderKind, seconds: int, as_date: bool, now: datetime
+    dialect: ErrorDialect, seconds: int, as_date: bool, now: datetime
 ) -> None:
     """Scenario 3: the account rests for the Retry-After (seconds or HTTP-date), capped."""
     if as_date:
@@ -434,7 +456,7 @@ def test_retry_after_on_a_429_is_honoured_exactly(
             return
     else:
         value = str(seconds)
-    failure = classify(kind, 429, b"", {"Retry-After": value}, now)
+    failure = classify(dialect, 429, b"", {"Retry-After": value}, now)
     expected = min(timedelta(seconds=seconds), DEFAULT_POLICY.max_cooldown)
     if expected < DEFAULT_POLICY.short_wait:
         assert failure.action is FailureAction.RETRY_SAME_AFTER
@@ -474,7 +496,7 @@ def test_error_in_success_spots_error_objects_without_answer_fields(
 ) -> None:
     document: dict[str, Any] = {"error": error, **{key: [] for key in keys}}
     expected = not keys & {"choices", "content", "candidates"}
-    assert error_in_success(json.dumps(document).encode()) is expected
+    assert error_in_success(json.dumps(document, allow_nan=False).encode()) is expected
 
 
 @given(st.text(max_size=100), moments)
@@ -486,3 +508,120 @@ def test_duration_parsers_are_total_and_non_negative(text: str, now: datetime) -
         timestamp_delay(text, now),
     ):
         assert value is None or (math.isfinite(value) and value >= 0)
+
+
+# --- what the message text can do: only ever less ------------------------------------------
+
+ECHOES = (
+    *MESSAGES,
+    "Your API key has been revoked.",
+    "This account has been deactivated. Verify your account to continue.",
+    "account has been suspended; organization has been disabled; not eligible",
+    "Invalid refresh token: expired or revoked.",
+    "Your input was flagged by our content policy (safety, moderation).",
+    "Please try again in 1.5s.",
+    "Your quota will reset after 99h.",
+    "retry after 30 seconds",
+    "try again in 2 minutes",
+)
+messages = st.one_of(
+    st.text(max_size=60),
+    st.sampled_from(ECHOES),
+    st.lists(st.sampled_from(ECHOES), min_size=2, max_size=4).map(" ".join),
+    st.tuples(st.text(max_size=20), st.sampled_from(ECHOES)).map(" ".join),
+)
+unknown_codes = st.none() | st.from_regex(r"x_[a-z_]{0,12}", fullmatch=True)  # never known
+any_codes = unknown_codes | st.sampled_from(KNOWN_CODES)
+auth_statuses = st.sampled_from((401, 403)) | statuses.filter(lambda s: s is not None)
+
+
+def error_body(shape: int, message: str, first: str | None, second: str | None) -> bytes:
+    """`message` in the error body of one upstream family, with codes `first` and `second`."""
+    error: dict[str, Any]
+    if shape == 0:  # OpenAI
+        error = {"error": {"message": message, "type": first, "param": None, "code": second}}
+    elif shape == 1:  # Anthropic
+        error = {"type": "error", "error": {"type": first, "message": message}}
+    elif shape == 2:  # google.rpc.Status
+        details = [{"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": second}]
+        error = {"error": {"code": 403, "message": message, "status": first, "details": details}}
+    elif shape == 3:  # OAuth
+        error = {"error": first, "error_description": message}
+    else:
+        return message.encode("utf-8", "surrogatepass")
+    return json.dumps(error).encode()
+
+
+@given(
+    dialects,
+    auth_statuses,
+    st.integers(min_value=0, max_value=4),
+    messages,
+    unknown_codes,
+    unknown_codes,
+    header_maps(CANARIES[0]),
+    failure_counts,
+    auth_types,
+)
+def test_a_body_without_a_known_code_never_disables(
+    dialect: ErrorDialect,
+    status: int,
+    shape: int,
+    message: str,
+    first: str | None,
+    second: str | None,
+    headers: dict[str, str],
+    failures: int,
+    auth_type: AuthType | None,
+) -> None:
+    body = error_body(shape, message, first, second)
+    failure = classify(dialect, status, body, headers, NOW, failures=failures, auth_type=auth_type)
+    assert not failure.disables_account, failure.reason
+    assert failure.category not in (FailureCategory.AUTH_REVOKED, FailureCategory.ACCOUNT_DISABLED)
+    refresh = classify_token_refresh_error(status, body, failures=failures)
+    assert not refresh.disables_account, refresh.reason
+
+
+def no_more_severe(failure: Failure, than: Failure) -> bool:
+    """`failure` disables, rests and rests account-wide no more than `than` does."""
+    rest = failure.cooldown or timedelta(0)
+    other = than.cooldown or timedelta(0)
+    account_wide = failure.cooldown is not None and failure.cooldown_scope is CooldownScope.ACCOUNT
+    other_wide = than.cooldown is not None and than.cooldown_scope is CooldownScope.ACCOUNT
+    return (
+        (than.disables_account or not failure.disables_account)
+        and rest <= other
+        and (other_wide or not account_wide)
+    )
+
+
+@given(
+    dialects,
+    auth_statuses,
+    st.integers(min_value=0, max_value=4),
+    messages,
+    any_codes,
+    any_codes,
+    header_maps(CANARIES[0]),
+    failure_counts,
+    auth_types,
+)
+def test_the_message_text_never_makes_an_outcome_more_severe(
+    dialect: ErrorDialect,
+    status: int,
+    shape: int,
+    message: str,
+    first: str | None,
+    second: str | None,
+    headers: dict[str, str],
+    failures: int,
+    auth_type: AuthType | None,
+) -> None:
+    """What the codes, status and headers alone decide is the most a message can do."""
+
+    def run(text: str) -> Failure:
+        body = error_body(shape, text, first, second)
+        return classify(dialect, status, body, headers, NOW, failures=failures, auth_type=auth_type)
+
+    with_text, without = run(message), run("")
+    assert no_more_severe(with_text, without), (with_text.reason, without.reason)

@@ -9,8 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from aigateway.domain.accounts import Account, credential_from_auth_data
-from aigateway.domain.errors import DEFAULT_POLICY, CooldownScope, classify
-from aigateway.domain.providers import ProviderKind
+from aigateway.domain.errors import DEFAULT_POLICY, OPENAI_DIALECT, CooldownScope, classify
 from aigateway.domain.routing.eligibility import (
     Cooldown,
     cooldown_for,
@@ -221,13 +220,13 @@ def test_selection_does_not_depend_on_input_order(
 @given(
     usable_pools,
     models,
-    st.sampled_from((429, 500, 503, 529, 404, 403)),
+    st.sampled_from((429, 500, 503, 529, 403)),
     st.integers(min_value=3, max_value=86_400),
 )
 def test_a_classified_failure_rests_the_account_for_its_cooldown(
     pool: list[Account], model: str, status: int, retry_after: int
 ) -> None:
-    failure = classify(ProviderKind.OPENAI, status, b"", {"Retry-After": str(retry_after)}, NOW)
+    failure = classify(OPENAI_DIALECT, status, b"", {"Retry-After": str(retry_after)}, NOW)
     assert failure.cooldown is not None
     target = pool[0]
     cooldown = cooldown_for(failure, target.id, model, NOW)

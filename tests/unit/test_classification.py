@@ -10,9 +10,13 @@ import pytest
 
 from aigateway.domain.accounts import AuthType
 from aigateway.domain.errors import (
+    ANTHROPIC_DIALECT,
+    CLOUD_CODE_DIALECT,
     DEFAULT_POLICY,
+    OPENAI_DIALECT,
     CooldownPolicy,
     CooldownScope,
+    ErrorDialect,
     Failure,
     FailureAction,
     FailureCategory,
@@ -30,13 +34,10 @@ from aigateway.domain.errors.durations import (
     message_delay_seconds,
     retry_after_seconds,
 )
-from aigateway.domain.providers import ProviderKind
+from aigateway.domain.routing.eligibility import Cooldown, cooldown_for
 
-OPENAI, ANTHROPIC, ANTIGRAVITY = (
-    ProviderKind.OPENAI,
-    ProviderKind.ANTHROPIC,
-    ProviderKind.ANTIGRAVITY,
-)
+OPENAI, ANTHROPIC, ANTIGRAVITY = OPENAI_DIALECT, ANTHROPIC_DIALECT, CLOUD_CODE_DIALECT
+DIALECTS = (OPENAI, ANTHROPIC, ANTIGRAVITY)
 NOW = datetime(2026, 4, 27, 6, 0, 0, tzinfo=UTC)
 CANARY = "sk-canary-123456"
 
@@ -150,12 +151,19 @@ AG_TOS = google_error(
     "This service has been disabled in this account for violation of Terms of Service. "
     "Please submit an appeal to continue using this product.",
 )
+AG_TOS_CODED = google_error(
+    403,
+    "PERMISSION_DENIED",
+    "This service has been disabled in this account for violation of Terms of Service. "
+    "Please submit an appeal to continue using this product.",
+    error_info("TOS_VIOLATION", appeal_url="https://support.google.com/appeal"),
+)
 
 
 class Case:
     def __init__(
         self,
-        kind: ProviderKind,
+        dialect: ErrorDialect,
         status: int | None,
         body: bytes = b"",
         headers: dict[str, str] | None = None,
@@ -170,14 +178,15 @@ class Case:
         auth_type: AuthType | None = None,
         error_kind: NetworkErrorKind = NetworkErrorKind.OTHER,
     ) -> None:
-        self.kind, self.status, self.body, self.headers = kind, status, body, headers or {}
+        self.dialect, self.status, self.body = dialect, status, body
+        self.headers = headers or {}
         self.category, self.action, self.cooldown, self.scope = category, action, cooldown, scope
         self.retry_after, self.code, self.failures = retry_after, code, failures
         self.auth_type, self.error_kind = auth_type, error_kind
 
     def run(self) -> Failure:
         return classify(
-            self.kind,
+            self.dialect,
             self.status,
             self.body,
             self.headers,
@@ -357,11 +366,17 @@ CASES = {
         google_error(429, "RESOURCE_EXHAUSTED", "Quota gone.", error_info("QUOTA_EXHAUSTED")),
         category=Cat.QUOTA_EXHAUSTED, action=Act.ROTATE, cooldown=timedelta(hours=1),
     ),
-    "antigravity 429 duration only in the message": Case(
+    "antigravity 429 duration only in the message, shorter than the default": Case(
         ANTIGRAVITY, 429,
-        dumps({"error": {"code": 429, "message": "Your quota will reset after 35s.",
+        dumps({"error": {"code": 429, "message": "Your quota will reset after 25s.",
                          "status": "RESOURCE_EXHAUSTED"}}),
-        category=Cat.QUOTA_EXHAUSTED, action=Act.ROTATE, cooldown=s(35),
+        category=Cat.RATE_LIMITED, action=Act.ROTATE, cooldown=s(25),
+    ),
+    "429 message text never makes a quota or a longer rest": Case(
+        OPENAI, 429,
+        openai_error("You exceeded your current quota. Your quota will reset after 24h.",
+                     None, None),
+        category=Cat.RATE_LIMITED, action=Act.ROTATE, cooldown=s(30), scope=Scope.MODEL,
     ),
     "antigravity 429 'Please retry in' message, Retry-After ignored": Case(
         ANTIGRAVITY, 429,
@@ -417,20 +432,29 @@ CASES = {
         ),
         category=Cat.CAPACITY, action=Act.ROTATE, cooldown=s(39),
     ),
-    "antigravity 503 'no capacity' text only": Case(
+    "antigravity 503 'no capacity' text alone is a server error": Case(
         ANTIGRAVITY, 503,
         dumps({"error": {"code": 503, "message": "No capacity available for model x",
                          "status": "UNAVAILABLE"}}),
-        category=Cat.CAPACITY, action=Act.ROTATE, cooldown=s(15),
+        category=Cat.TRANSIENT, action=Act.ROTATE, cooldown=s(5), retry_after=None,
+    ),
+    "429 'overloaded' text: capacity, a shorter rest than a rate limit": Case(
+        OPENAI, 429, dumps({"error": {"message": "The engine is currently overloaded"}}),
+        failures=2,
+        category=Cat.CAPACITY, action=Act.ROTATE, cooldown=s(60),
     ),
     "antigravity 403 VALIDATION_REQUIRED: disable": Case(
         ANTIGRAVITY, 403, AG_VALIDATION,
-        category=Cat.ACCOUNT_DISABLED, action=Act.DISABLE_AND_ROTATE, cooldown=None,
-        scope=Scope.ACCOUNT, code="VALIDATION_REQUIRED",
+        category=Cat.ACCOUNT_DISABLED, action=Act.DISABLE_AND_ROTATE, code="VALIDATION_REQUIRED",
     ),
-    "antigravity 403 terms of service: disable": Case(
+    "antigravity 403 TOS_VIOLATION: disable": Case(
+        ANTIGRAVITY, 403, AG_TOS_CODED,
+        category=Cat.ACCOUNT_DISABLED, action=Act.DISABLE_AND_ROTATE, code="TOS_VIOLATION",
+    ),
+    "antigravity 403 terms of service in the text only: rest, not disable": Case(
         ANTIGRAVITY, 403, AG_TOS,
-        category=Cat.ACCOUNT_DISABLED, action=Act.DISABLE_AND_ROTATE, cooldown=None,
+        category=Cat.PERMISSION, action=Act.ROTATE, cooldown=timedelta(minutes=30),
+        scope=Scope.MODEL, code="PERMISSION_DENIED",
     ),
     "antigravity 403 SERVICE_DISABLED: whole account rests": Case(
         ANTIGRAVITY, 403,
@@ -456,11 +480,10 @@ CASES = {
         category=Cat.AUTH_INVALID, action=Act.ROTATE, cooldown=timedelta(minutes=30),
         scope=Scope.ACCOUNT,
     ),
-    "antigravity 404: the model rests for hours": Case(
+    "antigravity 404: back to the client, nothing rests": Case(
         ANTIGRAVITY, 404,
         google_error(404, "NOT_FOUND", "Requested entity was not found."),
-        category=Cat.NOT_FOUND, action=Act.ROTATE, cooldown=timedelta(hours=6),
-        scope=Scope.MODEL,
+        category=Cat.NOT_FOUND, action=Act.RETURN_TO_CLIENT, cooldown=None, code="NOT_FOUND",
     ),
     "antigravity 400 INVALID_ARGUMENT: back to the client": Case(
         ANTIGRAVITY, 400,
@@ -471,8 +494,12 @@ CASES = {
     # --- auth -----------------------------------------------------------------------------
     "openai 401 invalid_api_key: disable the API-key account": Case(
         OPENAI, 401, OPENAI_BAD_KEY,
-        category=Cat.AUTH_REVOKED, action=Act.DISABLE_AND_ROTATE, cooldown=None,
-        scope=Scope.ACCOUNT, code="invalid_api_key",
+        category=Cat.AUTH_REVOKED, action=Act.DISABLE_AND_ROTATE, code="invalid_api_key",
+    ),
+    "401 without a known code: rest the whole account, do not disable": Case(
+        OPENAI, 401, b'{"error": "Unauthorized"}',
+        category=Cat.AUTH_INVALID, action=Act.ROTATE, cooldown=timedelta(minutes=30),
+        scope=Scope.ACCOUNT, code=None,
     ),
     "openai 401 account_deactivated": Case(
         OPENAI, 401,
@@ -497,6 +524,15 @@ CASES = {
         auth_type=AuthType.OAUTH,
         category=Cat.AUTH_INVALID, action=Act.REFRESH_AND_RETRY_SAME,
     ),
+    "anthropic 403 OAuth token revoked after a refresh: a 403 like any other": Case(
+        ANTHROPIC, 403,
+        anthropic_error(
+            "permission_error", "OAuth token has been revoked. Please obtain a new token."
+        ),
+        auth_type=AuthType.OAUTH, failures=1,
+        category=Cat.PERMISSION, action=Act.ROTATE, cooldown=timedelta(minutes=30),
+        scope=Scope.MODEL,
+    ),
     "anthropic 403 permission_error": Case(
         ANTHROPIC, 403,
         anthropic_error("permission_error",
@@ -506,8 +542,7 @@ CASES = {
     ),
     "anthropic 404 not_found_error": Case(
         ANTHROPIC, 404, anthropic_error("not_found_error", "model: claude-x"),
-        category=Cat.NOT_FOUND, action=Act.ROTATE, cooldown=timedelta(hours=6),
-        code="not_found_error",
+        category=Cat.NOT_FOUND, action=Act.RETURN_TO_CLIENT, code="not_found_error",
     ),
     # --- client errors: never retried -----------------------------------------------------
     "openai 400 never retried": Case(
@@ -616,7 +651,10 @@ CASES = {
 def test_classification_table(case: Case) -> None:
     failure = case.run()
     assert (failure.category, failure.action) == (case.category, case.action), failure.reason
-    if case.action in (Act.ROTATE,) or case.cooldown is not None:
+    if case.action is Act.DISABLE_AND_ROTATE:
+        assert failure.cooldown == DEFAULT_POLICY.disabled
+        assert failure.cooldown_scope is Scope.ACCOUNT
+    elif case.action in (Act.ROTATE,) or case.cooldown is not None:
         assert failure.cooldown == case.cooldown, failure.reason
     else:
         assert failure.cooldown is None
@@ -642,13 +680,13 @@ def test_reason_is_short_operator_text_with_the_hint() -> None:
 
 
 def test_disable_reasons_never_carry_upstream_text() -> None:
-    for body in (AG_VALIDATION, AG_TOS, OPENAI_BAD_KEY):
+    for body in (AG_VALIDATION, AG_TOS_CODED, OPENAI_BAD_KEY):
         failure = classify(ANTIGRAVITY, 403, body, {}, NOW)
         assert "http" not in failure.reason
         assert CANARY not in failure.reason
     validation = classify(ANTIGRAVITY, 403, AG_VALIDATION, {}, NOW)
     assert "verified" in validation.reason
-    tos = classify(ANTIGRAVITY, 403, AG_TOS, {}, NOW)
+    tos = classify(ANTIGRAVITY, 403, AG_TOS_CODED, {}, NOW)
     assert "terms-of-service" in tos.reason
 
 
@@ -672,17 +710,19 @@ def test_a_naive_now_is_refused() -> None:
 
 
 def test_network_failure_matches_classify() -> None:
-    for kind in ProviderKind:
+    for dialect in DIALECTS:
         for error_kind in NetworkErrorKind:
-            assert network_failure(kind, error_kind) == classify(
-                kind, None, b"", {}, NOW, error_kind=error_kind
+            assert network_failure(dialect, error_kind) == classify(
+                dialect, None, b"", {}, NOW, error_kind=error_kind
             )
 
 
 def test_a_stricter_policy_caps_every_delay() -> None:
     policy = CooldownPolicy(max_cooldown=timedelta(minutes=10))
     assert classify(ANTIGRAVITY, 429, AG_QUOTA, {}, NOW, policy).cooldown == timedelta(minutes=10)
-    assert classify(OPENAI, 404, b"", {}, NOW, policy).cooldown == timedelta(minutes=10)
+    assert classify(OPENAI, 403, b"", {}, NOW, policy).cooldown == timedelta(minutes=10)
+    disabled = classify(OPENAI, 401, OPENAI_BAD_KEY, {}, NOW, policy)
+    assert disabled.cooldown == timedelta(minutes=10)
 
 
 # --- error_in_success ------------------------------------------------------------------------
@@ -711,6 +751,7 @@ def test_a_stricter_policy_caps_every_delay() -> None:
         (b'{"error":' + b"[" * 50_000 + b"]" * 50_000 + b"}", False),  # unreadable
         (b'{"a":' * 5000 + b"1" + b"}" * 5000, False),
         (b'{"error": {"message": "' + b"x" * 200_000 + b'"}}', False),
+        (b'{"error": {"code": Infinity}}', False),  # not JSON, so not an error object
     ],
 )
 def test_error_in_success(body: bytes, expected: bool) -> None:
@@ -746,12 +787,14 @@ def test_google_status_body_is_read() -> None:
         b'{"error": {"code": 123456789012345678901234567890}}',
         b"[" * 50_000,
         b'{"error": {"message": "x"}' * 10_000,
+        b'{"error": {"code": Infinity, "message": "x"}}',  # not JSON: Python's json.dumps(inf)
+        b'{"error": {"code": 429, "details": [{"retryDelay": {"seconds": NaN}}]}}',
     ],
 )
 def test_hostile_bodies_classify_without_raising(body: bytes) -> None:
-    for kind in ProviderKind:
+    for dialect in DIALECTS:
         for status in (200, 400, 401, 403, 404, 429, 500, 503, 529):
-            failure = classify(kind, status, body, {}, NOW)
+            failure = classify(dialect, status, body, {}, NOW)
             assert isinstance(failure.category, FailureCategory)
 
 
@@ -856,7 +899,7 @@ def test_format_delay() -> None:
             Act.DISABLE_AND_ROTATE,
             "invalid_client",
         ),
-        (
+        (  # the description decides nothing: only codes disable
             400,
             dumps(
                 {
@@ -864,8 +907,8 @@ def test_format_delay() -> None:
                     "error_description": "Token has been expired or revoked.",
                 }
             ),
-            Cat.AUTH_REVOKED,
-            Act.DISABLE_AND_ROTATE,
+            Cat.AUTH_INVALID,
+            Act.ROTATE,
             "invalid_request",
         ),
         (
@@ -903,5 +946,198 @@ def test_token_refresh_errors(
     failure = classify_token_refresh_error(status, body)
     assert (failure.category, failure.action, failure.code) == (category, action, code)
     assert failure.cooldown_scope is Scope.ACCOUNT
-    assert (failure.cooldown is not None) is (action is Act.ROTATE)
+    assert failure.cooldown is not None  # a disabled account rests too, until it is stored
     assert len(failure.reason) <= 200
+
+
+# --- a client cannot rest or disable accounts for everyone ----------------------------------
+
+# What upstreams answer to a request that is itself the problem, per dialect.
+REQUEST_ERRORS = {
+    "openai 400": (
+        OPENAI,
+        400,
+        openai_error(
+            "Invalid 'messages[1].content': string too long.",
+            "invalid_request_error",
+            "string_above_max_length",
+        ),
+    ),
+    "openai 404 model_not_found": (
+        OPENAI,
+        404,
+        openai_error(
+            "The model `gpt-9` does not exist or you do not have access to it.",
+            "invalid_request_error",
+            "model_not_found",
+        ),
+    ),
+    "openai 413": (OPENAI, 413, b"<html><body>413 Request Entity Too Large</body></html>"),
+    "openai-compatible 422": (
+        OPENAI,
+        422,
+        dumps({"detail": [{"loc": ["body", "messages"], "msg": "field required"}]}),
+    ),
+    "openai-compatible 403 moderation (OpenRouter)": (
+        OPENAI,
+        403,
+        dumps(
+            {
+                "error": {
+                    "code": 403,
+                    "message": "gpt-4o requires moderation on OpenAI. Your input was flagged "
+                    'for "harassment". No credits were charged.',
+                    "metadata": {"reasons": ["harassment"], "flagged_input": "..."},
+                }
+            }
+        ),
+    ),
+    "anthropic 400": (
+        ANTHROPIC,
+        400,
+        anthropic_error("invalid_request_error", "messages.1: tool_use ids were found ..."),
+    ),
+    "anthropic 404 not_found_error": (
+        ANTHROPIC,
+        404,
+        anthropic_error("not_found_error", "model: claude-nine"),
+    ),
+    "anthropic 413 request_too_large": (
+        ANTHROPIC,
+        413,
+        anthropic_error("request_too_large", "Request exceeds the maximum allowed size."),
+    ),
+    "anthropic 422": (ANTHROPIC, 422, anthropic_error("invalid_request_error", "bad")),
+    "anthropic 403 usage policy": (
+        ANTHROPIC,
+        403,
+        anthropic_error(
+            "permission_error",
+            "This request has been flagged for potentially violating our Usage Policy.",
+        ),
+    ),
+    "antigravity 400 INVALID_ARGUMENT": (
+        ANTIGRAVITY,
+        400,
+        google_error(400, "INVALID_ARGUMENT", 'Invalid JSON payload received. Unknown name "x"'),
+    ),
+    "antigravity 404 NOT_FOUND": (
+        ANTIGRAVITY,
+        404,
+        google_error(404, "NOT_FOUND", "Requested entity was not found."),
+    ),
+    "antigravity 413": (ANTIGRAVITY, 413, b""),
+    "antigravity 422": (ANTIGRAVITY, 422, google_error(422, "INVALID_ARGUMENT", "bad")),
+    "antigravity 403 safety": (
+        ANTIGRAVITY,
+        403,
+        google_error(403, "PERMISSION_DENIED", "The prompt was blocked for safety reasons."),
+    ),
+}
+
+# Text an upstream may echo from the prompt into its error message.
+ECHOED = (
+    "Your API key has been revoked.",
+    "This account has been deactivated. Verify your account to continue.",
+    "This service has been disabled in this account for violation of Terms of Service.",
+    "Token has been expired or revoked. OAuth token has been revoked.",
+    "You exceeded your current quota; your quota will reset after 24h. No capacity.",
+)
+
+
+def echoing(body: bytes, echo: str) -> bytes:
+    """The body with `echo` appended to its message (or as the body when it has none)."""
+    try:
+        document = json.loads(body)
+    except ValueError:
+        return body + b" " + echo.encode()
+    if isinstance(document, dict) and isinstance(document.get("error"), dict):
+        error = document["error"]
+        error["message"] = f"{error.get('message', '')} {echo}"
+    return dumps(document)
+
+
+@pytest.mark.parametrize("echo", ["", *ECHOED])
+@pytest.mark.parametrize(("dialect", "status", "body"), REQUEST_ERRORS.values(), ids=REQUEST_ERRORS)
+def test_errors_of_the_request_go_back_to_the_client_and_cool_nothing(
+    dialect: ErrorDialect, status: int, body: bytes, echo: str
+) -> None:
+    for auth_type in (None, AuthType.API_KEY, AuthType.OAUTH):
+        for failures in (0, 1, 7):
+            failure = classify(
+                dialect,
+                status,
+                echoing(body, echo) if echo else body,
+                {"Retry-After": "3600"},
+                NOW,
+                failures=failures,
+                auth_type=auth_type,
+            )
+            assert failure.action is Act.RETURN_TO_CLIENT, failure.reason
+            assert failure.cooldown is None
+            assert cooldown_for(failure, "acct", "model", NOW) is None
+            assert not failure.disables_account
+
+
+# 401 and 403 bodies that carry no code meaning the credential is bad.
+UNCODED_AUTH = {
+    "openai 401": (OPENAI, 401, lambda m: openai_error(m, "invalid_request_error", None)),
+    "openai 403": (OPENAI, 403, lambda m: openai_error(m, None, "unsupported_value")),
+    "anthropic 401": (ANTHROPIC, 401, lambda m: anthropic_error("api_error", m)),
+    "anthropic 403": (ANTHROPIC, 403, lambda m: anthropic_error("permission_error", m)),
+    "google 401": (ANTIGRAVITY, 401, lambda m: dumps({"error": {"code": 401, "message": m}})),
+    "google 403": (ANTIGRAVITY, 403, lambda m: google_error(403, "PERMISSION_DENIED", m)),
+    "plain text 401": (OPENAI, 401, lambda m: m.encode()),
+    "plain text 403": (ANTHROPIC, 403, lambda m: m.encode()),
+}
+
+
+@pytest.mark.parametrize("message", ECHOED)
+@pytest.mark.parametrize(("dialect", "status", "make"), UNCODED_AUTH.values(), ids=UNCODED_AUTH)
+def test_revocation_phrases_without_a_revocation_code_never_disable(
+    dialect: ErrorDialect, status: int, make: Any, message: str
+) -> None:
+    for auth_type in (AuthType.API_KEY, AuthType.OAUTH):
+        for failures in (0, 1):
+            failure = classify(
+                dialect, status, make(message), {}, NOW, failures=failures, auth_type=auth_type
+            )
+            assert not failure.disables_account, failure.reason
+            assert failure.category not in (Cat.AUTH_REVOKED, Cat.ACCOUNT_DISABLED)
+
+
+DISABLING = {
+    "openai 401 invalid_api_key": (OPENAI, 401, OPENAI_BAD_KEY),
+    "anthropic 401 authentication_error": (
+        ANTHROPIC,
+        401,
+        anthropic_error("authentication_error", "invalid x-api-key"),
+    ),
+    "openai 403 account_deactivated": (
+        OPENAI,
+        403,
+        openai_error("gone", "invalid_request_error", "account_deactivated"),
+    ),
+    "antigravity 403 VALIDATION_REQUIRED": (ANTIGRAVITY, 403, AG_VALIDATION),
+}
+
+
+@pytest.mark.parametrize(("dialect", "status", "body"), DISABLING.values(), ids=DISABLING)
+def test_a_disabled_account_rests_account_wide_at_once(
+    dialect: ErrorDialect, status: int, body: bytes
+) -> None:
+    """Every process stops picking it through the shared cooldowns, before the disable
+    reaches the database and the catalogs reload."""
+    failure = classify(dialect, status, body, {}, NOW, auth_type=AuthType.API_KEY)
+    assert failure.disables_account
+    assert failure.cooldown == timedelta(hours=1) == DEFAULT_POLICY.disabled
+    assert cooldown_for(failure, "acct", "any-model", NOW) == Cooldown(
+        account_id="acct", model=None, until=NOW + timedelta(hours=1), reason=failure.reason
+    )
+
+
+def test_a_revoked_refresh_token_rests_the_account_at_once() -> None:
+    failure = classify_token_refresh_error(400, dumps({"error": "invalid_grant"}))
+    assert failure.disables_account
+    assert failure.cooldown == DEFAULT_POLICY.disabled
+    assert failure.cooldown_scope is Scope.ACCOUNT

@@ -43,6 +43,7 @@ class HttpChatExecutor:
         self._codecs = codecs
         self._upstream = codecs[profile.wire_format]
         self._timeout_s = timeout_s
+        self.dialect = profile.dialect
 
     def prepare(self, call: ChatCall) -> PreparedChat:
         if call.client_format is self.profile.wire_format:

@@ -8,6 +8,7 @@ from typing import Any, Protocol
 import msgspec
 
 from aigateway.domain.accounts import Account
+from aigateway.domain.errors import ErrorDialect
 from aigateway.domain.llm import WireFormat
 from aigateway.domain.providers import Provider
 from aigateway.domain.redaction import REDACTED, fields_repr, mask_url
@@ -142,6 +143,11 @@ class ChatExchange(Protocol):
 
 class ChatExecutor(Protocol):
     """Speaks one provider kind's chat API."""
+
+    @property
+    def dialect(self) -> ErrorDialect:
+        """How the provider's errors read (for classifying failed attempts)."""
+        ...
 
     def prepare(self, call: ChatCall) -> PreparedChat:
         """Translate (raises `UnsupportedContent`) or splice the body, once per request."""

@@ -302,11 +302,11 @@ class ProxyChat:
     async def _attempt(
         self, executor: ChatExecutor, prepared: PreparedChat, account: Account, request: _Request
     ) -> ChatResult | _Failed:
-        kind = prepared.call.provider.kind
+        dialect = executor.dialect
         try:
             exchange = await executor.open(prepared, account)
         except UpstreamUnavailable as exc:
-            return _Failed(network_failure(kind), None, str(exc))
+            return _Failed(network_failure(dialect), None, str(exc))
         except asyncio.CancelledError:
             self._log(request, account, 499, error="client disconnected")
             raise
@@ -318,14 +318,14 @@ class ProxyChat:
                 outcome = await exchange.answer()
         except UpstreamUnavailable as exc:
             await exchange.close()
-            return _Failed(network_failure(kind), None, str(exc))
+            return _Failed(network_failure(dialect), None, str(exc))
         except asyncio.CancelledError:
             await exchange.close()
             self._log(request, account, 499, error="client disconnected")
             raise
         if isinstance(outcome, Refusal):
             await exchange.close()
-            return self._refused(outcome, prepared, account, request)
+            return self._refused(outcome, executor, prepared, account, request)
         if not isinstance(outcome, Answer):  # a stream, its first event read
             return ChatResult(
                 request_id=request.id,
@@ -343,10 +343,15 @@ class ProxyChat:
         )
 
     def _refused(
-        self, refusal: Refusal, prepared: PreparedChat, account: Account, request: _Request
+        self,
+        refusal: Refusal,
+        executor: ChatExecutor,
+        prepared: PreparedChat,
+        account: Account,
+        request: _Request,
     ) -> _Failed:
         failure = classify(
-            prepared.call.provider.kind,
+            executor.dialect,
             refusal.status,
             refusal.body,
             refusal.headers,

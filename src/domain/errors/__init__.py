@@ -1,30 +1,41 @@
 """Upstream error classification and cooldown policy (pure)."""
 
 from aigateway.domain.errors.bodies import ErrorBody, error_in_success, read_error_body
-from aigateway.domain.errors.classification import (
+from aigateway.domain.errors.classification import classify, network_failure
+from aigateway.domain.errors.dialects import (
+    ANTHROPIC_DIALECT,
+    CLOUD_CODE_DIALECT,
+    OPENAI_DIALECT,
+    ErrorDialect,
+    RateLimitHeaders,
+)
+from aigateway.domain.errors.failure import (
     CooldownScope,
     Failure,
     FailureAction,
     FailureCategory,
     NetworkErrorKind,
-    classify,
-    classify_token_refresh_error,
     format_delay,
-    network_failure,
     retry_after_header,
 )
 from aigateway.domain.errors.policy import DEFAULT_POLICY, Backoff, CooldownPolicy
+from aigateway.domain.errors.token_refresh import classify_token_refresh_error
 
 __all__ = [
+    "ANTHROPIC_DIALECT",
+    "CLOUD_CODE_DIALECT",
     "DEFAULT_POLICY",
+    "OPENAI_DIALECT",
     "Backoff",
     "CooldownPolicy",
     "CooldownScope",
     "ErrorBody",
+    "ErrorDialect",
     "Failure",
     "FailureAction",
     "FailureCategory",
     "NetworkErrorKind",
+    "RateLimitHeaders",
     "classify",
     "classify_token_refresh_error",
     "error_in_success",

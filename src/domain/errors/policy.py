@@ -39,9 +39,11 @@ class CooldownPolicy(msgspec.Struct, frozen=True, kw_only=True):
     transient: Backoff = Backoff(base=timedelta(seconds=5), cap=timedelta(minutes=2))
     empty_response: Backoff = Backoff(base=timedelta(seconds=5), cap=timedelta(minutes=2))
     quota_exhausted: timedelta = timedelta(hours=1)
-    not_found: timedelta = timedelta(hours=6)
     permission: timedelta = timedelta(minutes=30)
     auth_invalid: timedelta = timedelta(minutes=30)
+    # A disabled account also rests this long, account-wide and shared by every process, so
+    # none keeps picking it before the disable reaches the database and the catalogs reload.
+    disabled: timedelta = timedelta(hours=1)
 
     def cap(self, delay: timedelta) -> timedelta:
         """`delay` within [0, max_cooldown]."""

@@ -9,7 +9,7 @@ from typing import Any, TypeAlias
 import msgspec
 
 from aigateway.domain.accounts import Account
-from aigateway.domain.errors.classification import CooldownScope, Failure
+from aigateway.domain.errors import CooldownScope, Failure
 from aigateway.domain.routing.round_robin import eligible, pick
 
 

@@ -15,6 +15,7 @@ from aigateway.adapters.upstream.exchange import UsageScanner
 from aigateway.adapters.upstream.profiles.base import ProviderProfile
 from aigateway.application.ports.upstream import Usage
 from aigateway.domain.accounts import Account, AuthType
+from aigateway.domain.errors import ANTHROPIC_DIALECT
 from aigateway.domain.llm import WireFormat
 from aigateway.domain.providers import Provider, ProviderKind
 
@@ -25,6 +26,7 @@ class AnthropicProfile(ProviderProfile):
     kind = ProviderKind.ANTHROPIC
     display_name = "Anthropic"
     wire_format = WireFormat.ANTHROPIC_MESSAGES
+    dialect = ANTHROPIC_DIALECT
     forwarded_headers = ("anthropic-beta",)
 
     def usage_from_body(self, body: bytes) -> Usage | None:

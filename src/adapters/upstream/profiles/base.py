@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 from aigateway.adapters.upstream.exchange import UsageScanner
 from aigateway.application.ports.upstream import Usage
 from aigateway.domain.accounts import Account
+from aigateway.domain.errors import ErrorDialect
 from aigateway.domain.llm import WireFormat
 from aigateway.domain.providers import Provider, ProviderKind
 
@@ -23,6 +24,7 @@ class ProviderProfile:
     kind: ClassVar[ProviderKind]
     display_name: ClassVar[str]
     wire_format: ClassVar[WireFormat]
+    dialect: ClassVar[ErrorDialect]  # how its error answers read
     # client headers passed on unchanged when the client speaks the upstream's format
     forwarded_headers: ClassVar[tuple[str, ...]] = ()
 

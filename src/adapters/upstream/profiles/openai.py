@@ -7,6 +7,7 @@ from aigateway.adapters.upstream.exchange import UsageScanner
 from aigateway.adapters.upstream.profiles.base import ProviderProfile
 from aigateway.application.ports.upstream import Usage
 from aigateway.domain.accounts import Account
+from aigateway.domain.errors import OPENAI_DIALECT
 from aigateway.domain.llm import WireFormat
 from aigateway.domain.providers import Provider, ProviderKind
 
@@ -15,6 +16,7 @@ class OpenAIProfile(ProviderProfile):
     kind = ProviderKind.OPENAI
     display_name = "OpenAI-compatible"
     wire_format = WireFormat.OPENAI_CHAT
+    dialect = OPENAI_DIALECT
 
     def usage_from_body(self, body: bytes) -> Usage | None:
         return openai_chat.usage_from_body(body)
