@@ -285,6 +285,14 @@ def rotation(request: pytest.FixtureRequest) -> Rotation:
 NOW = datetime.now(UTC).replace(microsecond=0)
 
 
+@pytest.fixture(autouse=True)
+def _now_is_the_tests_start() -> None:
+    """Redis expires cooldown keys on the real clock: a module-wide NOW taken at import would
+    put a later test's short cooldowns in the past."""
+    global NOW
+    NOW = datetime.now(UTC).replace(microsecond=0)
+
+
 def cooldown(account: str, model: str | None, seconds: float, reason: str = "") -> Cooldown:
     return Cooldown(
         account_id=account, model=model, until=NOW + timedelta(seconds=seconds), reason=reason
@@ -360,15 +368,20 @@ async def test_redis_counter_key_is_the_documented_one_and_expires_a_day_after_i
 async def test_redis_cooldown_keys_expire_with_their_last_cooldown(
     redis_rotation: RedisRotation, redis_slice: RedisSlice
 ) -> None:
-    await redis_rotation.cool_down("p", cooldown("acc-1", "m", 30))
-    await redis_rotation.cool_down("p", cooldown("acc-2", "m", 10))  # ends first: no shortening
-    await redis_rotation.cool_down("p", cooldown("acc-1", None, 90))
+    now = datetime.now(UTC)  # not the module's NOW: the keys' lifetimes count from the clock
+
+    def cooling(account: str, model: str | None, seconds: int) -> Cooldown:
+        return Cooldown(account_id=account, model=model, until=now + timedelta(seconds=seconds))
+
+    await redis_rotation.cool_down("p", cooling("acc-1", "m", 30))
+    await redis_rotation.cool_down("p", cooling("acc-2", "m", 10))  # ends first: no shortening
+    await redis_rotation.cool_down("p", cooling("acc-1", None, 90))
     ms = {
         key: await redis_slice.client.pttl(redis_slice.prefix + key)
         for key in ("cooldown:p:m", "cooldown:p:*", "cooldown:info:acc-1", "cooldown:info:acc-2")
     }
     until_ms = {
-        key: (NOW + timedelta(seconds=s) - datetime.now(UTC)).total_seconds() * 1000
+        key: (now + timedelta(seconds=s) - datetime.now(UTC)).total_seconds() * 1000
         for key, s in (
             ("cooldown:p:m", 30),
             ("cooldown:p:*", 90),
