@@ -13,7 +13,7 @@ import httpx
 import openai
 import pytest
 
-from tests.e2e.harness import Gateway, gateway_env, run_cli
+from tests.e2e.harness import Gateway, free_port, gateway_env, run_cli
 from tests.fakes.openai_upstream import FakeOpenAI
 
 pytestmark = pytest.mark.e2e
@@ -244,6 +244,11 @@ def test_bad_configuration_stops_with_one_line(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert result.stderr.strip().splitlines() == [result.stderr.strip()]
     assert "cannot reach the database" in result.stderr
+    no_redis = gateway_env(tmp_path, {"AIGATEWAY_REDIS_URL": f"redis://127.0.0.1:{free_port()}/0"})
+    result = run_cli(["serve"], tmp_path, no_redis)
+    assert result.returncode == 1, result.stderr
+    assert result.stderr.strip().splitlines() == [result.stderr.strip()]
+    assert "cannot reach Redis" in result.stderr
 
 
 def test_wrong_secret_key_refuses_to_start(tmp_path: Path) -> None:

@@ -201,7 +201,7 @@ async def test_account_cooldowns_can_be_seen_cleared_and_the_account_re_enabled(
         json={"provider_id": "openai", "auth_data": {"api_key": "sk-cooling-00000001"}},
     )
     account = created.json()
-    rotation: Rotation = client.app.state.proxy_chat._rotation
+    rotation: Rotation = client.app.state.runtime.services.proxy_chat._rotation
     until = datetime.now(UTC) + timedelta(seconds=30)
     await rotation.cool_down(
         "openai",

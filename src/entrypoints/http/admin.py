@@ -26,17 +26,17 @@ from aigateway.application.use_cases.admin import (
     ProviderPatch,
     ProvidersAdmin,
 )
-from aigateway.application.use_cases.bootstrap import AdminAuth
 from aigateway.domain.accounts import Account
 from aigateway.domain.client_keys import ClientKey
 from aigateway.domain.providers import Provider
 from aigateway.domain.redaction import redacted
+from aigateway.entrypoints.http.runtime import runtime_of
 
 T = TypeVar("T")
 
 
 def admin_guard(connection: ASGIConnection[Any, Any, Any, State], _: BaseRouteHandler) -> None:
-    auth: AdminAuth = connection.app.state.admin_auth
+    auth = runtime_of(connection).admin_auth
     scheme, _sep, token = connection.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not auth.check(token.strip()):
         raise NotAuthorizedException("admin key required: Authorization: Bearer <admin key>")
@@ -291,15 +291,15 @@ class ClientKeysController(Controller):
 
 
 def _providers(request: Request[Any, Any, State]) -> ProvidersAdmin:
-    return request.app.state.providers_admin  # type: ignore[no-any-return]
+    return runtime_of(request).providers_admin
 
 
 def _accounts(request: Request[Any, Any, State]) -> AccountsAdmin:
-    return request.app.state.accounts_admin  # type: ignore[no-any-return]
+    return runtime_of(request).accounts_admin
 
 
 def _keys(request: Request[Any, Any, State]) -> ClientKeysAdmin:
-    return request.app.state.keys_admin  # type: ignore[no-any-return]
+    return runtime_of(request).keys_admin
 
 
 ADMIN_CONTROLLERS = [

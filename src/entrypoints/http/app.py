@@ -29,7 +29,7 @@ from aigateway.entrypoints.http.formats import anthropic_messages, openai_chat
 from aigateway.entrypoints.http.formats.spec import ClientFormat
 from aigateway.entrypoints.http.gateway import gateway_routes
 from aigateway.entrypoints.http.health import health
-from aigateway.entrypoints.http.runtime import GatewayServices, Runtime
+from aigateway.entrypoints.http.runtime import Runtime, Services
 from aigateway.entrypoints.ioc.providers import HealthChecks, production_providers
 from aigateway.entrypoints.ioc.settings import Settings, load_settings
 
@@ -54,29 +54,28 @@ def create_app(
         logs: RequestLogQueue | None = None
         disabler: AccountDisabler | None = None
         try:
-            state = app.state
-            state.settings = settings
-            state.started_at = time.time()
-            state.admin_auth, _ = await ensure_admin_key(
+            started_at = time.time()
+            admin_auth, _ = await ensure_admin_key(
                 await di.get(SettingsStore), settings.security.admin_key
             )
             catalog = await di.get(CatalogCache)
             await catalog.reload()
             logs = await di.get(RequestLogQueue)
-            state.catalog = catalog
-            state.logs = logs
-            state.proxy_chat = proxy_chat = await di.get(ProxyChat)
             disabler = await di.get(AccountDisabler)
-            runtime.gateway = GatewayServices(
-                proxy_chat=proxy_chat,
-                catalog=catalog,
-                max_body_bytes=settings.server.max_body_bytes,
-                started_at=state.started_at,
+            runtime.start(
+                Services(
+                    settings=settings,
+                    started_at=started_at,
+                    proxy_chat=await di.get(ProxyChat),
+                    catalog=catalog,
+                    logs=logs,
+                    admin_auth=admin_auth,
+                    providers_admin=await di.get(ProvidersAdmin),
+                    accounts_admin=await di.get(AccountsAdmin),
+                    keys_admin=await di.get(ClientKeysAdmin),
+                    health_checks=await di.get(HealthChecks),
+                )
             )
-            state.providers_admin = await di.get(ProvidersAdmin)
-            state.accounts_admin = await di.get(AccountsAdmin)
-            state.keys_admin = await di.get(ClientKeysAdmin)
-            state.health_checks = await di.get(HealthChecks)
             tasks = [
                 asyncio.create_task(catalog.watch(), name="catalog-watch"),
                 asyncio.create_task(logs.run(), name="request-log-writer"),
@@ -104,7 +103,7 @@ def create_app(
         guards=[admin_guard],
         exception_handlers={Exception: admin_exception_handler},
     )
-    return Litestar(
+    app = Litestar(
         route_handlers=[*gateway_routes(CLIENT_FORMATS, runtime), health, admin],
         lifespan=[lifespan],
         exception_handlers={Exception: gateway_exception_handler},
@@ -112,3 +111,5 @@ def create_app(
         logging_config=None,
         debug=False,
     )
+    app.state.runtime = runtime
+    return app

@@ -107,7 +107,7 @@ async def relay(
     client_format: ClientFormat,
     runtime: Runtime,
 ) -> None:
-    services = runtime.gateway
+    services = runtime.services
     proxy = services.proxy_chat
     task = asyncio.current_task()
     assert task is not None
@@ -131,7 +131,7 @@ async def relay(
             if scope["method"] != "POST":
                 raise GatewayError(405, "use POST", code="method_not_allowed")
             client = proxy.authenticate(client_token(scope["headers"]))
-            body = await read_body(scope, receive, services.max_body_bytes)
+            body = await read_body(scope, receive, services.settings.server.max_body_bytes)
             try:
                 model, stream = client_format.head(body)
             except GatewayError as exc:
@@ -219,7 +219,7 @@ def models_route(formats: Sequence[ClientFormat], runtime: Runtime) -> HTTPRoute
     async def list_models(request: Request[object, object, State]) -> Response[bytes]:
         headers = request.headers
         client_format = next((f for name, f in marked if name in headers), default)
-        services = runtime.gateway
+        services = runtime.services
         try:
             services.proxy_chat.authenticate(client_token(request.scope["headers"]))
         except GatewayError as exc:

@@ -14,6 +14,7 @@ from litestar.datastructures import State
 
 from aigateway import __version__
 from aigateway.application.use_cases.catalog import Skipped
+from aigateway.entrypoints.http.runtime import runtime_of
 
 
 class Health(msgspec.Struct):
@@ -30,7 +31,7 @@ class Health(msgspec.Struct):
 
 @get("/health")
 async def health(request: Request[object, object, State]) -> Response[Health]:
-    state = request.app.state
+    state = runtime_of(request)
     pingers = state.health_checks.pingers
     results = await asyncio.gather(*(p.ping() for p in pingers))
     checks = {

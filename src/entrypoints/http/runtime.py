@@ -1,35 +1,57 @@
-"""The services the HTTP layer uses, typed, resolved once from the container at start-up."""
+"""The services the HTTP layer uses, typed, resolved once from the container at start-up.
+
+The app's lifespan fills one `Runtime`; the gateway routes close over it, and the admin and
+health handlers read it through `runtime_of` (the only thing kept in the app's state).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
+from litestar.connection import ASGIConnection
+
+from aigateway.application.use_cases.admin import AccountsAdmin, ClientKeysAdmin, ProvidersAdmin
+from aigateway.application.use_cases.bootstrap import AdminAuth
 from aigateway.application.use_cases.catalog import CatalogCache
 from aigateway.application.use_cases.proxy_chat import ProxyChat
+from aigateway.application.use_cases.request_log import RequestLogQueue
+from aigateway.entrypoints.ioc.providers import HealthChecks
+from aigateway.entrypoints.ioc.settings import Settings
 
 
-@dataclass
-class GatewayServices:
+@dataclass(frozen=True, kw_only=True)
+class Services:
+    settings: Settings
+    started_at: float  # epoch seconds
     proxy_chat: ProxyChat
     catalog: CatalogCache
-    max_body_bytes: int
-    started_at: float  # epoch seconds
+    logs: RequestLogQueue
+    admin_auth: AdminAuth
+    providers_admin: ProvidersAdmin
+    accounts_admin: AccountsAdmin
+    keys_admin: ClientKeysAdmin
+    health_checks: HealthChecks
 
 
 class Runtime:
     """Filled by the app's lifespan before the first request is served."""
 
-    __slots__ = ("_gateway",)
+    __slots__ = ("_services",)
 
     def __init__(self) -> None:
-        self._gateway: GatewayServices | None = None
+        self._services: Services | None = None
 
     @property
-    def gateway(self) -> GatewayServices:
-        if self._gateway is None:
+    def services(self) -> Services:
+        if self._services is None:
             raise RuntimeError("the gateway has not started")
-        return self._gateway
+        return self._services
 
-    @gateway.setter
-    def gateway(self, services: GatewayServices) -> None:
-        self._gateway = services
+    def start(self, services: Services) -> None:
+        self._services = services
+
+
+def runtime_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Services:
+    runtime: Runtime = connection.app.state.runtime
+    return runtime.services
