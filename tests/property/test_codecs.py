@@ -18,6 +18,7 @@ import msgspec
 from hypothesis import given
 from hypothesis import strategies as st
 
+from aigateway.adapters.codecs import anthropic_messages, openai_chat
 from aigateway.adapters.codecs.anthropic_messages import DEFAULT_MAX_TOKENS
 from aigateway.adapters.codecs.base import StreamDecoder
 from aigateway.adapters.codecs.openai_chat import OpenAIChatCodec
@@ -51,7 +52,6 @@ from aigateway.domain.llm import (
     ToolChoice,
     ToolResultPart,
     Usage,
-    WireFormat,
     accumulate,
 )
 from aigateway.entrypoints.ioc.providers import CODECS
@@ -67,8 +67,8 @@ from tests.unit.codecs.wire import (
 # Crossings and stream translations run on the codecs as production builds them; the identity
 # round trips of OpenAI also use a codec with every option on, to show what it can carry.
 PRODUCTION = {codec.format: codec for codec in CODECS}
-OPENAI_DEFAULT = PRODUCTION[WireFormat.OPENAI_CHAT]
-ANTHROPIC = PRODUCTION[WireFormat.ANTHROPIC_MESSAGES]
+OPENAI_DEFAULT = PRODUCTION[openai_chat.FORMAT]
+ANTHROPIC = PRODUCTION[anthropic_messages.FORMAT]
 OPENAI = OpenAIChatCodec(send_top_k=True, reasoning_history=True)
 
 # --- atoms -------------------------------------------------------------------------------------

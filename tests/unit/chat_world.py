@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
+from aigateway.adapters.codecs import anthropic_messages, openai_chat
 from aigateway.adapters.codecs.anthropic_messages import AnthropicMessagesCodec
 from aigateway.adapters.codecs.openai_chat import OpenAIChatCodec
 from aigateway.adapters.memory.coordination import (
@@ -219,12 +220,12 @@ def chat(
     model: str = "gpt-4o",
     stream: bool = False,
     *,
-    format: WireFormat = WireFormat.OPENAI_CHAT,
+    format: WireFormat = openai_chat.FORMAT,
     content: str = '"hi"',
     **fields: Any,
 ) -> InboundChat:
     """A client request in `format`, with one user message whose content is `content` (JSON)."""
-    head = b'"max_tokens":64,' if format is WireFormat.ANTHROPIC_MESSAGES else b""
+    head = b'"max_tokens":64,' if format == anthropic_messages.FORMAT else b""
     body = b'{"model":"%s","stream":%s,%s"messages":[{"role":"user","content":%s}]}' % (
         model.encode(),
         b"true" if stream else b"false",

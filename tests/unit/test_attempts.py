@@ -6,13 +6,14 @@ from __future__ import annotations
 import msgspec
 import pytest
 
+from aigateway.adapters.codecs import anthropic_messages, openai_chat
 from aigateway.application.errors import GatewayError
 from aigateway.application.use_cases.proxy_chat import MAX_MODEL_NAME
 from aigateway.domain.llm import WireFormat
 from aigateway.domain.providers import ProviderKind
 from tests.unit.chat_world import World, chat, used_keys
 
-ANTHROPIC = WireFormat.ANTHROPIC_MESSAGES
+ANTHROPIC = anthropic_messages.FORMAT
 
 
 async def rows(world: World) -> list[tuple[int, str | None]]:
@@ -47,9 +48,9 @@ async def test_the_last_error_inside_a_200_is_a_502_not_an_empty_success() -> No
 @pytest.mark.parametrize(
     ("model", "provider", "format"),
     [
-        ("gpt-4o", "openai", WireFormat.OPENAI_CHAT),  # passthrough
+        ("gpt-4o", "openai", openai_chat.FORMAT),  # passthrough
         ("claude-x", "anthropic", ANTHROPIC),  # passthrough
-        ("claude-x", "anthropic", WireFormat.OPENAI_CHAT),  # translated
+        ("claude-x", "anthropic", openai_chat.FORMAT),  # translated
         ("gpt-4o", "openai", ANTHROPIC),  # translated
     ],
 )
@@ -152,6 +153,9 @@ async def test_the_model_name_is_spliced_into_passthrough_bytes() -> None:
     body = b'{"model": "openai/gpt-4o", "temperature": 1.0e0, "messages": []}'
     from aigateway.application.use_cases.proxy_chat import InboundChat
 
-    await world.proxy.start(InboundChat(model="openai/gpt-4o", stream=False, body=body), client)
+    await world.proxy.start(
+        InboundChat(model="openai/gpt-4o", stream=False, body=body, format=openai_chat.FORMAT),
+        client,
+    )
     (sent,) = world.upstream.requests
     assert sent.body == b'{"model": "gpt-4o", "temperature": 1.0e0, "messages": []}'

@@ -41,12 +41,12 @@ class HttpChatExecutor:
         self._transport = transport
         self.profile = profile
         self._codecs = codecs
-        self._upstream = codecs[profile.wire_format]
+        self._upstream = profile.codec
         self._timeout_s = timeout_s
         self.dialect = profile.dialect
 
     def prepare(self, call: ChatCall) -> PreparedChat:
-        if call.client_format is self.profile.wire_format:
+        if call.client_format == self._upstream.format:
             body = call.body
             if call.model != call.requested_model:
                 body = splice_model(body, call.model)

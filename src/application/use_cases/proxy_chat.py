@@ -64,7 +64,7 @@ class InboundChat(msgspec.Struct, frozen=True, kw_only=True):
     model: str
     stream: bool
     body: bytes
-    format: WireFormat = WireFormat.OPENAI_CHAT
+    format: WireFormat
     forward_headers: dict[str, str] = msgspec.field(default_factory=dict)
     query: str = ""
 

@@ -1,11 +1,7 @@
-"""The wire formats the gateway speaks, to clients and to upstreams."""
+"""Wire formats are named by their codecs: each codec package declares its `FORMAT`."""
 
 from __future__ import annotations
 
-import enum
+from typing import NewType
 
-
-class WireFormat(enum.StrEnum):
-    OPENAI_CHAT = "openai_chat"
-    ANTHROPIC_MESSAGES = "anthropic_messages"
-    GEMINI = "gemini"
+WireFormat = NewType("WireFormat", str)

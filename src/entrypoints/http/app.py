@@ -25,16 +25,11 @@ from aigateway.application.use_cases.proxy_chat import ProxyChat
 from aigateway.application.use_cases.request_log import RequestLogQueue
 from aigateway.entrypoints.http.admin import ADMIN_CONTROLLERS, admin_guard
 from aigateway.entrypoints.http.errors import admin_exception_handler, gateway_exception_handler
-from aigateway.entrypoints.http.formats import anthropic_messages, openai_chat
-from aigateway.entrypoints.http.formats.spec import ClientFormat
 from aigateway.entrypoints.http.gateway import gateway_routes
 from aigateway.entrypoints.http.health import health
 from aigateway.entrypoints.http.runtime import Runtime, Services
-from aigateway.entrypoints.ioc.providers import HealthChecks, production_providers
+from aigateway.entrypoints.ioc.providers import CLIENT_FORMATS, HealthChecks, production_providers
 from aigateway.entrypoints.ioc.settings import Settings, load_settings
-
-# The client wire formats the gateway serves: one line each.
-CLIENT_FORMATS: tuple[ClientFormat, ...] = (openai_chat.SPEC, anthropic_messages.SPEC)
 
 log = logging.getLogger(__name__)
 

@@ -205,7 +205,7 @@ def chat_route(client_format: ClientFormat, runtime: Runtime) -> ASGIRouteHandle
     async def chat(scope: Scope, receive: Receive, send: Send) -> None:
         await relay(scope, receive, send, client_format, runtime)  # type: ignore[arg-type]
 
-    chat.__name__ = f"chat_{client_format.format.value}"
+    chat.__name__ = f"chat_{client_format.format}"
     return asgi(client_format.path, copy_scope=False)(chat)
 
 

@@ -14,9 +14,7 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from aigateway.adapters.clock import SystemClock
-from aigateway.adapters.codecs.anthropic_messages import AnthropicMessagesCodec
 from aigateway.adapters.codecs.base import WireCodec
-from aigateway.adapters.codecs.openai_chat import OpenAIChatCodec
 from aigateway.adapters.crypto import CredentialCipher
 from aigateway.adapters.memory.coordination import (
     InMemoryConfigVersion,
@@ -79,15 +77,23 @@ from aigateway.application.use_cases.proxy_chat import ProxyChat, RetryBudget
 from aigateway.application.use_cases.request_log import RequestLogQueue
 from aigateway.domain.llm import WireFormat
 from aigateway.domain.providers import ProviderKind
+from aigateway.entrypoints.http.formats import anthropic_messages as anthropic_format
+from aigateway.entrypoints.http.formats import openai_chat as openai_chat_format
+from aigateway.entrypoints.http.formats.spec import ClientFormat
 from aigateway.entrypoints.ioc.settings import Settings, resolve_secret_key
 
 Executors = Mapping[ProviderKind, ChatExecutor]
 Codecs = Mapping[WireFormat, WireCodec]
 
-# The provider kinds this gateway speaks to, and the wire formats it reads and writes: one
-# line each.
+# The provider kinds this gateway speaks to, and the wire formats clients may speak to it:
+# one line each. Every codec either side needs comes from these two lists.
 PROFILES: tuple[ProviderProfile, ...] = (OpenAIProfile(), AnthropicProfile())
-CODECS: tuple[WireCodec, ...] = (OpenAIChatCodec(), AnthropicMessagesCodec())
+CLIENT_FORMATS: tuple[ClientFormat, ...] = (openai_chat_format.SPEC, anthropic_format.SPEC)
+CODECS: tuple[WireCodec, ...] = tuple(
+    {
+        c.format: c for c in (*(f.codec for f in CLIENT_FORMATS), *(p.codec for p in PROFILES))
+    }.values()
+)
 
 
 class HealthChecks:

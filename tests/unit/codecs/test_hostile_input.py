@@ -28,7 +28,7 @@ from aigateway.entrypoints.ioc.providers import CODECS as PRODUCTION_CODECS
 
 DEEP = b"[" * 5000 + b"]" * 5000
 CODECS: list[WireCodec] = [*PRODUCTION_CODECS, GeminiCodec()]
-IDS = [codec.format.value for codec in CODECS]
+IDS = [str(codec.format) for codec in CODECS]
 
 CLIENT_BODIES = {
     "openai_chat": b'{"model":"m","messages":[{"role":"user","content":"x"}],"x":%s}',

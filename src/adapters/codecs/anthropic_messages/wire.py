@@ -18,7 +18,7 @@ from aigateway.domain.llm import (
     WireFormat,
 )
 
-FORMAT = WireFormat.ANTHROPIC_MESSAGES
+FORMAT = WireFormat("anthropic_messages")
 TITLE = "Anthropic Messages"
 DEFAULT_MAX_TOKENS = 4096
 MIN_THINKING_BUDGET = 1024

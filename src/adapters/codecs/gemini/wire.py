@@ -16,7 +16,7 @@ from aigateway.domain.llm import (
     WireFormat,
 )
 
-FORMAT = WireFormat.GEMINI
+FORMAT = WireFormat("gemini")
 TITLE = "Gemini generateContent"
 LEADING_USER_TEXT = "(continued)"
 

@@ -19,7 +19,7 @@ from aigateway.domain.llm import (
 )
 from aigateway.domain.llm import Usage as CanonicalUsage
 
-FORMAT = WireFormat.OPENAI_CHAT
+FORMAT = WireFormat("openai_chat")
 TITLE = "OpenAI Chat Completions"
 
 # Request fields whose loss would change what the client gets back: carried as opaque fields,

@@ -16,7 +16,6 @@ from aigateway.adapters.upstream.profiles.base import ProviderProfile
 from aigateway.application.ports.upstream import Usage
 from aigateway.domain.accounts import Account, AuthType
 from aigateway.domain.errors import ANTHROPIC_DIALECT
-from aigateway.domain.llm import WireFormat
 from aigateway.domain.providers import Provider, ProviderKind
 
 ANTHROPIC_VERSION = "2023-06-01"
@@ -25,7 +24,7 @@ ANTHROPIC_VERSION = "2023-06-01"
 class AnthropicProfile(ProviderProfile):
     kind = ProviderKind.ANTHROPIC
     display_name = "Anthropic"
-    wire_format = WireFormat.ANTHROPIC_MESSAGES
+    codec = anthropic_messages.AnthropicMessagesCodec()
     dialect = ANTHROPIC_DIALECT
     forwarded_headers = ("anthropic-beta",)
 

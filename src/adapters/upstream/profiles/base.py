@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
+from aigateway.adapters.codecs.base import WireCodec
 from aigateway.adapters.upstream.exchange import UsageScanner
 from aigateway.application.ports.upstream import Usage
 from aigateway.domain.accounts import Account
 from aigateway.domain.errors import ErrorDialect
-from aigateway.domain.llm import WireFormat
 from aigateway.domain.providers import Provider, ProviderKind
 
 TIMEOUT_KEYS = ("connect_timeout_s", "read_timeout_s", "total_timeout_s")
@@ -23,7 +23,7 @@ TIMEOUT_KEYS = ("connect_timeout_s", "read_timeout_s", "total_timeout_s")
 class ProviderProfile:
     kind: ClassVar[ProviderKind]
     display_name: ClassVar[str]
-    wire_format: ClassVar[WireFormat]
+    codec: ClassVar[WireCodec]  # the upstream's wire format
     dialect: ClassVar[ErrorDialect]  # how its error answers read
     # client headers passed on unchanged when the client speaks the upstream's format
     forwarded_headers: ClassVar[tuple[str, ...]] = ()

@@ -8,14 +8,13 @@ from aigateway.adapters.upstream.profiles.base import ProviderProfile
 from aigateway.application.ports.upstream import Usage
 from aigateway.domain.accounts import Account
 from aigateway.domain.errors import OPENAI_DIALECT
-from aigateway.domain.llm import WireFormat
 from aigateway.domain.providers import Provider, ProviderKind
 
 
 class OpenAIProfile(ProviderProfile):
     kind = ProviderKind.OPENAI
     display_name = "OpenAI-compatible"
-    wire_format = WireFormat.OPENAI_CHAT
+    codec = openai_chat.OpenAIChatCodec()
     dialect = OPENAI_DIALECT
 
     def usage_from_body(self, body: bytes) -> Usage | None:
