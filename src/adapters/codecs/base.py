@@ -89,6 +89,14 @@ json_encode = msgspec.json.Encoder().encode
 json_decode = msgspec.json.Decoder().decode
 
 
+ABSENT = msgspec.Raw(b"")  # the default of a Raw field: the key was not in the body
+
+
+def present(raw: msgspec.Raw) -> bool:
+    """A Raw field that was in the body with a value other than null."""
+    return bool(raw) and bytes(raw) != b"null"
+
+
 def validation_error(text: str, prefix: str | None = None) -> GatewayError:
     """A msgspec validation message -> 400 naming the field, e.g. `messages[0].role`.
 

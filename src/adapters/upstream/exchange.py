@@ -95,19 +95,20 @@ class _Exchange:
         self.stream_error: str | None = None
 
     async def answer(self) -> Answer | Refusal:
-        response = self._response
-        body = await response.read()
-        if response.status >= 400:
+        body = await self._response.read()
+        if self._response.status >= 400:
             return self._refusal(body)
-        if error_in_success(body):
-            return Refusal(
-                status=response.status,
-                body=body,
-                headers=response.headers,
-                client_body=None,
-                summary="error object inside a 2xx answer",
-            )
         return self._success(body)
+
+    def _error_in_success(self, body: bytes) -> Refusal:
+        response = self._response
+        return Refusal(
+            status=response.status,
+            body=body,
+            headers=response.headers,
+            client_body=None,
+            summary="error object inside a 2xx answer",
+        )
 
     async def open_stream(self) -> AsyncIterator[bytes] | Refusal:
         response = self._response
@@ -162,7 +163,7 @@ class _Exchange:
     def _render_error(self, status: int, body: bytes) -> bytes:
         raise NotImplementedError
 
-    def _success(self, body: bytes) -> Answer:
+    def _success(self, body: bytes) -> Answer | Refusal:
         raise NotImplementedError
 
     def _relay(self, held: _Held) -> AsyncIterator[bytes]:
@@ -180,17 +181,17 @@ class _Exchange:
 class PassthroughExchange(_Exchange):
     """Same format both ends: bytes untouched; usage read on the side."""
 
-    __slots__ = ("_make_scanner", "_scanner", "_usage", "_usage_from_body")
+    __slots__ = ("_make_scanner", "_read_answer", "_scanner", "_usage")
 
     def __init__(
         self,
         response: UpstreamResponse,
         client: WireCodec,
-        usage_from_body: Callable[[bytes], Usage | None],
+        read_answer: Callable[[bytes], tuple[bool, Usage | None]],
         make_scanner: Callable[[], UsageScanner],
     ) -> None:
         super().__init__(response, client)
-        self._usage_from_body = usage_from_body
+        self._read_answer = read_answer
         self._make_scanner = make_scanner
         self._scanner: UsageScanner | None = None
         self._usage: Usage | None = None
@@ -202,8 +203,10 @@ class PassthroughExchange(_Exchange):
     def _render_error(self, status: int, body: bytes) -> bytes:
         return body
 
-    def _success(self, body: bytes) -> Answer:
-        self._usage = self._usage_from_body(body)
+    def _success(self, body: bytes) -> Answer | Refusal:
+        is_error, self._usage = self._read_answer(body)
+        if is_error:
+            return self._error_in_success(body)
         return Answer(
             status=self._response.status,
             content_type=self._response.content_type,
@@ -261,7 +264,9 @@ class TranslatedExchange(_Exchange):
             error = ApiError(status=status, type=ErrorType.API_ERROR, message=error_summary(body))
         return self._client.encode_error(error)
 
-    def _success(self, body: bytes) -> Answer:
+    def _success(self, body: bytes) -> Answer | Refusal:
+        if error_in_success(body):
+            return self._error_in_success(body)
         try:
             answer = self._upstream.decode_response(body)
             self._usage = port_usage(answer.usage)

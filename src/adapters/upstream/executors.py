@@ -67,7 +67,7 @@ class HttpChatExecutor:
         response = await self._transport.open(self._request(prepared, account))
         if not prepared.translated:
             return PassthroughExchange(
-                response, client, self.profile.usage_from_body, self.profile.usage_scanner
+                response, client, self.profile.read_answer, self.profile.usage_scanner
             )
         return TranslatedExchange(
             response,

@@ -7,7 +7,7 @@ import pytest
 from aigateway.adapters.codecs.anthropic_messages import (
     StreamUsageScanner,
     decode_head,
-    usage_from_body,
+    read_answer,
 )
 from aigateway.application.errors import GatewayError
 from tests.unit.codecs.wire import fixture
@@ -50,11 +50,13 @@ def test_head_validation(body: bytes, param: str | None) -> None:
     assert caught.value.status == 400 and caught.value.param == param
 
 
-def test_usage_from_body() -> None:
-    usage = usage_from_body(fixture("anthropic_response_thinking_tools.json"))
+def test_read_answer_gives_the_usage() -> None:
+    is_error, usage = read_answer(fixture("anthropic_response_thinking_tools.json"))
+    assert not is_error
     assert usage is not None
     assert (usage.prompt_tokens, usage.completion_tokens) == (472 + 1024 + 2048, 156)
-    assert usage_from_body(b"{}") is None and usage_from_body(b"nope") is None
+    assert read_answer(b"{}") == (False, None) and read_answer(b"nope") == (False, None)
+    assert read_answer(b'{"type":"error","error":{"type":"overloaded_error"}}') == (True, None)
 
 
 def test_stream_usage_is_found_however_the_bytes_are_split() -> None:

@@ -112,13 +112,11 @@ def test_deeply_nested_tool_arguments_are_kept_as_the_raw_string() -> None:
     assert isinstance(call, ToolCallPart) and call.raw_arguments == raw
 
 
-@pytest.mark.parametrize(
-    "usage_from_body", [openai_chat.usage_from_body, anthropic_messages.usage_from_body]
-)
+@pytest.mark.parametrize("read_answer", [openai_chat.read_answer, anthropic_messages.read_answer])
 def test_usage_of_a_deeply_nested_passthrough_body_is_unknown(
-    usage_from_body: Callable[[bytes], Usage | None],
+    read_answer: Callable[[bytes], tuple[bool, Usage | None]],
 ) -> None:
-    assert usage_from_body(b'{"usage":{"input_tokens":1},"x":%s}' % DEEP) is None
+    assert read_answer(b'{"usage":{"input_tokens":1},"x":%s}' % DEEP) == (False, None)
 
 
 @pytest.mark.parametrize(

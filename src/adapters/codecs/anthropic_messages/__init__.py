@@ -14,7 +14,7 @@ from aigateway.adapters.codecs.anthropic_messages.errors import error_body, erro
 from aigateway.adapters.codecs.anthropic_messages.passthrough import (
     StreamUsageScanner,
     decode_head,
-    usage_from_body,
+    read_answer,
 )
 from aigateway.adapters.codecs.anthropic_messages.request_in import block_in
 from aigateway.adapters.codecs.anthropic_messages.streams import (
@@ -44,8 +44,8 @@ __all__ = [
     "decode_head",
     "error_body",
     "error_type_name",
+    "read_answer",
     "stop_reason",
     "stop_reason_out",
     "tool_id",
-    "usage_from_body",
 ]

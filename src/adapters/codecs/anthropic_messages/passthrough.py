@@ -9,10 +9,11 @@ from aigateway.adapters.codecs.anthropic_messages.wire import (
     usage_in,
     usage_merge,
 )
-from aigateway.adapters.codecs.base import RoutingHead, decode_routing_head
+from aigateway.adapters.codecs.base import ABSENT, RoutingHead, decode_routing_head, present
 from aigateway.adapters.codecs.sse import LineSplitter
 from aigateway.application.errors import invalid_request
 from aigateway.application.ports.upstream import Usage as PortUsage
+from aigateway.domain.errors import error_in_success
 from aigateway.domain.llm import Usage
 
 
@@ -42,20 +43,29 @@ class _StreamUsageEvent(msgspec.Struct):
     usage: WireUsage | None = None
 
 
-_decode_with_usage = msgspec.json.Decoder(_WithUsage).decode
 _decode_usage_event = msgspec.json.Decoder(_StreamUsageEvent).decode
 
 
-def usage_from_body(body: bytes) -> PortUsage | None:
-    """Token usage of an Anthropic message body (prompt = input + cache read + cache write)."""
+class _Answer(msgspec.Struct):
+    error: msgspec.Raw = ABSENT
+    content: msgspec.Raw = ABSENT
+    usage: WireUsage | None = None
+
+
+_decode_answer = msgspec.json.Decoder(_Answer).decode
+
+
+def read_answer(body: bytes) -> tuple[bool, PortUsage | None]:
+    """One decode of a 2xx body: whether it is really an error object, and its usage."""
     try:
-        found = _decode_with_usage(body).usage
+        found = _decode_answer(body)
     except (msgspec.MsgspecError, RecursionError):
-        return None
-    if found is None:
-        return None
-    usage = usage_in(found)
-    return PortUsage(usage.prompt_tokens, usage.output_tokens)
+        return error_in_success(body), None
+    is_error = present(found.error) and not present(found.content)
+    if found.usage is None:
+        return is_error, None
+    usage = usage_in(found.usage)
+    return is_error, PortUsage(usage.prompt_tokens, usage.output_tokens)
 
 
 class StreamUsageScanner:

@@ -15,6 +15,7 @@ from aigateway.adapters.codecs.openai_chat.errors import error_body
 from aigateway.adapters.codecs.openai_chat.passthrough import (
     StreamUsageScanner,
     decode_head,
+    read_answer,
     usage_from_body,
 )
 from aigateway.adapters.codecs.openai_chat.streams import OpenAIStreamDecoder, OpenAIStreamEncoder
@@ -30,6 +31,7 @@ __all__ = [
     "decode_head",
     "error_body",
     "finish_reason",
+    "read_answer",
     "stop_reason",
     "usage_from_body",
 ]

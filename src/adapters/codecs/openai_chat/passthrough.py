@@ -6,9 +6,10 @@ import re
 
 import msgspec
 
-from aigateway.adapters.codecs.base import RoutingHead, decode_routing_head
+from aigateway.adapters.codecs.base import ABSENT, RoutingHead, decode_routing_head, present
 from aigateway.adapters.codecs.sse import LineSplitter
 from aigateway.application.ports.upstream import Usage
+from aigateway.domain.errors import error_in_success
 
 _decode_head = msgspec.json.Decoder(RoutingHead).decode
 
@@ -39,6 +40,28 @@ def usage_from_body(body: bytes) -> Usage | None:
     except (msgspec.MsgspecError, RecursionError):
         return None
     return Usage(found.prompt_tokens, found.completion_tokens) if found else None
+
+
+class _Answer(msgspec.Struct):
+    error: msgspec.Raw = ABSENT
+    choices: msgspec.Raw = ABSENT
+    usage: _UsageBody | None = None
+
+
+_decode_answer = msgspec.json.Decoder(_Answer).decode
+
+
+def read_answer(body: bytes) -> tuple[bool, Usage | None]:
+    """One decode of a 2xx body: whether it is really an error object, and its usage."""
+    try:
+        found = _decode_answer(body)
+    except (msgspec.MsgspecError, RecursionError):
+        return error_in_success(body), None
+    usage = found.usage
+    return (
+        present(found.error) and not present(found.choices),
+        Usage(usage.prompt_tokens, usage.completion_tokens) if usage else None,
+    )
 
 
 _USAGE_OBJECT = re.compile(rb'"usage"\s*:\s*\{')

@@ -28,8 +28,8 @@ class AnthropicProfile(ProviderProfile):
     dialect = ANTHROPIC_DIALECT
     forwarded_headers = ("anthropic-beta",)
 
-    def usage_from_body(self, body: bytes) -> Usage | None:
-        return anthropic_messages.usage_from_body(body)
+    def read_answer(self, body: bytes) -> tuple[bool, Usage | None]:
+        return anthropic_messages.read_answer(body)
 
     def usage_scanner(self) -> UsageScanner:
         return anthropic_messages.StreamUsageScanner()

@@ -28,8 +28,9 @@ class ProviderProfile:
     # client headers passed on unchanged when the client speaks the upstream's format
     forwarded_headers: ClassVar[tuple[str, ...]] = ()
 
-    def usage_from_body(self, body: bytes) -> Usage | None:
-        """Token usage of a whole answer in the upstream's format (for passthrough)."""
+    def read_answer(self, body: bytes) -> tuple[bool, Usage | None]:
+        """A whole 2xx answer in the upstream's format, read once (for passthrough): whether it
+        is really an error object, and its token usage."""
         raise NotImplementedError
 
     def usage_scanner(self) -> UsageScanner:

@@ -17,8 +17,8 @@ class OpenAIProfile(ProviderProfile):
     codec = openai_chat.OpenAIChatCodec()
     dialect = OPENAI_DIALECT
 
-    def usage_from_body(self, body: bytes) -> Usage | None:
-        return openai_chat.usage_from_body(body)
+    def read_answer(self, body: bytes) -> tuple[bool, Usage | None]:
+        return openai_chat.read_answer(body)
 
     def usage_scanner(self) -> UsageScanner:
         return openai_chat.StreamUsageScanner()
