@@ -97,6 +97,8 @@ async def test_health_is_503_when_the_database_is_unreachable(tmp_path: Path) ->
         ("patch", "/api/v1/providers/openai", b'{"priority": "high"}', 422),
         ("patch", "/api/v1/providers/openai", b'{"config": {"read_timeout_s": -1}}', 422),
         ("patch", "/api/v1/providers/openai", b'{"config": {"total_timeout_s": "soon"}}', 422),
+        ("patch", "/api/v1/providers/anthropic", b'{"config": {"anthropic_version": 2023}}', 422),
+        ("patch", "/api/v1/providers/anthropic", b'{"config": {"anthropic_beta": ["a"]}}', 422),
         ("delete", "/api/v1/providers/nope", None, 404),
         ("get", "/api/v1/accounts/nope", None, 404),
         ("post", "/api/v1/accounts", b'{"provider_id":"openai","auth_data":{}}', 422),

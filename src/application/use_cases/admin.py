@@ -22,6 +22,7 @@ from msgspec import UNSET, UnsetType
 from aigateway.application.errors import ValidationFailed
 from aigateway.application.ports.clock import Clock
 from aigateway.application.ports.coordination import Rotation
+from aigateway.application.ports.provider_config import ProviderConfigRules
 from aigateway.application.ports.repositories import (
     AccountRepository,
     ClientKeyRepository,
@@ -115,10 +116,23 @@ class CatalogAnnouncer:
 
 
 class ProvidersAdmin:
-    def __init__(self, repo: ProviderRepository, uow: UnitOfWorkFactory, clock: Clock) -> None:
+    def __init__(
+        self,
+        repo: ProviderRepository,
+        uow: UnitOfWorkFactory,
+        clock: Clock,
+        rules: ProviderConfigRules,
+    ) -> None:
         self._repo = repo
         self._uow = uow
         self._clock = clock
+        self._rules = rules
+
+    def _checked(self, provider: Provider) -> Provider:
+        problems = self._rules.config_problems(provider.kind, provider.config)
+        if problems:
+            raise ValidationFailed("; ".join(problems))
+        return provider
 
     async def list(self) -> tuple[Sequence[Provider], Sequence[SkippedRow]]:
         """The providers, and the stored rows that cannot be read (shown, not a 500)."""
@@ -144,7 +158,7 @@ class ProvidersAdmin:
             updated_at=now,
         )
         async with self._uow() as tx:
-            return await tx.providers.add(provider)
+            return await tx.providers.add(self._checked(provider))
 
     async def update(self, provider_id: str, patch: ProviderPatch) -> Provider:
         changes: dict[str, Any] = {"updated_at": self._clock.now()}
@@ -164,7 +178,8 @@ class ProvidersAdmin:
                 changes[name] = value
         async with self._uow() as tx:
             current = await tx.providers.get(provider_id)
-            return await tx.providers.update(msgspec.structs.replace(current, **changes))
+            updated = self._checked(msgspec.structs.replace(current, **changes))
+            return await tx.providers.update(updated)
 
     async def delete(self, provider_id: str) -> None:
         async with self._uow() as tx:

@@ -47,7 +47,7 @@ from aigateway.adapters.redis.pipelined import PipelinedRedis
 from aigateway.adapters.upstream.aiohttp_transport import AiohttpUpstream
 from aigateway.adapters.upstream.executors import HttpChatExecutor
 from aigateway.adapters.upstream.profiles.anthropic import AnthropicProfile
-from aigateway.adapters.upstream.profiles.base import ProviderProfile
+from aigateway.adapters.upstream.profiles.base import ProfileConfigRules, ProviderProfile
 from aigateway.adapters.upstream.profiles.openai import OpenAIProfile
 from aigateway.application.ports.clock import Clock
 from aigateway.application.ports.coordination import (
@@ -295,7 +295,7 @@ class ApplicationProvider(Provider):
     def providers_admin(
         self, repo: ProviderRepository, uow: UnitOfWorkFactory, clock: Clock
     ) -> ProvidersAdmin:
-        return ProvidersAdmin(repo, uow, clock)
+        return ProvidersAdmin(repo, uow, clock, ProfileConfigRules(PROFILES))
 
     @provide
     def accounts_admin(

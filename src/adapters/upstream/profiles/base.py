@@ -7,7 +7,7 @@ composition root (`entrypoints/ioc/providers.py`).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar
 
 from aigateway.adapters.codecs.base import WireCodec
@@ -53,6 +53,18 @@ class ProviderProfile:
             if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
                 problems.append(f"config.{key} must be a positive number of seconds")
         return problems
+
+
+class ProfileConfigRules:
+    """The config rules of the registered profiles (a kind without one: no rules beyond the
+    admin API's bounds)."""
+
+    def __init__(self, profiles: Iterable[ProviderProfile]) -> None:
+        self._profiles = {profile.kind: profile for profile in profiles}
+
+    def config_problems(self, kind: ProviderKind, config: Mapping[str, Any]) -> list[str]:
+        profile = self._profiles.get(kind)
+        return profile.config_problems(config) if profile is not None else []
 
 
 def seconds(value: object) -> float | None:
