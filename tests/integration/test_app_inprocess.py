@@ -228,3 +228,15 @@ async def test_account_cooldowns_can_be_seen_cleared_and_the_account_re_enabled(
     assert enabled.json()["disabled_reason"] is None
     missing = await client.get("/api/v1/accounts/nope/cooldowns", headers=ADMIN)
     assert missing.status_code == 404
+
+
+async def test_errors_outside_the_chat_routes_are_openai_error_objects(
+    client: AsyncTestClient,  # type: ignore[type-arg]
+) -> None:
+    missing = await client.get("/v1/no-such-route")
+    assert missing.status_code == 404
+    assert missing.json()["error"]["type"] == "invalid_request_error"
+    assert missing.json()["error"]["code"] == "not_found"
+    wrong = await client.get("/v1/chat/completions")
+    assert wrong.status_code == 405
+    assert wrong.json()["error"]["type"] == "invalid_request_error"

@@ -8,6 +8,7 @@ import pytest
 
 from aigateway.adapters.codecs import anthropic_messages, openai_chat
 from aigateway.application.errors import GatewayError
+from aigateway.application.use_cases.admin import AccountPatch, AccountsAdmin
 from aigateway.application.use_cases.proxy_chat import MAX_MODEL_NAME
 from aigateway.domain.llm import WireFormat
 from aigateway.domain.providers import ProviderKind
@@ -159,3 +160,31 @@ async def test_the_model_name_is_spliced_into_passthrough_bytes() -> None:
     )
     (sent,) = world.upstream.requests
     assert sent.body == b'{"model": "gpt-4o", "temperature": 1.0e0, "messages": []}'
+
+
+async def test_a_first_line_over_the_sse_cap_is_relayed_not_a_500() -> None:
+    world = World()
+    await world.add_accounts("sk-a")
+    huge = b"data: " + b"x" * (9 << 20)  # no newline: a line past the 8 MiB SSE cap
+    world.upstream.script = {"sk-a": [huge]}
+    client = world.proxy.authenticate(await world.client())
+    result = await world.proxy.start(chat(stream=True), client)
+    assert result.chunks is not None
+    assert b"".join([c async for c in result.chunks]) == huge
+
+
+async def test_a_rotated_key_starts_without_the_old_keys_cooldowns() -> None:
+    world = World()
+    await world.add_accounts("sk-old")
+    denied = b'{"error":{"message":"Incorrect API key provided","code":"invalid_api_key"}}'
+    world.upstream.script["sk-old"] = (401, denied, {})
+    client = world.proxy.authenticate(await world.client())
+    revoked = await world.proxy.start(chat(), client)  # the account rests account-wide
+    assert revoked.status == 401
+    (account,) = await world.accounts.list()
+    admin = AccountsAdmin(world.accounts, world.uow, world.clock, world.rotation)
+    assert await admin.cooldowns(account.id)
+    await admin.update(account.id, AccountPatch(auth_data={"api_key": "sk-new"}))
+    assert await admin.cooldowns(account.id) == []
+    result = await world.proxy.start(chat(), client)
+    assert result.status == 200 and used_keys(world)[-1] == "sk-new"

@@ -18,7 +18,7 @@ from typing import Protocol
 
 import msgspec
 
-from aigateway.adapters.codecs.base import WireCodec
+from aigateway.adapters.codecs.base import WireCodec, WireFormatError
 from aigateway.adapters.codecs.sse import SSEEvent, SSEParser
 from aigateway.adapters.codecs.translate import StreamTranslator
 from aigateway.application.ports.upstream import (
@@ -142,7 +142,10 @@ class _Exchange:
         async for chunk in chunks:
             held.append(chunk)
             size += len(chunk)
-            events = parser.feed(chunk)
+            try:
+                events = parser.feed(chunk)
+            except WireFormatError:  # not an error event: relayed, the client decoder decides
+                return _Held(held, None, ended=False)
             if events:
                 return _Held(held, events[0], ended=False)
             if size > FIRST_EVENT_LIMIT:

@@ -246,7 +246,11 @@ class AccountsAdmin:
                 changes[name] = value
         async with self._uow() as tx:
             current = await tx.accounts.get(account_id)
-            return await tx.accounts.update(msgspec.structs.replace(current, **changes))
+            updated = await tx.accounts.update(msgspec.structs.replace(current, **changes))
+        if "credential" in changes and self._rotation is not None:
+            # the cooldowns were earned by the old credential (a revoked key rests for an hour)
+            await self._rotation.clear(updated.provider_id, updated.id)
+        return updated
 
     async def delete(self, account_id: str) -> None:
         async with self._uow() as tx:

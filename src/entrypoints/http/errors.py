@@ -12,22 +12,16 @@ import msgspec
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException
 
-from aigateway.adapters.codecs.openai_chat import error_body
-from aigateway.application.errors import GatewayError, ServiceUnavailable, ValidationFailed
+from aigateway.application.errors import (
+    GatewayError,
+    ServiceUnavailable,
+    ValidationFailed,
+    internal_error,
+)
 from aigateway.application.ports.repositories import Conflict, NotFound, StoreUnavailable
+from aigateway.entrypoints.http.formats import openai_chat
 
 log = logging.getLogger(__name__)
-
-_HTTP_TYPES = {
-    400: "invalid_request_error",
-    401: "authentication_error",
-    403: "permission_error",
-    404: "not_found_error",
-    405: "invalid_request_error",
-    413: "invalid_request_error",
-    429: "rate_limit_error",
-}
-
 
 _ADMIN_TYPES = {
     400: "invalid_request",
@@ -39,39 +33,24 @@ _ADMIN_TYPES = {
 }
 
 
-def openai_error_response(
-    status: int,
-    message: str,
-    *,
-    type: str,
-    code: str | None = None,
-    param: str | None = None,
-    headers: dict[str, str] | None = None,
-) -> Response[bytes]:
-    return Response(
-        error_body(message, type=type, code=code, param=param),
-        status_code=status,
-        media_type=MediaType.JSON,
-        headers=headers,
-    )
+_HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}
 
 
 def gateway_exception_handler(_: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
-    if isinstance(exc, GatewayError):
-        return openai_error_response(
-            exc.status,
-            exc.message,
-            type=exc.type,
-            code=exc.code,
-            param=exc.param,
-            headers=exc.headers,
-        )
+    """Errors outside the raw chat routes (e.g. an unknown path), in OpenAI's format."""
     if isinstance(exc, HTTPException):
         status = exc.status_code
         message = exc.detail if status < 500 else "internal error"
-        return openai_error_response(status, message, type=_HTTP_TYPES.get(status, "api_error"))
-    log.exception("unhandled error on the gateway path")
-    return openai_error_response(500, "internal error", type="api_error", code="internal_error")
+        exc = GatewayError(status, message, code=_HTTP_CODES.get(status, "http_error"))
+    elif not isinstance(exc, GatewayError):
+        log.exception("unhandled error on the gateway path")
+        exc = internal_error()
+    return Response(
+        openai_chat.SPEC.render_error(exc),
+        status_code=exc.status,
+        media_type=MediaType.JSON,
+        headers=exc.headers,
+    )
 
 
 class ApiError(msgspec.Struct):

@@ -131,10 +131,10 @@ async def relay(
             if scope["method"] != "POST":
                 raise GatewayError(405, "use POST", code="method_not_allowed")
             client = proxy.authenticate(client_token(scope["headers"]))
-            body = await read_body(scope, receive, services.settings.server.max_body_bytes)
             try:
+                body = await read_body(scope, receive, services.settings.server.max_body_bytes)
                 model, stream = client_format.head(body)
-            except GatewayError as exc:
+            except GatewayError as exc:  # too large or unreadable: logged, then answered
                 chat = InboundChat(model="", stream=False, body=b"", format=client_format.format)
                 proxy.refuse(chat, client, exc)
                 raise

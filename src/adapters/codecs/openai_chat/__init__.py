@@ -1,10 +1,9 @@
 """OpenAI Chat Completions: the translating codec (`OpenAIChatCodec`) and the same-format
-passthrough helpers (request head validation, model rewrite, usage extraction).
+passthrough helpers (request head validation, reading an answer, usage scanning).
 
 Same-format traffic stays a byte passthrough: only what routing needs is validated
-(`decode_head`), and the body is re-encoded only when the upstream model name differs from the
-client's. Traffic that crosses
-formats goes through `OpenAIChatCodec` (canonical model in aigateway.domain.llm).
+(`decode_head`); the upstream model name is spliced in (`codecs.json_splice`). Traffic that
+crosses formats goes through `OpenAIChatCodec` (canonical model in aigateway.domain.llm).
 
 Modules: `wire` (wire types, tables), `request_in` / `request_out` (requests from clients /
 to upstreams), `responses`, `streams`, `errors`, `passthrough`, `codec`.
