@@ -9,7 +9,7 @@ not use codecs at all (it stays a byte passthrough).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any, Protocol, TypeVar
 
 import msgspec
@@ -51,14 +51,11 @@ class StreamEncoder(Protocol):
     @property
     def done(self) -> bool: ...
     def encode(self, event: StreamEvent) -> bytes: ...
-    def encode_all(self, events: Iterable[StreamEvent]) -> bytes: ...
 
 
 class WireCodec(Protocol):
     @property
     def format(self) -> WireFormat: ...
-    @property
-    def title(self) -> str: ...  # for messages: "OpenAI Chat Completions"
 
     def decode_request(self, body: bytes) -> ChatRequest: ...
     def encode_request(self, request: ChatRequest) -> bytes: ...

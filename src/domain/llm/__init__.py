@@ -42,13 +42,11 @@ from aigateway.domain.llm.stream import (
     MessageStop,
     Ping,
     SignatureDelta,
-    StreamAccumulator,
     StreamError,
     StreamEvent,
     TextDelta,
     ThinkingDelta,
     ToolArgumentsDelta,
-    accumulate,
 )
 
 __all__ = [
@@ -69,7 +67,6 @@ __all__ = [
     "Ping",
     "SignatureDelta",
     "StopReason",
-    "StreamAccumulator",
     "StreamError",
     "StreamEvent",
     "TextDelta",
@@ -86,7 +83,6 @@ __all__ = [
     "UnsupportedContent",
     "Usage",
     "WireFormat",
-    "accumulate",
     "error_type_for_status",
     "parse_tool_arguments",
     "status_for_error_type",
