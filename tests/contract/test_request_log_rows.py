@@ -49,7 +49,7 @@ def queue(stores: Stores, **options: Any) -> RequestLogQueue:
 
 
 async def stored(stores: Stores) -> dict[str, RequestLogEntry]:
-    return {e.request_id: e for e in await stores.logs.list_recent(1000)}
+    return {e.request_id: e for e in await stores.logged()}
 
 
 def enqueue(logs: RequestLogQueue, entries: Sequence[RequestLogEntry]) -> None:
