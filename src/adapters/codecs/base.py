@@ -22,7 +22,6 @@ from aigateway.domain.llm import (
     ErrorType,
     StreamError,
     StreamEvent,
-    UnsupportedContent,
     WireFormat,
 )
 
@@ -175,11 +174,6 @@ def decode_routing_head(decode: Callable[[bytes], H], body: bytes) -> H:
     return head
 
 
-def unsupported_error(exc: UnsupportedContent) -> GatewayError:
-    """The 400 a client gets when its request holds something the upstream format lacks."""
-    return GatewayError(400, str(exc), code="unsupported_content")
-
-
 def api_error_from_gateway(exc: GatewayError) -> ApiError:
     return ApiError(
         status=exc.status,
@@ -188,10 +182,6 @@ def api_error_from_gateway(exc: GatewayError) -> ApiError:
         code=exc.code,
         param=exc.param,
     )
-
-
-def stream_error_from_api(error: ApiError) -> StreamError:
-    return StreamError(error.type, error.message)
 
 
 def parse_data_url(url: str) -> tuple[str, str] | None:
@@ -230,7 +220,5 @@ __all__ = [
     "json_decode",
     "json_encode",
     "parse_data_url",
-    "stream_error_from_api",
-    "unsupported_error",
     "validation_error",
 ]

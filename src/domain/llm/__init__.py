@@ -30,7 +30,6 @@ from aigateway.domain.llm.errors import (
     ErrorType,
     UnsupportedContent,
     error_type_for_status,
-    status_for_error_type,
 )
 from aigateway.domain.llm.formats import WireFormat
 from aigateway.domain.llm.stream import (
@@ -85,5 +84,4 @@ __all__ = [
     "WireFormat",
     "error_type_for_status",
     "parse_tool_arguments",
-    "status_for_error_type",
 ]

@@ -29,19 +29,6 @@ class ErrorType(enum.StrEnum):
 
 
 _BY_STATUS = {
-    400: ErrorType.INVALID_REQUEST,
-    401: ErrorType.AUTHENTICATION,
-    403: ErrorType.PERMISSION,
-    404: ErrorType.NOT_FOUND,
-    408: ErrorType.TIMEOUT,
-    413: ErrorType.REQUEST_TOO_LARGE,
-    429: ErrorType.RATE_LIMIT,
-    503: ErrorType.OVERLOADED,
-    504: ErrorType.TIMEOUT,
-    529: ErrorType.OVERLOADED,
-}
-
-_STATUS = {
     ErrorType.INVALID_REQUEST: 400,
     ErrorType.AUTHENTICATION: 401,
     ErrorType.PERMISSION: 403,
@@ -59,10 +46,6 @@ def error_type_for_status(status: int) -> ErrorType:
     if found is not None:
         return found
     return ErrorType.INVALID_REQUEST if 400 <= status < 500 else ErrorType.API_ERROR
-
-
-def status_for_error_type(error_type: ErrorType) -> int:
-    return _STATUS[error_type]
 
 
 class ApiError(msgspec.Struct, frozen=True, kw_only=True):
