@@ -29,15 +29,16 @@ class ErrorType(enum.StrEnum):
 
 
 _BY_STATUS = {
-    ErrorType.INVALID_REQUEST: 400,
-    ErrorType.AUTHENTICATION: 401,
-    ErrorType.PERMISSION: 403,
-    ErrorType.NOT_FOUND: 404,
-    ErrorType.REQUEST_TOO_LARGE: 413,
-    ErrorType.RATE_LIMIT: 429,
-    ErrorType.API_ERROR: 500,
-    ErrorType.OVERLOADED: 503,
-    ErrorType.TIMEOUT: 504,
+    400: ErrorType.INVALID_REQUEST,
+    401: ErrorType.AUTHENTICATION,
+    403: ErrorType.PERMISSION,
+    404: ErrorType.NOT_FOUND,
+    408: ErrorType.TIMEOUT,
+    413: ErrorType.REQUEST_TOO_LARGE,
+    429: ErrorType.RATE_LIMIT,
+    503: ErrorType.OVERLOADED,
+    504: ErrorType.TIMEOUT,
+    529: ErrorType.OVERLOADED,
 }
 
 
