@@ -5,11 +5,12 @@ password-protected redis-server (one per test session and worker), used on datab
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+import copy
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import pytest
 import pytest_asyncio
@@ -26,7 +27,7 @@ from aigateway.adapters.persistence.repositories import (
     SqlSettingsStore,
 )
 from aigateway.adapters.persistence.request_logs import SqlRequestLogSink
-from aigateway.adapters.persistence.tables import metadata, providers
+from aigateway.adapters.persistence.tables import metadata, providers, request_logs
 from aigateway.adapters.persistence.unit_of_work import SqlUnitOfWork
 from aigateway.application.ports.coordination import RequestLogSink
 from aigateway.application.ports.repositories import (
@@ -57,11 +58,6 @@ REDIS_PASSWORD = "contract-redis-pass"  # a throw-away server's password
 REDIS_DB = 3
 
 
-class ReadableLogSink(RequestLogSink, Protocol):
-    async def count(self) -> int: ...
-    async def list_recent(self, limit: int = 100) -> Sequence[RequestLogEntry]: ...
-
-
 @dataclass(frozen=True)
 class Backend:
     name: str
@@ -74,10 +70,21 @@ class Stores:
     accounts: AccountRepository
     keys: ClientKeyRepository
     settings: SettingsStore
-    logs: ReadableLogSink
+    logs: RequestLogSink
     units_of_work: Callable[[CatalogChanged], UnitOfWorkFactory]  # given the changed hook
     engine: AsyncEngine | None = None
     url: str | None = None
+
+    async def logged(self) -> list[RequestLogEntry]:
+        """Every request-log row, oldest first: the in-memory sink's list, or the SQL table
+        read back directly (the gateway itself never reads the log)."""
+        if isinstance(self.logs, InMemoryRequestLogSink):
+            return [copy.copy(entry) for entry in self.logs.rows]
+        assert self.engine is not None
+        columns = [request_logs.c[name] for name in RequestLogEntry.__struct_fields__]
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(select(*columns).order_by(request_logs.c.id))).all()
+        return [RequestLogEntry(**{**row._asdict(), "stream": bool(row.stream)}) for row in rows]
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")

@@ -15,7 +15,6 @@ import redis.asyncio as aioredis
 from aigateway.adapters.memory.coordination import (
     InMemoryConfigVersion,
     InMemoryRotation,
-    InMemoryStatsCounters,
     StaticPinger,
 )
 from aigateway.adapters.redis.client import RedisPinger, create_redis
@@ -27,20 +26,13 @@ from aigateway.adapters.redis.coordination import (
     RedisStatsCounters,
 )
 from aigateway.adapters.redis.pipelined import PipelinedRedis
-from aigateway.application.ports.coordination import ConfigVersion, Rotation, StatsCounters
+from aigateway.application.ports.coordination import ConfigVersion, Rotation
 from aigateway.domain.request_log import RequestLogEntry
 from aigateway.domain.routing.eligibility import Cooldown
 from tests.services import unavailable, unique_name
 
 CLOSED_PORT_URL = "redis://127.0.0.1:1/0"
 Snapshot = dict[str, dict[str, int]]
-
-
-@dataclass
-class Coordination:
-    version: ConfigVersion
-    stats: StatsCounters
-    snapshot: Callable[[], Awaitable[Snapshot]]
 
 
 @dataclass
@@ -69,30 +61,13 @@ async def redis_slice(redis_url: str) -> AsyncIterator[RedisSlice]:
     await client.aclose()
 
 
-def _memory() -> Coordination:
-    stats = InMemoryStatsCounters()
-
-    async def snapshot() -> Snapshot:
-        return stats.snapshot()
-
-    return Coordination(InMemoryConfigVersion(), stats, snapshot)
-
-
-def _redis(r: RedisSlice) -> Coordination:
-    async def snapshot() -> Snapshot:
-        result: Snapshot = {}
-        async for key in r.client.scan_iter(match=r.prefix + "stats:*"):
-            fields = await r.client.hgetall(key)
-            result[_text(key).removeprefix(r.prefix)] = {
-                _text(f): int(v) for f, v in fields.items()
-            }
-        return result
-
-    return Coordination(
-        RedisConfigVersion(r.client, r.prefix),
-        RedisStatsCounters(r.client, r.prefix),
-        snapshot,
-    )
+async def stats_hashes(r: RedisSlice) -> Snapshot:
+    """Every `stats:*` hash under the slice's prefix, as an operator reads them."""
+    result: Snapshot = {}
+    async for key in r.client.scan_iter(match=r.prefix + "stats:*"):
+        fields = await r.client.hgetall(key)
+        result[_text(key).removeprefix(r.prefix)] = {_text(f): int(v) for f, v in fields.items()}
+    return result
 
 
 @pytest.fixture
@@ -103,10 +78,11 @@ async def pipelined(redis_url: str) -> AsyncIterator[PipelinedRedis]:
 
 
 @pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])
-def coordination(request: pytest.FixtureRequest) -> Coordination:
+def version(request: pytest.FixtureRequest) -> ConfigVersion:
     if request.param == "memory":
-        return _memory()
-    return _redis(request.getfixturevalue("redis_slice"))
+        return InMemoryConfigVersion()
+    r: RedisSlice = request.getfixturevalue("redis_slice")
+    return RedisConfigVersion(r.client, r.prefix)
 
 
 def entry(
@@ -196,19 +172,11 @@ EXPECTED_STATS: Snapshot = {
 # --- the contract, for every implementation ---
 
 
-async def test_config_version_starts_at_zero_and_bumps(coordination: Coordination) -> None:
-    assert await coordination.version.current() == 0
-    assert await coordination.version.bump() == 1
-    assert await coordination.version.bump() == 2
-    assert await coordination.version.current() == 2
-
-
-async def test_stats_aggregate_batches_per_utc_day(coordination: Coordination) -> None:
-    await coordination.stats.record([])
-    assert await coordination.snapshot() == {}
-    await coordination.stats.record(BATCH_1)
-    await coordination.stats.record(BATCH_2)
-    assert await coordination.snapshot() == EXPECTED_STATS
+async def test_config_version_starts_at_zero_and_bumps(version: ConfigVersion) -> None:
+    assert await version.current() == 0
+    assert await version.bump() == 1
+    assert await version.bump() == 2
+    assert await version.current() == 2
 
 
 # --- Redis specifics: key names operators rely on, expiry, round trips, health ---
@@ -218,6 +186,16 @@ async def test_stats_aggregate_batches_per_utc_day(coordination: Coordination) -
 async def test_redis_config_version_key(redis_slice: RedisSlice) -> None:
     await RedisConfigVersion(redis_slice.client, redis_slice.prefix).bump()
     assert await redis_slice.client.get(redis_slice.prefix + "config:version") == b"1"
+
+
+@pytest.mark.redis
+async def test_redis_stats_aggregate_batches_per_utc_day(redis_slice: RedisSlice) -> None:
+    stats = RedisStatsCounters(redis_slice.client, redis_slice.prefix)
+    await stats.record([])
+    assert await stats_hashes(redis_slice) == {}
+    await stats.record(BATCH_1)
+    await stats.record(BATCH_2)
+    assert await stats_hashes(redis_slice) == EXPECTED_STATS
 
 
 @pytest.mark.redis

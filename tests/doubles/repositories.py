@@ -248,13 +248,6 @@ class InMemoryRequestLogSink:
     async def write(self, entries: Sequence[RequestLogEntry]) -> None:
         self.rows.extend(copy.copy(entry) for entry in entries)
 
-    async def count(self) -> int:
-        return len(self.rows)
-
-    async def list_recent(self, limit: int = 100) -> Sequence[RequestLogEntry]:
-        """The newest `limit` entries, newest first."""
-        return [copy.copy(entry) for entry in reversed(self.rows[-limit:])] if limit > 0 else []
-
 
 class InMemoryUnitOfWork:
     """The UnitOfWork port over the in-memory repositories, one at a time (like SQLite's

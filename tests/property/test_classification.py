@@ -390,7 +390,6 @@ def test_client_errors_are_never_retried(
     failure = classify(dialect, status, body, headers, now, failures=failures, auth_type=auth_type)
     assert failure.category in (FailureCategory.CLIENT_ERROR, FailureCategory.NOT_FOUND)
     assert failure.action is FailureAction.RETURN_TO_CLIENT
-    assert not failure.retryable
     assert failure.cooldown is None
     assert failure.retry_after is None
 

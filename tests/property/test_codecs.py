@@ -52,13 +52,14 @@ from aigateway.domain.llm import (
     ToolChoice,
     ToolResultPart,
     Usage,
-    accumulate,
 )
 from aigateway.entrypoints.ioc.providers import CODECS
+from tests.unit.codecs.accumulator import accumulate
 from tests.unit.codecs.wire import (
     assert_valid_anthropic_stream,
     assert_valid_openai_stream,
     decode_stream,
+    encode_stream,
     request_view,
     response_view,
     split,
@@ -675,7 +676,7 @@ def _decode_all(decoder: StreamDecoder, chunks: list[bytes]) -> list[StreamEvent
 
 @given(canonical_streams(source="openai"), cut_points)
 def test_openai_stream_round_trip_is_identity(events: list[StreamEvent], cuts: list[int]) -> None:
-    data = OPENAI.stream_encoder(include_usage=True, created=1).encode_all(events)
+    data = encode_stream(OPENAI.stream_encoder(include_usage=True, created=1), events)
     assert_valid_openai_stream(data, include_usage=True)
     assert _decode_all(OPENAI.stream_decoder(), split(data, cuts)) == events
 
@@ -684,7 +685,7 @@ def test_openai_stream_round_trip_is_identity(events: list[StreamEvent], cuts: l
 def test_anthropic_stream_round_trip_is_identity(
     events: list[StreamEvent], cuts: list[int]
 ) -> None:
-    data = ANTHROPIC.stream_encoder().encode_all(events)
+    data = encode_stream(ANTHROPIC.stream_encoder(), events)
     assert_valid_anthropic_stream(data)
     assert _decode_all(ANTHROPIC.stream_decoder(), split(data, cuts)) == events
 
@@ -716,8 +717,8 @@ def _content(response: ChatResponse) -> list[tuple[Any, ...]]:
 def test_openai_stream_translated_to_anthropic(
     events: list[StreamEvent], cuts: list[int], cuts_out: list[int], include_usage: bool
 ) -> None:
-    upstream = OPENAI_DEFAULT.stream_encoder(include_usage=include_usage, created=1).encode_all(
-        events
+    upstream = encode_stream(
+        OPENAI_DEFAULT.stream_encoder(include_usage=include_usage, created=1), events
     )
     translator = StreamTranslator(OPENAI_DEFAULT.stream_decoder(), ANTHROPIC.stream_encoder())
     out = b"".join(translator.feed(piece) for piece in split(upstream, cuts)) + translator.finish()
@@ -744,7 +745,7 @@ _VIA_OPENAI = {
 def test_anthropic_stream_translated_to_openai(
     events: list[StreamEvent], cuts: list[int], cuts_out: list[int], include_usage: bool
 ) -> None:
-    upstream = ANTHROPIC.stream_encoder().encode_all(events)
+    upstream = encode_stream(ANTHROPIC.stream_encoder(), events)
     translator = StreamTranslator(
         ANTHROPIC.stream_decoder(),
         OPENAI_DEFAULT.stream_encoder(include_usage=include_usage, created=5),

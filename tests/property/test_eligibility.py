@@ -12,12 +12,13 @@ from aigateway.domain.accounts import Account, credential_from_auth_data
 from aigateway.domain.errors import DEFAULT_POLICY, OPENAI_DIALECT, CooldownScope, classify
 from aigateway.domain.routing.eligibility import (
     Cooldown,
+    Cooldowns,
     cooldown_for,
     eligible_accounts,
-    select,
     soonest_available,
 )
 from aigateway.domain.routing.round_robin import eligible
+from aigateway.domain.routing.selection import choose_account
 
 NOW = datetime(2026, 4, 27, 6, 0, tzinfo=UTC)
 MODELS = ("gpt-4o", "claude-sonnet-4-5", "gemini-3-flash")
@@ -25,6 +26,14 @@ MODELS = ("gpt-4o", "claude-sonnet-4-5", "gemini-3-flash")
 counters = st.integers(min_value=1, max_value=2**63 - 1)
 models = st.sampled_from(MODELS)
 ids = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789-", min_size=1, max_size=8)
+
+
+def select(
+    accounts: Sequence[Account], cooldowns: Cooldowns, model: str, now: datetime, counter: int
+) -> Account | None:
+    """A first attempt's account as production picks it: over the catalog's accounts (usable,
+    in id order), with the cooldowns of the request's turn."""
+    return choose_account(eligible(accounts), cooldowns, model, now, counter)
 
 
 def account(account_id: str, *, is_active: bool = True, disabled: str | None = None) -> Account:

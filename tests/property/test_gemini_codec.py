@@ -43,7 +43,6 @@ from aigateway.domain.llm import (
     ToolChoice,
     ToolResultPart,
     Usage,
-    accumulate,
 )
 from tests.property.test_codecs import (
     ANTHROPIC,
@@ -61,10 +60,12 @@ from tests.property.test_codecs import (
     texts,
     urls,
 )
+from tests.unit.codecs.accumulator import accumulate
 from tests.unit.codecs.wire import (
     assert_valid_anthropic_stream,
     assert_valid_openai_stream,
     decode_stream,
+    encode_stream,
     split,
 )
 
@@ -269,7 +270,7 @@ def _decode_all(decoder: StreamDecoder, chunks: list[bytes]) -> list[StreamEvent
 
 @given(gemini_streams(), cut_points)
 def test_gemini_stream_round_trip_is_identity(events: list[StreamEvent], cuts: list[int]) -> None:
-    data = GEMINI.stream_encoder().encode_all(events)
+    data = encode_stream(GEMINI.stream_encoder(), events)
     assert b"[DONE]" not in data
     assert _decode_all(GEMINI.stream_decoder(), split(data, cuts)) == events
 
@@ -300,7 +301,7 @@ def _content(response: ChatResponse) -> list[tuple[Any, ...]]:
 def test_gemini_stream_translated_to_openai(
     events: list[StreamEvent], cuts: list[int], include_usage: bool
 ) -> None:
-    upstream = GEMINI.stream_encoder().encode_all(events)
+    upstream = encode_stream(GEMINI.stream_encoder(), events)
     translator = StreamTranslator(
         GEMINI.stream_decoder(),
         OPENAI_DEFAULT.stream_encoder(include_usage=include_usage, created=1),
@@ -318,7 +319,7 @@ def test_gemini_stream_translated_to_openai(
 
 @given(gemini_streams(), cut_points)
 def test_gemini_stream_translated_to_anthropic(events: list[StreamEvent], cuts: list[int]) -> None:
-    upstream = GEMINI.stream_encoder().encode_all(events)
+    upstream = encode_stream(GEMINI.stream_encoder(), events)
     translator = StreamTranslator(GEMINI.stream_decoder(), ANTHROPIC.stream_encoder())
     out = b"".join(translator.feed(piece) for piece in split(upstream, cuts)) + translator.finish()
     assert_valid_anthropic_stream(out)
@@ -341,7 +342,7 @@ def test_other_streams_translated_to_gemini_keep_the_answer(
     events: list[StreamEvent], cuts: list[int]
 ) -> None:
     translator = StreamTranslator(ANTHROPIC.stream_decoder(), GEMINI.stream_encoder())
-    upstream = ANTHROPIC.stream_encoder().encode_all(events)
+    upstream = encode_stream(ANTHROPIC.stream_encoder(), events)
     out = b"".join(translator.feed(piece) for piece in split(upstream, cuts)) + translator.finish()
     assert translator.done and translator.error is None
     expected = accumulate(events)

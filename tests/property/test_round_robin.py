@@ -1,4 +1,7 @@
-"""Properties of round-robin account selection (pure; concurrency simulated in one event loop)."""
+"""Properties of round-robin account selection (pure; concurrency simulated in one event loop).
+
+A first attempt's account, as production picks it: the catalog keeps the usable accounts in
+id order (`eligible`), the use case asks `choose_account` with the request's counter."""
 
 from __future__ import annotations
 
@@ -12,7 +15,8 @@ from hypothesis import strategies as st
 
 from aigateway.adapters.memory.coordination import InMemoryRotation
 from aigateway.domain.accounts import Account, credential_from_auth_data
-from aigateway.domain.routing.round_robin import eligible, pick, select_account
+from aigateway.domain.routing.round_robin import eligible, pick
+from aigateway.domain.routing.selection import choose_account
 
 counters = st.integers(min_value=1, max_value=2**63 - 1)  # INCR starts at 1, stays in int64
 NOW = datetime(2025, 1, 1, tzinfo=UTC)
@@ -45,8 +49,13 @@ any_accounts = st.lists(
 )
 
 
+def first_pick(accounts: Sequence[Account], counter: int) -> Account | None:
+    """The first attempt's account when nothing cools down."""
+    return choose_account(eligible(accounts), (), "gpt-4o", NOW, counter)
+
+
 def picked_ids(pool: Sequence[Account], first: int, count: int) -> list[str]:
-    picks = [select_account(pool, n) for n in range(first, first + count)]
+    picks = [first_pick(pool, n) for n in range(first, first + count)]
     return [a.id for a in picks if a is not None]
 
 
@@ -75,7 +84,7 @@ def test_picks_follow_a_changing_pool_then_settle_back_to_fair(
     subsets = st.lists(st.sampled_from(accounts), unique_by=lambda a: a.id)
     counter = start
     for pool in data.draw(st.lists(subsets, max_size=20), label="pool before each pick"):
-        chosen = select_account(pool, counter)
+        chosen = first_pick(pool, counter)
         counter += 1
         if pool:
             assert chosen is not None
@@ -116,7 +125,7 @@ def test_concurrent_pickers_sharing_a_counter_stay_fair(
             counter = (await rotation.turn("openai", "gpt-4o", NOW)).counter
             for _ in range(after):  # other pickers run between INCR and the pick
                 await asyncio.sleep(0)
-            picked = select_account(pool, counter)
+            picked = first_pick(pool, counter)
             assert picked is not None
             chosen.append(picked.id)
         return chosen
@@ -130,10 +139,10 @@ def test_concurrent_pickers_sharing_a_counter_stay_fair(
 
 
 @given(any_accounts, counters)
-def test_select_account_returns_a_usable_account_or_none_only_when_there_is_none(
+def test_first_pick_returns_a_usable_account_or_none_only_when_there_is_none(
     accounts: list[Account], counter: int
 ) -> None:
-    chosen = select_account(accounts, counter)
+    chosen = first_pick(accounts, counter)
     if any(a.usable for a in accounts):
         assert chosen is not None
         assert chosen.is_active
@@ -149,5 +158,5 @@ def test_selection_does_not_depend_on_input_order(
 ) -> None:
     shuffled = data.draw(st.permutations(accounts))
     assert [a.id for a in eligible(shuffled)] == [a.id for a in eligible(accounts)]
-    first, second = select_account(accounts, counter), select_account(shuffled, counter)
+    first, second = first_pick(accounts, counter), first_pick(shuffled, counter)
     assert (first.id if first else None) == (second.id if second else None)

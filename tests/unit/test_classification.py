@@ -667,7 +667,6 @@ def test_classification_table(case: Case) -> None:
     assert failure.status == case.status
     assert 0 < len(failure.reason) <= 200
     assert CANARY not in failure.reason
-    assert failure.retryable is (case.action is not Act.RETURN_TO_CLIENT)
 
 
 def test_reason_is_short_operator_text_with_the_hint() -> None:

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from aigateway.adapters.codecs import openai_chat
 from aigateway.adapters.memory.coordination import InMemoryStatsCounters
 from aigateway.application.errors import GatewayError
 from aigateway.application.use_cases.admin import (
@@ -16,6 +17,7 @@ from aigateway.application.use_cases.admin import (
     ClientKeysAdmin,
     NewClientKey,
 )
+from aigateway.application.use_cases.proxy_chat import InboundChat
 from aigateway.application.use_cases.request_log import RequestLogQueue
 from aigateway.domain.request_log import RequestLogEntry
 from tests.doubles.repositories import InMemoryRequestLogSink
@@ -86,6 +88,21 @@ async def test_unknown_model_no_accounts_and_unreachable_upstream() -> None:
     assert down.value.status == 502
     await world.logs.flush()
     assert [r.status_code for r in world.sink.rows] == [404, 503, 502]
+
+
+async def test_content_the_upstream_format_cannot_carry_is_a_400_before_any_attempt() -> None:
+    world = World()
+    await world.add_accounts("sk-claude", provider_id="anthropic")
+    client = world.proxy.authenticate(await world.client())
+    body = b'{"model":"claude-x","logprobs":true,"messages":[{"role":"user","content":"hi"}]}'
+    inbound = InboundChat(model="claude-x", stream=False, body=body, format=openai_chat.FORMAT)
+    with pytest.raises(GatewayError) as refused:
+        await world.proxy.start(inbound, client)
+    assert (refused.value.status, refused.value.code) == (400, "unsupported_content")
+    assert "logprobs" in refused.value.message and "Anthropic Messages" in refused.value.message
+    assert world.upstream.keys == []
+    await world.logs.flush()
+    assert [(r.status_code, r.provider_id) for r in world.sink.rows] == [(400, "anthropic")]
 
 
 async def test_authentication() -> None:

@@ -75,7 +75,7 @@ async def test_an_unavailable_store_keeps_every_row_queued_until_it_is_back() ->
     store.down = False
     assert await logs.flush() is True
     assert store.rows == rows
-    assert (logs.pending, logs.refused, logs.written) == (0, 0, 5)
+    assert (logs.pending, logs.refused) == (0, 0)
 
 
 async def test_an_outage_while_writing_row_by_row_keeps_the_rest_queued() -> None:
@@ -88,8 +88,8 @@ async def test_an_outage_while_writing_row_by_row_keeps_the_rest_queued() -> Non
     store.down_after_rows = 3  # row 0 written, row 1 refused, rows 2 and 3 written, then down
     assert await logs.flush() is False
     assert store.rows == [rows[0], rows[2], rows[3]]
-    assert (logs.pending, logs.refused, logs.written) == (2, 1, 3)
+    assert (logs.pending, logs.refused) == (2, 1)
     store.down_after_rows = None
     assert await logs.flush() is True
     assert store.rows == [rows[0], rows[2], rows[3], rows[4], rows[5]]
-    assert (logs.pending, logs.refused, logs.written) == (0, 1, 5)
+    assert (logs.pending, logs.refused) == (0, 1)

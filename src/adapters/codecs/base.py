@@ -9,7 +9,7 @@ not use codecs at all (it stays a byte passthrough).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any, Protocol, TypeVar
 
 import msgspec
@@ -22,7 +22,6 @@ from aigateway.domain.llm import (
     ErrorType,
     StreamError,
     StreamEvent,
-    UnsupportedContent,
     WireFormat,
 )
 
@@ -51,14 +50,11 @@ class StreamEncoder(Protocol):
     @property
     def done(self) -> bool: ...
     def encode(self, event: StreamEvent) -> bytes: ...
-    def encode_all(self, events: Iterable[StreamEvent]) -> bytes: ...
 
 
 class WireCodec(Protocol):
     @property
     def format(self) -> WireFormat: ...
-    @property
-    def title(self) -> str: ...  # for messages: "OpenAI Chat Completions"
 
     def decode_request(self, body: bytes) -> ChatRequest: ...
     def encode_request(self, request: ChatRequest) -> bytes: ...
@@ -186,11 +182,6 @@ def decode_routing_head(decode: Callable[[bytes], H], body: bytes) -> H:
     return head
 
 
-def unsupported_error(exc: UnsupportedContent) -> GatewayError:
-    """The 400 a client gets when its request holds something the upstream format lacks."""
-    return GatewayError(400, str(exc), code="unsupported_content")
-
-
 def api_error_from_gateway(exc: GatewayError) -> ApiError:
     return ApiError(
         status=exc.status,
@@ -199,10 +190,6 @@ def api_error_from_gateway(exc: GatewayError) -> ApiError:
         code=exc.code,
         param=exc.param,
     )
-
-
-def stream_error_from_api(error: ApiError) -> StreamError:
-    return StreamError(error.type, error.message)
 
 
 def parse_data_url(url: str) -> tuple[str, str] | None:
@@ -241,7 +228,5 @@ __all__ = [
     "json_decode",
     "json_encode",
     "parse_data_url",
-    "stream_error_from_api",
-    "unsupported_error",
     "validation_error",
 ]

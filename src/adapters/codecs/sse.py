@@ -193,10 +193,6 @@ class SSEStreamDecoder:
     def feed(self, chunk: bytes) -> list[StreamEvent]:
         return self._events(self._parser.feed(chunk))
 
-    def feed_event(self, sse: SSEEvent) -> list[StreamEvent]:
-        """One already-framed SSE event (for callers that parse SSE themselves)."""
-        return self._events([sse])
-
     def finish(self) -> list[StreamEvent]:
         """The upstream stream ended: flush what is held, then end the canonical stream."""
         events = self._events(self._parser.finish())

@@ -86,10 +86,6 @@ class InMemoryStatsCounters:
         for key, fields in aggregate_stats(entries).items():
             self._hashes[key].update(fields)
 
-    def snapshot(self) -> dict[str, dict[str, int]]:
-        """`{key: {field: value}}`, as HGETALL of every `stats:*` key would give."""
-        return {key: dict(fields) for key, fields in self._hashes.items()}
-
 
 class StaticPinger:
     """A `Pinger` with a fixed answer (flip `ok` in tests)."""

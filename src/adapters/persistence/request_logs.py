@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import BigInteger, Integer, Row, SmallInteger, String, Table, func, insert, select
+from sqlalchemy import BigInteger, Integer, SmallInteger, String, Table, insert
 
 from aigateway.adapters.persistence.repositories import _SqlStore
 from aigateway.adapters.persistence.tables import request_logs
@@ -61,7 +61,7 @@ class SqlRequestLogSink(_SqlStore):
     """RequestLogSink: one transaction per batch, written as multi-row inserts of at most
     `chunk_rows` rows. The writer shares the event loop with the requests it logs: small
     inserts, each awaiting the database, keep any pause of the loop to about a millisecond
-    instead of tens of milliseconds for one large insert. Also reads the log back."""
+    instead of tens of milliseconds for one large insert."""
 
     chunk_rows = 50
 
@@ -73,22 +73,3 @@ class SqlRequestLogSink(_SqlStore):
         async with self._write() as conn:
             for start in range(0, len(rows), self.chunk_rows):
                 await conn.execute(statement, rows[start : start + self.chunk_rows])
-
-    async def count(self) -> int:
-        async with self._read() as conn:
-            total = await conn.scalar(select(func.count()).select_from(request_logs))
-        return int(total or 0)
-
-    async def list_recent(self, limit: int = 100) -> Sequence[RequestLogEntry]:
-        """The newest `limit` entries, newest first."""
-        columns = [request_logs.c[name] for name in _LOG_FIELDS]
-        query = select(*columns).order_by(request_logs.c.id.desc()).limit(limit)
-        async with self._read() as conn:
-            rows = (await conn.execute(query)).all()
-        return [_log_entry(row) for row in rows]
-
-
-def _log_entry(row: Row[Any]) -> RequestLogEntry:
-    values = row._asdict()
-    values["stream"] = bool(values["stream"])
-    return RequestLogEntry(**values)

@@ -38,10 +38,6 @@ class CircuitBreaker:
         self._open_until: float | None = None  # None: closed
         self._probing = False
 
-    @property
-    def is_open(self) -> bool:
-        return self._open_until is not None
-
     async def call(self, primary: Callable[[], Awaitable[T]], fallback: Callable[[], T]) -> T:
         if self._open_until is not None:
             if self._probing or self._monotonic() < self._open_until:
@@ -88,13 +84,9 @@ class FallbackStatsCounters:
     def __init__(self, primary: StatsCounters, breaker: CircuitBreaker) -> None:
         self._primary = primary
         self._breaker = breaker
-        self.skipped_batches = 0
 
     async def record(self, entries: Sequence[RequestLogEntry]) -> None:
-        await self._breaker.call(lambda: self._primary.record(entries), self._skip)
-
-    def _skip(self) -> None:
-        self.skipped_batches += 1
+        await self._breaker.call(lambda: self._primary.record(entries), lambda: None)
 
 
 class FallbackRotation:

@@ -51,7 +51,6 @@ class RequestLogQueue:
         self._write_lock = asyncio.Lock()
         self.dropped = 0  # the buffer was full
         self.refused = 0  # the store refused the row itself (not an outage)
-        self.written = 0
 
     def enqueue(self, entry: RequestLogEntry) -> None:
         """Never blocks the request; when the buffer is full the row is dropped and counted."""
@@ -105,7 +104,6 @@ class RequestLogQueue:
                     continue
                 for _ in batch:
                     self._pending.popleft()
-                self.written += len(batch)
                 await self._after_write(batch)
             return True
 
@@ -132,7 +130,6 @@ class RequestLogQueue:
                 self._pending.popleft()
             return True
         finally:
-            self.written += len(written)
             self.refused += len(refused)
             if refused:
                 log.error(

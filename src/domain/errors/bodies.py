@@ -26,9 +26,7 @@ _SUCCESS_KEYS = ("choices", "content", "candidates", "response")
 class ErrorBody(msgspec.Struct, frozen=True, kw_only=True):
     """What an upstream error body says, as far as it could be read."""
 
-    is_json: bool = False
     has_error: bool = False  # a non-null `error` at the top level
-    has_success_fields: bool = False  # choices / content / candidates / response present
     code: str | None = None  # error.code (OpenAI code, Google numeric code as text)
     type: str | None = None  # error.type (OpenAI, Anthropic) or an OAuth `error` string
     status: str | None = None  # error.status (google.rpc.Status)
@@ -143,12 +141,9 @@ def read_error_body(body: bytes) -> ErrorBody:
     top: _Top | None = _decode(_top_decoder, payload) if payload is not None else None
     if top is None:
         return ErrorBody()
-    success = any(_present(getattr(top, key)) for key in _SUCCESS_KEYS)
     if not _present(top.error):
         # Some services answer {"message": ..., "code": ...} without an `error` wrapper.
         return ErrorBody(
-            is_json=True,
-            has_success_fields=success,
             code=_text(top.code),
             status=_text(top.status),
             message=_text(top.message) or "",
@@ -156,21 +151,17 @@ def read_error_body(body: bytes) -> ErrorBody:
     error_text = _text(top.error)
     if error_text is not None:  # OAuth: {"error": "invalid_grant", "error_description": ...}
         return ErrorBody(
-            is_json=True,
             has_error=True,
-            has_success_fields=success,
             type=error_text,
             message=_text(top.error_description) or _text(top.message) or "",
         )
     error: _Error | None = _decode(_error_decoder, top.error)
     if error is None:
-        return ErrorBody(is_json=True, has_error=True, has_success_fields=success)
+        return ErrorBody(has_error=True)
     details = _read_details(error.details)
     reason = _text(error.reason)
     return ErrorBody(
-        is_json=True,
         has_error=True,
-        has_success_fields=success,
         code=_text(error.code),
         type=_text(error.type),
         status=_text(error.status),

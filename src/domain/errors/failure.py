@@ -68,11 +68,6 @@ class Failure(msgspec.Struct, frozen=True, kw_only=True):
     retry_after: timedelta | None = None  # wait before the same-account retry / client hint
 
     @property
-    def retryable(self) -> bool:
-        """False only for failures that go straight back to the client."""
-        return self.action is not FailureAction.RETURN_TO_CLIENT
-
-    @property
     def disables_account(self) -> bool:
         return self.action is FailureAction.DISABLE_AND_ROTATE
 

@@ -30,7 +30,6 @@ from aigateway.domain.llm.errors import (
     ErrorType,
     UnsupportedContent,
     error_type_for_status,
-    status_for_error_type,
 )
 from aigateway.domain.llm.formats import WireFormat
 from aigateway.domain.llm.stream import (
@@ -42,13 +41,11 @@ from aigateway.domain.llm.stream import (
     MessageStop,
     Ping,
     SignatureDelta,
-    StreamAccumulator,
     StreamError,
     StreamEvent,
     TextDelta,
     ThinkingDelta,
     ToolArgumentsDelta,
-    accumulate,
 )
 
 __all__ = [
@@ -69,7 +66,6 @@ __all__ = [
     "Ping",
     "SignatureDelta",
     "StopReason",
-    "StreamAccumulator",
     "StreamError",
     "StreamEvent",
     "TextDelta",
@@ -86,8 +82,6 @@ __all__ = [
     "UnsupportedContent",
     "Usage",
     "WireFormat",
-    "accumulate",
     "error_type_for_status",
     "parse_tool_arguments",
-    "status_for_error_type",
 ]

@@ -41,28 +41,12 @@ _BY_STATUS = {
     529: ErrorType.OVERLOADED,
 }
 
-_STATUS = {
-    ErrorType.INVALID_REQUEST: 400,
-    ErrorType.AUTHENTICATION: 401,
-    ErrorType.PERMISSION: 403,
-    ErrorType.NOT_FOUND: 404,
-    ErrorType.REQUEST_TOO_LARGE: 413,
-    ErrorType.RATE_LIMIT: 429,
-    ErrorType.API_ERROR: 500,
-    ErrorType.OVERLOADED: 503,
-    ErrorType.TIMEOUT: 504,
-}
-
 
 def error_type_for_status(status: int) -> ErrorType:
     found = _BY_STATUS.get(status)
     if found is not None:
         return found
     return ErrorType.INVALID_REQUEST if 400 <= status < 500 else ErrorType.API_ERROR
-
-
-def status_for_error_type(error_type: ErrorType) -> int:
-    return _STATUS[error_type]
 
 
 class ApiError(msgspec.Struct, frozen=True, kw_only=True):

@@ -10,7 +10,7 @@ import msgspec
 
 from aigateway.domain.accounts import Account
 from aigateway.domain.errors import CooldownScope, Failure
-from aigateway.domain.routing.round_robin import eligible, pick
+from aigateway.domain.routing.round_robin import eligible
 
 
 class Cooldown(msgspec.Struct, frozen=True, kw_only=True):
@@ -79,10 +79,3 @@ def soonest_available(
             return None
         ends.append(end)
     return min(ends, default=None)
-
-
-def select(
-    accounts: Sequence[Account], cooldowns: Cooldowns, model: str, now: datetime, counter: int
-) -> Account | None:
-    """Round-robin over the eligible accounts (see round_robin.pick); None when none is."""
-    return pick(eligible_accounts(accounts, cooldowns, model, now), counter)

@@ -24,7 +24,3 @@ def pick(candidates: Sequence[T], counter: int) -> T | None:
 def eligible(accounts: Sequence[Account]) -> tuple[Account, ...]:
     """Usable accounts in a stable order (by id), so every process agrees on the rotation."""
     return tuple(sorted((a for a in accounts if a.usable), key=lambda a: a.id))
-
-
-def select_account(accounts: Sequence[Account], counter: int) -> Account | None:
-    return pick(eligible(accounts), counter)

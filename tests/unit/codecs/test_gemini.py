@@ -54,6 +54,7 @@ from tests.unit.codecs.wire import (
     assert_valid_anthropic_stream,
     assert_valid_openai_stream,
     decode_stream,
+    encode_stream,
     fixture,
     fixture_json,
     request_view,
@@ -691,7 +692,7 @@ def test_stream_starting_with_a_call_starts_the_message_first() -> None:
 def test_stream_encoder_round_trips_the_fixture() -> None:
     decoder = GEMINI.stream_decoder()
     events = decoder.feed(STREAM) + decoder.finish()
-    encoded = GEMINI.stream_encoder().encode_all(events)
+    encoded = encode_stream(GEMINI.stream_encoder(), events)
     assert all(name == "" and "candidates" in payload for name, payload in sse_frames(encoded))
     again = GEMINI.stream_decoder()
     assert again.feed(encoded) + again.finish() == events
@@ -797,4 +798,3 @@ def test_encode_error_writes_google_rpc_status(
 
 def test_codec_identity() -> None:
     assert GEMINI.format == FORMAT == "gemini"
-    assert GEMINI.title == "Gemini generateContent"

@@ -25,6 +25,7 @@ from tests.unit.codecs.wire import (
     assert_valid_anthropic_stream,
     assert_valid_openai_stream,
     decode_stream,
+    encode_stream,
     sse_frames,
 )
 
@@ -205,14 +206,15 @@ def test_anthropic_usage_merges_start_and_delta() -> None:
 
 def test_openai_encoder_without_usage_and_with_model_override() -> None:
     encoder = OPENAI.stream_encoder(created=7, model="my-alias")
-    out = encoder.encode_all(
+    out = encode_stream(
+        encoder,
         [
             MessageStart(id="msg_1", model="claude"),
             BlockStart(index=0, kind=BlockKind.TEXT),
             TextDelta(0, "hi"),
             MessageDelta(stop_reason=StopReason.END_TURN, usage=Usage(input_tokens=1)),
             MessageStop(),
-        ]
+        ],
     )
     chunks = assert_valid_openai_stream(out, include_usage=False)
     assert {c["model"] for c in chunks} == {"my-alias"}
@@ -221,7 +223,8 @@ def test_openai_encoder_without_usage_and_with_model_override() -> None:
 
 def test_anthropic_encoder_keeps_order_whatever_it_is_given() -> None:
     encoder = ANTHROPIC.stream_encoder(model="alias")
-    out = encoder.encode_all(
+    out = encode_stream(
+        encoder,
         [
             TextDelta(3, "no block start"),  # opens message and block itself
             MessageStart(id="late", model="x"),  # ignored: message already started
@@ -229,7 +232,7 @@ def test_anthropic_encoder_keeps_order_whatever_it_is_given() -> None:
             ToolArgumentsDelta(5, "{}"),
             MessageStart(id="again", model="x"),
             MessageStop(),  # closes the block and sends message_delta first
-        ]
+        ],
     )
     frames = assert_valid_anthropic_stream(out)
     assert frames[0][1]["message"]["model"] == "alias"

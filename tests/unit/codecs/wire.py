@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from aigateway.adapters.codecs.anthropic_messages import AnthropicMessagesCodec
-from aigateway.adapters.codecs.base import StreamDecoder, WireCodec
+from aigateway.adapters.codecs.base import StreamDecoder, StreamEncoder, WireCodec
 from aigateway.adapters.codecs.openai_chat import OpenAIChatCodec
 from aigateway.adapters.codecs.sse import SSEParser
 from aigateway.domain.llm import (
@@ -18,13 +18,14 @@ from aigateway.domain.llm import (
     ImagePart,
     OpaquePart,
     Part,
-    StreamAccumulator,
+    StreamEvent,
     TextPart,
     ThinkingPart,
     Tool,
     ToolCallPart,
     ToolResultPart,
 )
+from tests.unit.codecs.accumulator import StreamAccumulator
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "wire"
 
@@ -53,6 +54,11 @@ def sse_frames(data: bytes) -> list[tuple[str, Any]]:
     return [
         (event.event, "[DONE]" if event.is_done else json.loads(event.data)) for event in events
     ]
+
+
+def encode_stream(encoder: StreamEncoder, events: Iterable[StreamEvent]) -> bytes:
+    """The client stream for `events`, one `encode` per event as the translator calls it."""
+    return b"".join([encoder.encode(event) for event in events])
 
 
 def decode_stream(decoder: StreamDecoder, chunks: Sequence[bytes]) -> ChatResponse:

@@ -10,7 +10,7 @@ to upstreams), `responses`, `streams`, `errors`, `passthrough`, `codec`.
 """
 
 from aigateway.adapters.codecs.anthropic_messages.codec import AnthropicMessagesCodec
-from aigateway.adapters.codecs.anthropic_messages.errors import error_body, error_type_name
+from aigateway.adapters.codecs.anthropic_messages.errors import error_body
 from aigateway.adapters.codecs.anthropic_messages.passthrough import (
     StreamUsageScanner,
     decode_head,
@@ -43,7 +43,6 @@ __all__ = [
     "block_in",
     "decode_head",
     "error_body",
-    "error_type_name",
     "read_answer",
     "stop_reason",
     "stop_reason_out",

@@ -35,7 +35,6 @@ class AnthropicMessagesCodec:
     """
 
     format = FORMAT
-    title = TITLE
 
     def __init__(
         self,

@@ -12,7 +12,7 @@ from aigateway.adapters.codecs.anthropic_messages.wire import (
 )
 from aigateway.adapters.codecs.base import json_encode
 from aigateway.adapters.codecs.sse import frame
-from aigateway.domain.llm import ApiError, ErrorType, StreamError, error_type_for_status
+from aigateway.domain.llm import ApiError, StreamError, error_type_for_status
 
 
 def decode_error(status: int, body: bytes) -> ApiError:
@@ -46,7 +46,3 @@ def encode_stream_error(error: StreamError) -> bytes:
 def error_body(message: str, *, type: str) -> bytes:
     """`{"type":"error","error":{"type":...,"message":...}}` with an Anthropic error type."""
     return json_encode({"type": "error", "error": {"type": type, "message": message}})
-
-
-def error_type_name(error_type: ErrorType) -> str:
-    return ERROR_TYPES[error_type]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
 import msgspec
@@ -197,9 +196,6 @@ class AnthropicStreamEncoder:
     @property
     def done(self) -> bool:
         return self._done
-
-    def encode_all(self, events: Iterable[StreamEvent]) -> bytes:
-        return b"".join([self.encode(event) for event in events])
 
     def encode(self, event: StreamEvent) -> bytes:
         if self._done:

@@ -31,8 +31,6 @@ class GeminiCodec:
     `effort_budgets` turns an OpenAI `reasoning_effort` into a `thinkingBudget`.
     """
 
-    title = TITLE
-
     def __init__(self, *, effort_budgets: Mapping[str, int] | None = None) -> None:
         self.effort_budgets = dict(effort_budgets or DEFAULT_EFFORT_BUDGETS)
 

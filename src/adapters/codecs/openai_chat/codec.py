@@ -37,7 +37,6 @@ class OpenAIChatCodec:
     """
 
     format = FORMAT
-    title = TITLE
 
     def __init__(
         self,

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 import msgspec
 
 from aigateway.adapters.codecs.base import WireFormatError, json_encode
@@ -227,9 +225,6 @@ class OpenAIStreamEncoder:
     @property
     def done(self) -> bool:
         return self._done
-
-    def encode_all(self, events: Iterable[StreamEvent]) -> bytes:
-        return b"".join([self.encode(event) for event in events])
 
     def encode(self, event: StreamEvent) -> bytes:
         if self._done:
