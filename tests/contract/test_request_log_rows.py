@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import event, text
 
-from aigateway.adapters.memory.coordination import InMemoryStatsCounters
+from aigateway.adapters.memory.coordination import NoStatsCounters
 from aigateway.application.use_cases.request_log import RequestLogQueue
 from aigateway.domain.request_log import RequestLogEntry
 from tests.contract.conftest import SQL_BACKENDS, Stores
@@ -43,9 +43,7 @@ async def strict(stores: Stores) -> None:
 
 
 def queue(stores: Stores, **options: Any) -> RequestLogQueue:
-    return RequestLogQueue(
-        stores.logs, InMemoryStatsCounters(), stores.accounts, stores.keys, **options
-    )
+    return RequestLogQueue(stores.logs, NoStatsCounters(), stores.accounts, stores.keys, **options)
 
 
 async def stored(stores: Stores) -> dict[str, RequestLogEntry]:
@@ -126,7 +124,7 @@ async def test_the_running_writer_never_stalls_on_refused_rows(stores: Stores) -
     sink = Watched(stores, target=15)
     logs = RequestLogQueue(
         sink,
-        InMemoryStatsCounters(),
+        NoStatsCounters(),
         stores.accounts,
         stores.keys,
         batch_size=4,

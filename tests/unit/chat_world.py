@@ -13,7 +13,7 @@ from aigateway.adapters.codecs.openai_chat import OpenAIChatCodec
 from aigateway.adapters.memory.coordination import (
     InMemoryConfigVersion,
     InMemoryRotation,
-    InMemoryStatsCounters,
+    NoStatsCounters,
 )
 from aigateway.adapters.upstream.executors import HttpChatExecutor
 from aigateway.adapters.upstream.profiles.anthropic import AnthropicProfile
@@ -190,7 +190,7 @@ class World:
         self.uow = InMemoryUnitsOfWork(
             self.providers, self.accounts, self.keys, CatalogAnnouncer(self.catalog)
         )
-        self.logs = RequestLogQueue(self.sink, InMemoryStatsCounters(), self.accounts, self.keys)
+        self.logs = RequestLogQueue(self.sink, NoStatsCounters(), self.accounts, self.keys)
         self.upstream = ScriptedTransport()
         codecs = {c.format: c for c in (OpenAIChatCodec(), AnthropicMessagesCodec())}
         executors: dict[ProviderKind, ChatExecutor] = {

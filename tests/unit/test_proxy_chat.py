@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import pytest
 
 from aigateway.adapters.codecs import openai_chat
-from aigateway.adapters.memory.coordination import InMemoryStatsCounters
+from aigateway.adapters.memory.coordination import NoStatsCounters
 from aigateway.application.errors import GatewayError
 from aigateway.application.use_cases.admin import (
     AccountDisabler,
@@ -155,7 +155,7 @@ async def test_a_steady_trickle_of_requests_is_written_in_few_batches() -> None:
     world = World()
     sink = SlowSink()
     logs = RequestLogQueue(
-        sink, InMemoryStatsCounters(), world.accounts, world.keys, flush_interval_s=0.2
+        sink, NoStatsCounters(), world.accounts, world.keys, flush_interval_s=0.2
     )
     writer = asyncio.create_task(logs.run())
     for i in range(400):  # a row every 2+ ms for about a second

@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from aigateway.adapters.memory.coordination import InMemoryStatsCounters
+from aigateway.adapters.memory.coordination import NoStatsCounters
 from aigateway.application.ports.repositories import StoreUnavailable
 from aigateway.application.use_cases.request_log import RequestLogQueue
 from aigateway.domain.request_log import RequestLogEntry
@@ -57,7 +57,7 @@ def queue(store: Store) -> RequestLogQueue:
     providers = InMemoryProviderRepository()
     return RequestLogQueue(
         store,
-        InMemoryStatsCounters(),
+        NoStatsCounters(),
         InMemoryAccountRepository(providers),
         InMemoryClientKeyRepository(),
     )

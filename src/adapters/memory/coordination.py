@@ -76,15 +76,12 @@ class InMemoryConfigVersion:
         return self._version
 
 
-class InMemoryStatsCounters:
-    """Counters kept in dicts, shaped like the Redis hashes (no expiry)."""
-
-    def __init__(self) -> None:
-        self._hashes: defaultdict[str, Counter[str]] = defaultdict(Counter)
+class NoStatsCounters:
+    """Without Redis there is no `stats:*` store to count into (every request is still a
+    `request_logs` row); counting in process memory would only grow, read by nobody."""
 
     async def record(self, entries: Sequence[RequestLogEntry]) -> None:
-        for key, fields in aggregate_stats(entries).items():
-            self._hashes[key].update(fields)
+        return None
 
 
 class StaticPinger:

@@ -19,7 +19,7 @@ from aigateway.adapters.crypto import CredentialCipher
 from aigateway.adapters.memory.coordination import (
     InMemoryConfigVersion,
     InMemoryRotation,
-    InMemoryStatsCounters,
+    NoStatsCounters,
     StaticPinger,
 )
 from aigateway.adapters.persistence.engine import SqlPinger, create_engine
@@ -197,7 +197,7 @@ class CoordinationProvider(Provider):
     @provide
     def stats(self, redis: Redis | None, breaker: CircuitBreaker) -> StatsCounters:
         if redis is None:
-            return InMemoryStatsCounters()
+            return NoStatsCounters()
         return FallbackStatsCounters(RedisStatsCounters(redis), breaker)
 
     @provide
