@@ -40,6 +40,13 @@ def first_content(lines: Iterator[str]) -> str:
     raise AssertionError("the stream ended before any content")
 
 
+def wait_for_output(gateway: Gateway, text: str, timeout_s: float = 10) -> None:
+    deadline = time.monotonic() + timeout_s
+    while text not in gateway.output():
+        assert time.monotonic() < deadline, f"the gateway never logged {text!r}"
+        time.sleep(0.01)
+
+
 def log_rows(workdir: Path) -> list[tuple[int, int | None]]:
     with sqlite3.connect(workdir / "data" / "aigateway.db") as db:
         return db.execute("SELECT status_code, ttfb_ms FROM request_logs").fetchall()
@@ -77,7 +84,8 @@ def test_sigterm_lets_open_streams_finish_and_exits_cleanly(
         first_content(lines)
         assert gateway.process is not None
         gateway.process.send_signal(signal.SIGTERM)
-        time.sleep(0.5)  # the gateway is shutting down while the stream is held upstream
+        # the gateway is shutting down while the stream is held upstream
+        wait_for_output(gateway, "Waiting for connections to close")
         assert gateway.process.poll() is None
         gate.set()
         rest = list(lines)

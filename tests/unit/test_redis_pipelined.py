@@ -115,13 +115,29 @@ async def _burst(connection: PipelinedRedis, key: str) -> list[object]:
     return await asyncio.gather(first, *others, return_exceptions=True)
 
 
+def _loss_seen(connection: PipelinedRedis) -> asyncio.Event:
+    """Set once the client has seen its current connection go (the next command reconnects)."""
+    current = connection._connection
+    assert current is not None
+    seen = asyncio.Event()
+    lost = current.connection_lost
+
+    def connection_lost(exc: Exception | None) -> None:
+        lost(exc)
+        seen.set()
+
+    current.connection_lost = connection_lost  # type: ignore[method-assign]
+    return seen
+
+
 async def _check_every_command_reaches_the_configured_database(server: PrivateRedis) -> None:
     key = unique_name("handshake")
     connection = PipelinedRedis(server.url_for(5))
     try:
         sent = await _burst(connection, key)  # the first connection
+        loss = _loss_seen(connection)
         server.client(5).client_kill_filter(_type="normal", skipme=True)
-        await asyncio.sleep(0.1)  # the loss is seen
+        await asyncio.wait_for(loss.wait(), 5)
         sent += await _burst(connection, key)  # a reconnect
     finally:
         connection.close()
