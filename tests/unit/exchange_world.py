@@ -8,6 +8,7 @@ import json
 from collections.abc import AsyncIterator
 from typing import Any
 
+from aigateway.adapters.codecs import anthropic_messages, openai_chat
 from aigateway.adapters.codecs.base import WireCodec
 from aigateway.adapters.upstream.executors import HttpChatExecutor
 from aigateway.application.ports.upstream import (
@@ -28,7 +29,7 @@ from tests.unit.chat_world import (
     ScriptedResponse,
 )
 
-OPENAI, ANTHROPIC = WireFormat.OPENAI_CHAT, WireFormat.ANTHROPIC_MESSAGES
+OPENAI, ANTHROPIC = openai_chat.FORMAT, anthropic_messages.FORMAT
 CODEC: dict[WireFormat, WireCodec] = {c.format: c for c in CODECS}
 OPENAI_ERROR = b'{"error":{"message":"slow down","type":"rate_limit_error","code":null}}'
 ANTHROPIC_ERROR = b'{"type":"error","error":{"type":"rate_limit_error","message":"slow down"}}'
@@ -68,13 +69,13 @@ def provider(upstream: WireFormat, **config: Any) -> Provider:
 def executor(
     upstream: WireFormat, transport: Upstream, timeout_s: float = 600.0
 ) -> HttpChatExecutor:
-    profile = next(p for p in PROFILES if p.wire_format is upstream)
+    profile = next(p for p in PROFILES if p.codec.format == upstream)
     return HttpChatExecutor(transport, profile, CODEC, timeout_s=timeout_s)
 
 
 def body(client: WireFormat, *, model: str = "m", stream: bool = False, **extra: Any) -> bytes:
     doc: dict[str, Any] = {"model": model, "stream": stream, **extra}
-    if client is ANTHROPIC:
+    if client == ANTHROPIC:
         doc["max_tokens"] = 64
     doc["messages"] = [{"role": "user", "content": "hi"}]
     return json.dumps(doc).encode()

@@ -45,12 +45,12 @@ async def test_an_error_status_is_a_refusal_shown_in_the_clients_format(
     assert (refusal.status, refusal.body, refusal.summary) == (429, raw, "slow down")
     assert refusal.headers == {"retry-after": "3"}
     assert refusal.client_body is not None
-    if client is upstream:
+    if client == upstream:
         assert refusal.client_body == raw  # passthrough: the upstream's own bytes
     else:  # translated: the upstream's error told in the client's format
         shown = json.loads(refusal.client_body)
         assert shown["error"]["message"] == "slow down"
-        assert (shown.get("type") == "error") is (client is ANTHROPIC)
+        assert (shown.get("type") == "error") is (client == ANTHROPIC)
         assert CODEC[client].decode_error(429, refusal.client_body).message == "slow down"
 
 
@@ -84,7 +84,7 @@ async def test_a_stream_whose_first_event_is_an_error_is_a_refusal(
     refusal = await exchange.open_stream()
     assert isinstance(refusal, Refusal)
     assert refusal.client_body is None
-    message = "Overloaded" if upstream is ANTHROPIC else "overloaded"
+    message = "Overloaded" if upstream == ANTHROPIC else "overloaded"
     assert refusal.summary == f"stream began with an error: {message}"
     assert b"error" in refusal.body
 
@@ -143,7 +143,7 @@ def test_a_first_event_split_across_tiny_chunks_is_held_then_relayed_byte_identi
     head, relayed, usage = asyncio.run(run())
     assert head.startswith(first_event)  # nothing relayed before the first event was whole
     assert relayed == whole
-    assert usage == (Usage(5, 6) if fmt is OPENAI else Usage(7, 8))
+    assert usage == (Usage(5, 6) if fmt == OPENAI else Usage(7, 8))
 
 
 @given(
@@ -191,14 +191,14 @@ async def test_a_stream_breaking_midway_ends_with_an_error_event_in_the_clients_
     assert exchange.stream_error is not None and "connection reset" in exchange.stream_error
     events = [e for e in out.rstrip(b"\n").split(b"\n\n") if e != b"data: [DONE]"]
     last = events[-1]
-    if client is ANTHROPIC:
+    if client == ANTHROPIC:
         assert last.startswith(b"event: error\n")
         shown = json.loads(last.split(b"data: ", 1)[1])
         assert shown["type"] == "error" and "connection reset" in shown["error"]["message"]
     else:
         assert last.startswith(b"data: ")
         assert "connection reset" in json.loads(last[6:])["error"]["message"]
-    if client is upstream:
+    if client == upstream:
         assert out.startswith(b"".join(STREAMS[upstream][:2]))  # what came is relayed as is
 
 
@@ -223,9 +223,9 @@ async def test_a_success_reaches_the_client_in_its_format_with_usage(
     exchange = await exchange_for(client, upstream, ScriptedResponse(200, OK[upstream], [], {}))
     answer = await exchange.answer()
     assert isinstance(answer, Answer) and answer.status == 200 and answer.error is None
-    usage = Usage(3, 4) if upstream is OPENAI else Usage(7, 8)
+    usage = Usage(3, 4) if upstream == OPENAI else Usage(7, 8)
     assert answer.usage == usage and exchange.usage == usage
-    if client is upstream:
+    if client == upstream:
         assert answer.body == OK[upstream]
     else:
         decoded = CODEC[client].decode_response(answer.body)
@@ -239,9 +239,9 @@ async def test_stream_usage_is_read_on_every_path(client: WireFormat, upstream: 
     relay = await exchange.open_stream()
     assert not isinstance(relay, Refusal)
     out = await drain(relay)
-    assert exchange.usage == (Usage(5, 6) if upstream is OPENAI else Usage(7, 8))
+    assert exchange.usage == (Usage(5, 6) if upstream == OPENAI else Usage(7, 8))
     assert exchange.stream_error is None
-    if client is upstream:
+    if client == upstream:
         assert out == b"".join(STREAMS[upstream])
     else:
         assert sse_data(out)  # a stream in the client's own format
