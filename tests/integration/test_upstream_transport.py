@@ -14,6 +14,8 @@ from aiohttp import web
 
 from aigateway.adapters.upstream.aiohttp_transport import MAX_BODY_BYTES, AiohttpUpstream
 from aigateway.application.ports.upstream import UpstreamRequest, UpstreamUnavailable
+from aigateway.domain.errors import NetworkErrorKind
+from tests.e2e.harness import free_port
 
 
 @pytest.fixture
@@ -49,9 +51,18 @@ def request(url: str, timeout_s: float, total_timeout_s: float | None = None) ->
 async def test_a_silent_upstream_times_out_at_the_read_timeout(slow_server: str) -> None:
     upstream = AiohttpUpstream()
     started = time.monotonic()
-    with pytest.raises(UpstreamUnavailable, match="timed out"):
+    with pytest.raises(UpstreamUnavailable, match="timed out") as caught:
         await upstream.open(request(f"{slow_server}/late", timeout_s=0.3))
     assert time.monotonic() - started < 3
+    assert caught.value.kind is NetworkErrorKind.TIMEOUT  # cools the model, not the account
+    await upstream.aclose()
+
+
+async def test_a_refused_connection_is_a_connect_failure() -> None:
+    upstream = AiohttpUpstream()
+    with pytest.raises(UpstreamUnavailable, match="cannot connect") as caught:
+        await upstream.open(request(f"http://127.0.0.1:{free_port()}/v1", timeout_s=5))
+    assert caught.value.kind is NetworkErrorKind.CONNECT
     await upstream.aclose()
 
 

@@ -29,6 +29,7 @@ from aigateway.application.use_cases.admin import (
 from aigateway.application.use_cases.catalog import CatalogCache
 from aigateway.application.use_cases.proxy_chat import InboundChat, ProxyChat
 from aigateway.application.use_cases.request_log import RequestLogQueue
+from aigateway.domain.errors import NetworkErrorKind
 from aigateway.domain.llm import WireFormat
 from aigateway.domain.providers import Provider, ProviderKind
 from tests.doubles.repositories import (
@@ -132,7 +133,9 @@ class ScriptedTransport:
         self.keys.append(key)
         plan = self.script.get(key)
         if self.unreachable or plan == "unreachable":
-            raise UpstreamUnavailable("cannot connect")
+            raise UpstreamUnavailable("cannot connect", NetworkErrorKind.CONNECT)
+        if plan == "timeout":
+            raise UpstreamUnavailable("upstream timed out", NetworkErrorKind.TIMEOUT)
         anthropic = request.url.startswith("http://claude/")
         status, headers = self.status, dict[str, str]()
         body = b'{"error":{"message":"bad key %s"}}' % key.encode()

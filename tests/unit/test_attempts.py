@@ -188,3 +188,17 @@ async def test_a_rotated_key_starts_without_the_old_keys_cooldowns() -> None:
     assert await admin.cooldowns(account.id) == []
     result = await world.proxy.start(chat(), client)
     assert result.status == 200 and used_keys(world)[-1] == "sk-new"
+
+
+@pytest.mark.parametrize(("plan", "scope"), [("timeout", "gpt-4o"), ("unreachable", None)])
+async def test_a_timeout_cools_the_model_and_a_refused_connection_the_account(
+    plan: str, scope: str | None
+) -> None:
+    world = World()
+    await world.add_accounts("sk-a", "sk-b")
+    world.upstream.script = {"sk-a": plan}
+    client = world.proxy.authenticate(await world.client())
+    for _ in range(2):  # whichever account is first, the request is answered
+        assert (await world.proxy.start(chat(), client)).status == 200
+    (cooling,) = world.rotation.turn_now("openai", "gpt-4o", world.clock.now()).cooling
+    assert cooling.model == scope

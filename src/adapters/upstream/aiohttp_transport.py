@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator
 import aiohttp
 
 from aigateway.application.ports.upstream import UpstreamRequest, UpstreamUnavailable
+from aigateway.domain.errors import NetworkErrorKind
 
 MAX_BODY_BYTES = 32 * 1024 * 1024  # a non-stream answer (decompressed); chat answers are far less
 _READ_BUFSIZE = 64 * 1024  # aiohttp's read buffer, also the step of its decompression
@@ -49,7 +50,7 @@ class AiohttpResponse:
                     )
                 chunks.append(chunk)
         except (TimeoutError, aiohttp.ClientError) as exc:
-            raise UpstreamUnavailable(_describe(exc)) from None
+            raise _unavailable(exc) from None
         return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
     async def iter_chunks(self) -> AsyncIterator[bytes]:
@@ -57,7 +58,7 @@ class AiohttpResponse:
             async for chunk in self._response.content.iter_any():
                 yield chunk
         except (TimeoutError, aiohttp.ClientError) as exc:
-            raise UpstreamUnavailable(_describe(exc)) from None
+            raise _unavailable(exc) from None
 
     async def close(self) -> None:
         if self._response.content.at_eof():
@@ -66,13 +67,18 @@ class AiohttpResponse:
             self._response.close()
 
 
-def _describe(exc: BaseException) -> str:
-    """An error text without URLs (a proxy URL may carry a password)."""
+def _unavailable(exc: BaseException) -> UpstreamUnavailable:
+    """The failure, with an error text without URLs (a proxy URL may carry a password)."""
     if isinstance(exc, asyncio.TimeoutError):
-        return "upstream timed out"
+        return UpstreamUnavailable("upstream timed out", NetworkErrorKind.TIMEOUT)
     if isinstance(exc, aiohttp.ClientConnectorError):
-        return f"cannot connect to upstream host {exc.host}:{exc.port}"
-    return f"upstream connection failed ({type(exc).__name__})"
+        return UpstreamUnavailable(
+            f"cannot connect to upstream host {exc.host}:{exc.port}", NetworkErrorKind.CONNECT
+        )
+    kind = NetworkErrorKind.OTHER
+    if isinstance(exc, aiohttp.ServerDisconnectedError | aiohttp.ClientOSError):
+        kind = NetworkErrorKind.RESET
+    return UpstreamUnavailable(f"upstream connection failed ({type(exc).__name__})", kind)
 
 
 class AiohttpUpstream:
@@ -128,7 +134,7 @@ class AiohttpUpstream:
                 allow_redirects=False,
             )
         except (TimeoutError, aiohttp.ClientError) as exc:
-            raise UpstreamUnavailable(_describe(exc)) from None
+            raise _unavailable(exc) from None
         return AiohttpResponse(response, self._max_body_bytes)
 
     async def aclose(self) -> None:

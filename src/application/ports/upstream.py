@@ -8,7 +8,7 @@ from typing import Any, Protocol
 import msgspec
 
 from aigateway.domain.accounts import Account
-from aigateway.domain.errors import ErrorDialect
+from aigateway.domain.errors import ErrorDialect, NetworkErrorKind
 from aigateway.domain.llm import WireFormat
 from aigateway.domain.providers import Provider
 from aigateway.domain.redaction import REDACTED, fields_repr, mask_url
@@ -16,6 +16,10 @@ from aigateway.domain.redaction import REDACTED, fields_repr, mask_url
 
 class UpstreamUnavailable(RuntimeError):
     """Connecting to or reading from the upstream failed (no HTTP status)."""
+
+    def __init__(self, message: str, kind: NetworkErrorKind = NetworkErrorKind.OTHER) -> None:
+        super().__init__(message)
+        self.kind = kind  # a timeout cools the model, other trouble the whole account
 
 
 class UpstreamRequest(msgspec.Struct, frozen=True, kw_only=True):

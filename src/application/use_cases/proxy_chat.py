@@ -306,7 +306,7 @@ class ProxyChat:
         try:
             exchange = await executor.open(prepared, account)
         except UpstreamUnavailable as exc:
-            return _Failed(network_failure(dialect), None, str(exc))
+            return _Failed(network_failure(dialect, exc.kind), None, str(exc))
         except asyncio.CancelledError:
             self._log(request, account, 499, error="client disconnected")
             raise
@@ -318,7 +318,7 @@ class ProxyChat:
                 outcome = await exchange.answer()
         except UpstreamUnavailable as exc:
             await exchange.close()
-            return _Failed(network_failure(dialect), None, str(exc))
+            return _Failed(network_failure(dialect, exc.kind), None, str(exc))
         except asyncio.CancelledError:
             await exchange.close()
             self._log(request, account, 499, error="client disconnected")
