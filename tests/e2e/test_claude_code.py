@@ -54,7 +54,10 @@ def claude_binary() -> Path:
 
 @pytest.fixture(scope="module")
 def fake_anthropic() -> Iterator[FakeAnthropic]:
-    with FakeAnthropic(tool_name="Bash", tool_input={"command": f"echo {NONCE}"}) as fake:
+    # as the real service does, fields of a beta are refused unless its anthropic-beta is sent
+    with FakeAnthropic(
+        tool_name="Bash", tool_input={"command": f"echo {NONCE}"}, require_betas=True
+    ) as fake:
         yield fake
 
 
@@ -163,8 +166,15 @@ def test_claude_code_tool_turn_passthrough_to_anthropic(
     before = len(fake_anthropic.calls)
     result = run_claude(gw, client_key, CLAUDE_MODEL, tmp_path / "home")
 
-    first, last = tool_turns(fake_anthropic.calls[before:])
+    calls = fake_anthropic.calls[before:]
+    first, last = tool_turns(calls)
     assert first.stream and first.model == CLAUDE_MODEL
+    # Claude Code's betas reach the upstream, so nothing it sends is refused and retried
+    assert all(c.body.get("context_management") for c in calls if c.body.get("tools"))
+    assert all(
+        b'"type": "error"' not in fake_anthropic.raw_responses.get(i, b"")
+        for i in range(before, before + len(calls))
+    )
     assert "Bash" in [tool["name"] for tool in first.body["tools"]]
     issued = fake_anthropic.issued_tool_ids[before]
     tool_result = anthropic_tool_result(last)
