@@ -9,8 +9,9 @@ not use codecs at all (it stays a byte passthrough).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
-from typing import Any, Protocol, TypeVar
+from typing import Any, ParamSpec, Protocol, TypeVar
 
 import msgspec
 
@@ -22,6 +23,7 @@ from aigateway.domain.llm import (
     ErrorType,
     StreamError,
     StreamEvent,
+    UnsupportedContent,
     WireFormat,
 )
 
@@ -123,6 +125,40 @@ def _join_path(prefix: str | None, where: str | None) -> str | None:
 
 NESTED_TOO_DEEPLY = "request body is nested too deeply"
 UPSTREAM_NESTED_TOO_DEEPLY = "upstream answer is nested too deeply"
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def when_nested_too_deeply(
+    error: Callable[[], Exception],
+) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """msgspec raises RecursionError on JSON nested thousands deep: a codec method turns it
+    into the error its caller handles (a client's 400, an upstream's bad answer)."""
+
+    def decorate(method: Callable[P, R]) -> Callable[P, R]:
+        @functools.wraps(method)
+        def guarded(*args: P.args, **kwargs: P.kwargs) -> R:
+            try:
+                return method(*args, **kwargs)
+            except RecursionError:
+                raise error() from None
+
+        return guarded
+
+    return decorate
+
+
+def client_too_deep() -> GatewayError:
+    return invalid_request(NESTED_TOO_DEEPLY)
+
+
+def upstream_too_deep() -> WireFormatError:
+    return WireFormatError(UPSTREAM_NESTED_TOO_DEEPLY)
+
+
+def answer_too_deep(target: str) -> Callable[[], UnsupportedContent]:
+    return lambda: UnsupportedContent("an answer nested this deeply", target)
 
 
 def convert(value: Any, type_: type[T], path: str | None) -> T:

@@ -13,17 +13,16 @@ from aigateway.adapters.codecs.anthropic_messages.streams import (
 from aigateway.adapters.codecs.anthropic_messages.wire import DEFAULT_MAX_TOKENS, FORMAT, TITLE
 from aigateway.adapters.codecs.base import (
     DEFAULT_EFFORT_BUDGETS,
-    NESTED_TOO_DEEPLY,
-    UPSTREAM_NESTED_TOO_DEEPLY,
-    WireFormatError,
+    answer_too_deep,
+    client_too_deep,
+    upstream_too_deep,
+    when_nested_too_deeply,
 )
-from aigateway.application.errors import invalid_request
 from aigateway.domain.llm import (
     ApiError,
     ChatRequest,
     ChatResponse,
     StreamError,
-    UnsupportedContent,
 )
 
 
@@ -45,37 +44,29 @@ class AnthropicMessagesCodec:
         self.default_max_tokens = default_max_tokens
         self.effort_budgets = dict(effort_budgets or DEFAULT_EFFORT_BUDGETS)
 
+    @when_nested_too_deeply(client_too_deep)
     def decode_request(self, body: bytes) -> ChatRequest:
         """A client body -> canonical request; malformed or ill-typed bodies are 400s."""
-        try:
-            return request_in.decode_request(body)
-        except RecursionError:
-            raise invalid_request(NESTED_TOO_DEEPLY) from None
+        return request_in.decode_request(body)
 
     def to_wire_request(self, request: ChatRequest) -> dict[str, Any]:
         """Canonical request -> the Anthropic JSON document (raises UnsupportedContent)."""
         return request_out.to_wire_request(self, request)
 
+    @when_nested_too_deeply(client_too_deep)
     def encode_request(self, request: ChatRequest) -> bytes:
-        try:
-            return request_out.encode_request(self, request)
-        except RecursionError:
-            raise invalid_request(NESTED_TOO_DEEPLY) from None
+        return request_out.encode_request(self, request)
 
+    @when_nested_too_deeply(upstream_too_deep)
     def decode_response(self, body: bytes) -> ChatResponse:
-        try:
-            return responses.decode_response(body)
-        except RecursionError:
-            raise WireFormatError(UPSTREAM_NESTED_TOO_DEEPLY) from None
+        return responses.decode_response(body)
 
     def to_wire_response(self, response: ChatResponse) -> dict[str, Any]:
         return responses.to_wire_response(response)
 
+    @when_nested_too_deeply(answer_too_deep(TITLE))
     def encode_response(self, response: ChatResponse, *, created: int | None = None) -> bytes:
-        try:
-            return responses.encode_response(response)
-        except RecursionError:
-            raise UnsupportedContent("an answer nested this deeply", TITLE) from None
+        return responses.encode_response(response)
 
     def stream_decoder(self) -> AnthropicStreamDecoder:
         return AnthropicStreamDecoder()

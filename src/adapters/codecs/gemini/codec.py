@@ -7,20 +7,19 @@ from typing import Any
 
 from aigateway.adapters.codecs.base import (
     DEFAULT_EFFORT_BUDGETS,
-    NESTED_TOO_DEEPLY,
-    UPSTREAM_NESTED_TOO_DEEPLY,
-    WireFormatError,
+    answer_too_deep,
+    client_too_deep,
+    upstream_too_deep,
+    when_nested_too_deeply,
 )
 from aigateway.adapters.codecs.gemini import errors, request_in, request_out, responses
 from aigateway.adapters.codecs.gemini.streams import GeminiStreamDecoder, GeminiStreamEncoder
 from aigateway.adapters.codecs.gemini.wire import FORMAT, TITLE
-from aigateway.application.errors import invalid_request
 from aigateway.domain.llm import (
     ApiError,
     ChatRequest,
     ChatResponse,
     StreamError,
-    UnsupportedContent,
     WireFormat,
 )
 
@@ -38,38 +37,30 @@ class GeminiCodec:
     def format(self) -> WireFormat:
         return FORMAT
 
+    @when_nested_too_deeply(client_too_deep)
     def decode_request(self, body: bytes, *, model: str = "") -> ChatRequest:
         """A client body -> canonical request; malformed or ill-typed bodies are 400s. `model`
         comes from the URL (a `model` field in the body, if any, is used when it is empty)."""
-        try:
-            return request_in.decode_request(body, model=model)
-        except RecursionError:
-            raise invalid_request(NESTED_TOO_DEEPLY) from None
+        return request_in.decode_request(body, model=model)
 
     def to_wire_request(self, request: ChatRequest) -> dict[str, Any]:
         """Canonical request -> the Gemini JSON document (raises UnsupportedContent)."""
         return request_out.to_wire_request(self, request)
 
+    @when_nested_too_deeply(client_too_deep)
     def encode_request(self, request: ChatRequest) -> bytes:
-        try:
-            return request_out.encode_request(self, request)
-        except RecursionError:
-            raise invalid_request(NESTED_TOO_DEEPLY) from None
+        return request_out.encode_request(self, request)
 
+    @when_nested_too_deeply(upstream_too_deep)
     def decode_response(self, body: bytes) -> ChatResponse:
-        try:
-            return responses.decode_response(body)
-        except RecursionError:
-            raise WireFormatError(UPSTREAM_NESTED_TOO_DEEPLY) from None
+        return responses.decode_response(body)
 
     def to_wire_response(self, response: ChatResponse) -> dict[str, Any]:
         return responses.to_wire_response(response)
 
+    @when_nested_too_deeply(answer_too_deep(TITLE))
     def encode_response(self, response: ChatResponse, *, created: int | None = None) -> bytes:
-        try:
-            return responses.encode_response(response)
-        except RecursionError:
-            raise UnsupportedContent("an answer nested this deeply", TITLE) from None
+        return responses.encode_response(response)
 
     def stream_decoder(self) -> GeminiStreamDecoder:
         return GeminiStreamDecoder()

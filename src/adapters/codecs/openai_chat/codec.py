@@ -7,20 +7,19 @@ from typing import Any, Literal
 
 from aigateway.adapters.codecs.base import (
     DEFAULT_EFFORT_BUDGETS,
-    NESTED_TOO_DEEPLY,
-    UPSTREAM_NESTED_TOO_DEEPLY,
-    WireFormatError,
+    answer_too_deep,
+    client_too_deep,
+    upstream_too_deep,
+    when_nested_too_deeply,
 )
 from aigateway.adapters.codecs.openai_chat import errors, request_in, request_out, responses
 from aigateway.adapters.codecs.openai_chat.streams import OpenAIStreamDecoder, OpenAIStreamEncoder
 from aigateway.adapters.codecs.openai_chat.wire import FORMAT, TITLE
-from aigateway.application.errors import invalid_request
 from aigateway.domain.llm import (
     ApiError,
     ChatRequest,
     ChatResponse,
     StreamError,
-    UnsupportedContent,
 )
 
 
@@ -53,40 +52,32 @@ class OpenAIChatCodec:
         self.send_reasoning_effort = send_reasoning_effort
         self.effort_budgets = dict(effort_budgets or DEFAULT_EFFORT_BUDGETS)
 
+    @when_nested_too_deeply(client_too_deep)
     def decode_request(self, body: bytes) -> ChatRequest:
         """A client body -> canonical request; malformed or ill-typed bodies are 400s."""
-        try:
-            return request_in.decode_request(body)
-        except RecursionError:
-            raise invalid_request(NESTED_TOO_DEEPLY) from None
+        return request_in.decode_request(body)
 
     def to_wire_request(self, request: ChatRequest) -> dict[str, Any]:
         """Canonical request -> the OpenAI JSON document (raises UnsupportedContent)."""
         return request_out.to_wire_request(self, request)
 
+    @when_nested_too_deeply(client_too_deep)
     def encode_request(self, request: ChatRequest) -> bytes:
-        try:
-            return request_out.encode_request(self, request)
-        except RecursionError:
-            raise invalid_request(NESTED_TOO_DEEPLY) from None
+        return request_out.encode_request(self, request)
 
+    @when_nested_too_deeply(upstream_too_deep)
     def decode_response(self, body: bytes) -> ChatResponse:
-        try:
-            return responses.decode_response(body)
-        except RecursionError:
-            raise WireFormatError(UPSTREAM_NESTED_TOO_DEEPLY) from None
+        return responses.decode_response(body)
 
     def to_wire_response(
         self, response: ChatResponse, *, created: int | None = None
     ) -> dict[str, Any]:
         return responses.to_wire_response(response, created=created)
 
+    @when_nested_too_deeply(answer_too_deep(TITLE))
     def encode_response(self, response: ChatResponse, *, created: int | None = None) -> bytes:
         """`created` (unix seconds) when the response came from a format without one."""
-        try:
-            return responses.encode_response(response, created=created)
-        except RecursionError:
-            raise UnsupportedContent("an answer nested this deeply", TITLE) from None
+        return responses.encode_response(response, created=created)
 
     def stream_decoder(self) -> OpenAIStreamDecoder:
         return OpenAIStreamDecoder()
