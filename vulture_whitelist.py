@@ -26,6 +26,4 @@ _.service, _.uptime_seconds  # /health (entrypoints/http/health.py)
 _.retry_count, _.switched_from_account_id  # RequestLogEntry, written by column name
 
 # --- kept on purpose ----------------------------------------------------------------------
-# ProviderProfile.display_name (adapters/upstream/profiles/*), for the admin API, is covered
-# by `_.display_name` above.
 ANTIGRAVITY  # domain/providers.py: the seeded kind; routed requests answer 501 until its profile lands

@@ -23,7 +23,6 @@ ANTHROPIC_VERSION = "2023-06-01"
 
 class AnthropicProfile(ProviderProfile):
     kind = ProviderKind.ANTHROPIC
-    display_name = "Anthropic"
     codec = anthropic_messages.AnthropicMessagesCodec()
     dialect = ANTHROPIC_DIALECT
     forwarded_headers = ("anthropic-beta",)

@@ -22,7 +22,6 @@ TIMEOUT_KEYS = ("connect_timeout_s", "read_timeout_s", "total_timeout_s")
 
 class ProviderProfile:
     kind: ClassVar[ProviderKind]
-    display_name: ClassVar[str]
     codec: ClassVar[WireCodec]  # the upstream's wire format
     dialect: ClassVar[ErrorDialect]  # how its error answers read
     # client headers passed on unchanged when the client speaks the upstream's format

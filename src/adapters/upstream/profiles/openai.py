@@ -13,7 +13,6 @@ from aigateway.domain.providers import Provider, ProviderKind
 
 class OpenAIProfile(ProviderProfile):
     kind = ProviderKind.OPENAI
-    display_name = "OpenAI-compatible"
     codec = openai_chat.OpenAIChatCodec()
     dialect = OPENAI_DIALECT
 
