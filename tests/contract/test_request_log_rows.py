@@ -141,7 +141,7 @@ async def test_the_running_writer_never_stalls_on_refused_rows(stores: Stores) -
         async with asyncio.timeout(10):
             await sink.done.wait()
     finally:
-        writer.cancel()
-        await asyncio.gather(writer, return_exceptions=True)
+        logs.stop()
+        await asyncio.wait_for(writer, 10)
     assert (logs.refused, logs.pending) == (3, 0)
     assert len(await stored(stores)) == 15

@@ -3,6 +3,7 @@ written row by row; an outage during that keeps the rows not yet written."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -53,13 +54,14 @@ def entry() -> RequestLogEntry:
     )
 
 
-def queue(store: Store) -> RequestLogQueue:
+def queue(store: Store, *, flush_interval_s: float = 0.25) -> RequestLogQueue:
     providers = InMemoryProviderRepository()
     return RequestLogQueue(
         store,
         NoStatsCounters(),
         InMemoryAccountRepository(providers),
         InMemoryClientKeyRepository(),
+        flush_interval_s=flush_interval_s,
     )
 
 
@@ -93,3 +95,29 @@ async def test_an_outage_while_writing_row_by_row_keeps_the_rest_queued() -> Non
     assert await logs.flush() is True
     assert store.rows == [rows[0], rows[2], rows[3], rows[4], rows[5]]
     assert (logs.pending, logs.refused) == (0, 1)
+
+
+async def test_stopping_the_writer_mid_write_writes_every_row_once() -> None:
+    """Shutdown used to cancel the writer: a batch the database had committed but whose write
+    had not returned yet stayed queued, and the shutdown flush wrote it a second time."""
+
+    class SlowCommit(Store):
+        def __init__(self) -> None:
+            super().__init__()
+            self.committed = asyncio.Event()
+
+        async def write(self, entries: Sequence[RequestLogEntry]) -> None:
+            await super().write(entries)  # committed
+            self.committed.set()
+            await asyncio.sleep(0.05)  # the driver's answer is still on its way
+
+    store = SlowCommit()
+    logs = queue(store, flush_interval_s=0.01)
+    writer = asyncio.create_task(logs.run())
+    for _ in range(3):
+        logs.enqueue(entry())
+    await asyncio.wait_for(store.committed.wait(), 5)
+    logs.stop()
+    await asyncio.wait_for(writer, 5)
+    assert await logs.flush()
+    assert len(store.rows) == len({r.request_id for r in store.rows}) == 3

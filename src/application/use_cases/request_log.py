@@ -48,6 +48,7 @@ class RequestLogQueue:
         self._flush_interval_s = flush_interval_s
         self._retry_delay_s = retry_delay_s
         self._wakeup = asyncio.Event()
+        self._stopping = asyncio.Event()
         self._write_lock = asyncio.Lock()
         self.dropped = 0  # the buffer was full
         self.refused = 0  # the store refused the row itself (not an outage)
@@ -66,13 +67,22 @@ class RequestLogQueue:
         return len(self._pending)
 
     async def run(self) -> None:
-        """Background writer; cancel it and call `flush()` on shutdown."""
-        while True:
+        """Background writer, until `stop()`; then call `flush()`. Cancelling it instead could
+        interrupt a write the database has committed, and `flush()` would write it again."""
+        while not self._stopping.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wakeup.wait(), self._flush_interval_s)
             self._wakeup.clear()
+            if self._stopping.is_set():
+                return
             if not await self._write_available():
-                await asyncio.sleep(self._retry_delay_s)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stopping.wait(), self._retry_delay_s)
+
+    def stop(self) -> None:
+        """Let `run()` finish its current write and return."""
+        self._stopping.set()
+        self._wakeup.set()
 
     async def flush(self) -> bool:
         """Write everything queued; False if the store is unavailable (rows stay queued)."""

@@ -33,6 +33,8 @@ from aigateway.entrypoints.ioc.settings import Settings, load_settings
 
 log = logging.getLogger(__name__)
 
+WRITER_STOP_S = 10.0  # how long shutdown waits for a request-log write under way
+
 
 def create_app(
     settings: Settings | None = None, container: AsyncContainer | None = None
@@ -46,6 +48,7 @@ def create_app(
             *production_providers(), context={Settings: settings}
         )
         tasks: list[asyncio.Task[None]] = []
+        writer: asyncio.Task[None] | None = None
         logs: RequestLogQueue | None = None
         disabler: AccountDisabler | None = None
         try:
@@ -71,9 +74,9 @@ def create_app(
                     health_checks=await di.get(HealthChecks),
                 )
             )
+            writer = asyncio.create_task(logs.run(), name="request-log-writer")
             tasks = [
                 asyncio.create_task(catalog.watch(), name="catalog-watch"),
-                asyncio.create_task(logs.run(), name="request-log-writer"),
             ]
             # Everything built so far lives as long as the process: keep it out of the cyclic
             # collector's full passes, which otherwise stall the event loop for tens of ms.
@@ -86,6 +89,12 @@ def create_app(
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+            if logs is not None and writer is not None:
+                logs.stop()  # the write under way ends first: a cancelled one may be written twice
+                try:
+                    await asyncio.wait_for(writer, WRITER_STOP_S)
+                except TimeoutError:
+                    log.warning("shutdown: the request log writer did not stop in time")
             if logs is not None and not await logs.flush():
                 log.error("shutdown: %d request log rows could not be written", logs.pending)
             if disabler is not None:  # accounts found revoked at the end are still disabled
