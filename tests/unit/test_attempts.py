@@ -159,7 +159,7 @@ async def test_the_model_name_is_spliced_into_passthrough_bytes() -> None:
         client,
     )
     (sent,) = world.upstream.requests
-    assert sent.body == b'{"model": "gpt-4o", "temperature": 1.0e0, "messages": []}'
+    assert sent.body == b'{"model":"gpt-4o","temperature":1.0e0,"messages":[]}'
 
 
 async def test_a_first_line_over_the_sse_cap_is_relayed_not_a_500() -> None:
