@@ -94,15 +94,20 @@ async def test_anthropic_api_keys_go_in_x_api_key_and_oauth_tokens_as_bearer(
 
 async def test_anthropic_beta_and_query_are_forwarded_only_on_passthrough() -> None:
     config = {"anthropic_beta": "config-beta"}
-    client_beta = {"anthropic-beta": "oauth-2025-04-20"}
+    client_beta = {"anthropic-beta": "interleaved-thinking-2025-05-14, oauth-2025-04-20"}
     passthrough = call(
-        ANTHROPIC, ANTHROPIC, config=config, forward_headers=client_beta, query="beta=true"
+        ANTHROPIC,
+        ANTHROPIC,
+        config=config,
+        forward_headers=client_beta,
+        query="beta=true&key=AIza-client&access_token=t",
     )
     request = await sent(passthrough, ANTHROPIC)
-    assert request.headers["anthropic-beta"] == "config-beta,oauth-2025-04-20"
+    # the client's betas follow the provider's; OAuth betas and other parameters stay behind
+    assert request.headers["anthropic-beta"] == "config-beta,interleaved-thinking-2025-05-14"
     assert request.url == "http://up/v1/messages?beta=true"
-    alone = call(ANTHROPIC, ANTHROPIC, forward_headers=client_beta)
-    assert (await sent(alone, ANTHROPIC)).headers["anthropic-beta"] == "oauth-2025-04-20"
+    alone = call(ANTHROPIC, ANTHROPIC, forward_headers={"anthropic-beta": "oauth-2025-04-20"})
+    assert "anthropic-beta" not in (await sent(alone, ANTHROPIC)).headers
     translated = call(
         OPENAI, ANTHROPIC, config=config, forward_headers=client_beta, query="beta=true"
     )
@@ -110,10 +115,10 @@ async def test_anthropic_beta_and_query_are_forwarded_only_on_passthrough() -> N
     assert request.headers["anthropic-beta"] == "config-beta"
     assert request.url == "http://up/v1/messages"
     assert "anthropic-beta" not in (await sent(call(OPENAI, ANTHROPIC), ANTHROPIC)).headers
-    openai_pass = call(OPENAI, OPENAI, forward_headers=client_beta, query="api-version=1")
+    openai_pass = call(OPENAI, OPENAI, forward_headers=client_beta, query="key=AIza-client")
     request = await sent(openai_pass, OPENAI)
     assert "anthropic-beta" not in request.headers  # not a header the OpenAI profile forwards
-    assert request.url == "http://up/chat/completions?api-version=1"
+    assert request.url == "http://up/chat/completions"  # no query parameter reaches it
 
 
 @pytest.mark.parametrize(("client", "upstream"), PAIRS)

@@ -84,12 +84,13 @@ class HttpChatExecutor:
         url = profile.url(call.provider)
         if not prepared.translated:
             for name in profile.forwarded_headers:
-                value = call.forward_headers.get(name)
+                value = profile.client_header(name, call.forward_headers.get(name, ""))
                 if value:
                     own = headers.get(name)
                     headers[name] = f"{own},{value}" if own else value
-            if call.query:
-                url = f"{url}?{call.query}"
+            query = profile.client_query(call.query)
+            if query:
+                url = f"{url}?{query}"
         headers["Content-Type"] = "application/json"
         headers["User-Agent"] = USER_AGENT
         if call.stream:

@@ -26,6 +26,7 @@ class AnthropicProfile(ProviderProfile):
     codec = anthropic_messages.AnthropicMessagesCodec()
     dialect = ANTHROPIC_DIALECT
     forwarded_headers = ("anthropic-beta",)
+    forwarded_query = ("beta",)  # Claude Code's `?beta=true`
 
     def read_answer(self, body: bytes) -> tuple[bool, Usage | None]:
         return anthropic_messages.read_answer(body)
@@ -35,6 +36,12 @@ class AnthropicProfile(ProviderProfile):
 
     def url(self, provider: Provider) -> str:
         return f"{provider.base_url}/v1/messages"
+
+    def client_header(self, name: str, value: str) -> str:
+        """A client's betas, less the OAuth ones: they change how the account authenticates,
+        and a refusal of the account's credential would take the account out for everyone."""
+        betas = (b.strip() for b in value.split(","))
+        return ",".join(b for b in betas if b and not b.lower().startswith("oauth"))
 
     def auth_headers(self, provider: Provider, account: Account) -> dict[str, str]:
         config = provider.config

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar
+from urllib.parse import parse_qsl, urlencode
 
 from aigateway.adapters.codecs.base import WireCodec
 from aigateway.adapters.upstream.exchange import UsageScanner
@@ -35,6 +36,23 @@ class ProviderProfile:
     def usage_scanner(self) -> UsageScanner:
         """A watcher for usage in a stream in the upstream's format (for passthrough)."""
         raise NotImplementedError
+
+    # query parameters of the client's request passed on on the passthrough path
+    forwarded_query: ClassVar[tuple[str, ...]] = ()
+
+    def client_header(self, name: str, value: str) -> str:
+        """What of a forwarded client header the upstream receives ("" for nothing)."""
+        return value
+
+    def client_query(self, query: str) -> str:
+        """The client's query string, reduced to `forwarded_query` (a client must not set
+        parameters an upstream reads as credentials or options of the account)."""
+        if not query or not self.forwarded_query:
+            return ""
+        kept = [
+            (k, v) for k, v in parse_qsl(query, keep_blank_values=True) if k in self.forwarded_query
+        ]
+        return urlencode(kept)
 
     def url(self, provider: Provider) -> str:
         raise NotImplementedError
