@@ -202,3 +202,22 @@ async def test_a_timeout_cools_the_model_and_a_refused_connection_the_account(
         assert (await world.proxy.start(chat(), client)).status == 200
     (cooling,) = world.rotation.turn_now("openai", "gpt-4o", world.clock.now()).cooling
     assert cooling.model == scope
+
+
+async def test_a_passthrough_stream_broken_inside_an_event_still_ends_with_a_readable_error() -> (
+    None
+):
+    from aigateway.adapters.codecs.sse import SSEParser
+    from tests.unit.chat_world import STREAM
+
+    world = World()
+    await world.add_accounts("sk-a")
+    world.upstream.script = {"sk-a": [STREAM[0], b'data: {"id":"c1","choi']}
+    world.upstream.fail_mid_stream = True
+    client = world.proxy.authenticate(await world.client())
+    result = await world.proxy.start(chat(stream=True), client)
+    assert result.chunks is not None
+    parser = SSEParser()
+    events = parser.feed(b"".join([c async for c in result.chunks])) + parser.finish()
+    errors = [e for e in events if b'"error"' in e.data]
+    assert errors and msgspec.json.decode(errors[0].data)["error"]["message"]

@@ -259,3 +259,43 @@ async def test_rediss_honours_its_tls_query_options(tmp_path: Path) -> None:
 def test_an_unknown_scheme_is_refused() -> None:
     with pytest.raises(ValueError, match="scheme"):
         PipelinedRedis("http://127.0.0.1:6379/0")
+
+
+async def test_a_connect_whose_callers_all_gave_up_is_not_reused_later(tmp_path: Path) -> None:
+    """Every caller cancelled while the handshake was under way: that finished attempt must not
+    hand its connection (dead by then) to the callers of a later reconnect."""
+    release, connected, set_up = asyncio.Event(), asyncio.Event(), asyncio.Event()
+    writers: list[asyncio.StreamWriter] = []
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writers.append(writer)
+        first = len(writers) == 1
+        connected.set()
+        while header := await reader.readline():
+            args = []
+            for _ in range(int(header[1:])):
+                size = int((await reader.readline())[1:])
+                args.append((await reader.readexactly(size + 2))[:-2])
+            if first and args[0] == b"SELECT":
+                await release.wait()  # the first handshake hangs until released
+            writer.write(b":1\r\n" if args[0] == b"INCR" else b"+OK\r\n")
+            if first and args[0] == b"SELECT":
+                set_up.set()
+
+    socket_path = tmp_path / "redis.sock"
+    server = await asyncio.start_unix_server(serve, str(socket_path))
+    connection = PipelinedRedis(f"unix://{socket_path}?db=2", timeout_s=5)
+    try:
+        waiter = asyncio.ensure_future(connection.execute("INCR", "k"))
+        await asyncio.wait_for(connected.wait(), 5)
+        waiter.cancel()  # the only caller gives up during the handshake
+        release.set()
+        await asyncio.wait_for(set_up.wait(), 5)  # set up, with nobody waiting
+        await asyncio.sleep(0.1)  # the client reads the handshake's answer
+        writers[0].close()  # and then the connection is lost
+        await asyncio.sleep(0.1)  # the client sees it go
+        assert await asyncio.wait_for(connection.execute("INCR", "k"), 5) == 1
+        assert len(writers) == 2  # a new connection served it
+    finally:
+        connection.close()
+        server.close()

@@ -190,8 +190,10 @@ class PipelinedRedis:
         return reply
 
     async def _connect(self) -> _Connection:
-        if self._connecting is None:
+        if self._connecting is None or self._connecting.done():
+            # a finished attempt whose waiters were all cancelled is stale: start afresh
             self._connecting = asyncio.ensure_future(self._open())
+            self._connecting.add_done_callback(_retrieve)
         connecting = self._connecting
         try:
             return await asyncio.shield(connecting)
@@ -246,3 +248,9 @@ class PipelinedRedis:
         connection, self._connection = self._connection, None
         if connection is not None:
             connection.fail(RedisConnectionError("connection closed"))
+
+
+def _retrieve(future: asyncio.Future[_Connection]) -> None:
+    """Mark a connection attempt's failure as seen (its callers, if any, got it already)."""
+    if not future.cancelled():
+        future.exception()

@@ -224,13 +224,17 @@ class PassthroughExchange(_Exchange):
         yield head
         if held.ended:
             return
+        last = head
         try:
             async for chunk in self._rest():
                 scanner.feed(chunk)
                 yield chunk
+                last = chunk
         except UpstreamUnavailable as exc:
             self.stream_error = f"upstream stream broke: {exc}"
-            yield self._client.encode_stream_error(StreamError(ErrorType.API_ERROR, str(exc)))
+            error = self._client.encode_stream_error(StreamError(ErrorType.API_ERROR, str(exc)))
+            # the break may fall inside an event: end it, so the error is an event of its own
+            yield error if last.endswith(b"\n\n") else b"\n\n" + error
 
 
 class TranslatedExchange(_Exchange):
