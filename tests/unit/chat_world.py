@@ -3,7 +3,7 @@ transport in place of the network."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -126,9 +126,13 @@ class ScriptedTransport:
         self.fail_mid_stream = False
         self.responses: list[ScriptedResponse] = []
         self.script: dict[str, str | list[bytes] | tuple[int, bytes, dict[str, str]]] = {}
+        # runs while a request is with the upstream, before its answer (e.g. an admin write)
+        self.before_answer: Callable[[UpstreamRequest], Awaitable[None]] | None = None
 
     async def open(self, request: UpstreamRequest) -> ScriptedResponse:
         self.requests.append(request)
+        if self.before_answer is not None:
+            await self.before_answer(request)
         key = request.headers.get("x-api-key") or request.headers["Authorization"][7:]
         self.keys.append(key)
         plan = self.script.get(key)

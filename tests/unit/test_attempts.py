@@ -8,7 +8,8 @@ import pytest
 
 from aigateway.adapters.codecs import anthropic_messages, openai_chat
 from aigateway.application.errors import GatewayError
-from aigateway.application.use_cases.admin import AccountPatch, AccountsAdmin
+from aigateway.application.ports.upstream import UpstreamRequest
+from aigateway.application.use_cases.admin import AccountDisabler, AccountPatch, AccountsAdmin
 from aigateway.application.use_cases.proxy_chat import MAX_MODEL_NAME
 from aigateway.domain.llm import WireFormat
 from aigateway.domain.providers import ProviderKind
@@ -221,3 +222,26 @@ async def test_a_passthrough_stream_broken_inside_an_event_still_ends_with_a_rea
     events = parser.feed(b"".join([c async for c in result.chunks])) + parser.finish()
     errors = [e for e in events if b'"error"' in e.data]
     assert errors and msgspec.json.decode(errors[0].data)["error"]["message"]
+
+
+async def test_a_refusal_of_a_key_replaced_meanwhile_neither_cools_nor_disables() -> None:
+    world = World()
+    await world.add_accounts("sk-old", "sk-other")
+    denied = b'{"error":{"message":"Incorrect API key provided","code":"invalid_api_key"}}'
+    world.upstream.script["sk-old"] = (401, denied, {})
+    (old,) = [a for a in await world.accounts.list() if a.credential.secret == "sk-old"]
+    admin = AccountsAdmin(world.accounts, world.uow, world.clock, world.rotation)
+    world.proxy._disable_account = disabler = AccountDisabler(admin)
+
+    async def rotate(request: UpstreamRequest) -> None:
+        if request.headers.get("Authorization") == "Bearer sk-old":  # while it is in flight
+            await admin.update(old.id, AccountPatch(auth_data={"api_key": "sk-new"}))
+
+    world.upstream.before_answer = rotate
+    client = world.proxy.authenticate(await world.client())
+    for _ in range(2):
+        assert (await world.proxy.start(chat(), client)).status == 200
+    await disabler.drain()
+    assert await admin.cooldowns(old.id) == []
+    (rotated,) = [a for a in await world.accounts.list() if a.id == old.id]
+    assert rotated.disabled_reason is None and rotated.credential.secret == "sk-new"

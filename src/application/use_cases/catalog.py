@@ -55,6 +55,13 @@ class Catalog(msgspec.Struct, frozen=True):
     def accounts_for(self, provider_id: str) -> tuple[Account, ...]:
         return self.accounts.get(provider_id, ())
 
+    def holds(self, account: Account) -> bool:
+        """True while the snapshot still has `account` in service with the same credential."""
+        return any(
+            a.id == account.id and a.credential == account.credential
+            for a in self.accounts.get(account.provider_id, ())
+        )
+
     def client_key(self, token: str) -> ClientKey | None:
         """The active key for a presented token. Hits are memoised per snapshot (at most one
         entry per active key), so a valid key is hashed once, not on every request."""

@@ -247,6 +247,11 @@ class ProxyChat:
             if failure.action is FailureAction.RETURN_TO_CLIENT:
                 break
             now = self._clock.now()
+            if failure.disables_account and not self._catalog.current.holds(account):
+                # the operator replaced the credential while this attempt used the old one:
+                # its refusal says nothing about the account as it is now
+                log.debug("attempt on %s failed with a replaced credential", account.id)
+                continue
             cooldown = cooldown_for(failure, account.id, model, now)
             if cooldown is not None:
                 cooling.append(cooldown)
