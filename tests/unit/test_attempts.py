@@ -245,3 +245,23 @@ async def test_a_refusal_of_a_key_replaced_meanwhile_neither_cools_nor_disables(
     assert await admin.cooldowns(old.id) == []
     (rotated,) = [a for a in await world.accounts.list() if a.id == old.id]
     assert rotated.disabled_reason is None and rotated.credential.secret == "sk-new"
+
+
+@pytest.mark.parametrize("stream", [False, True])
+async def test_an_error_inside_a_200_about_the_request_goes_to_the_client_and_cools_nothing(
+    stream: bool,
+) -> None:
+    world = World()
+    await world.add_accounts("sk-a", "sk-b")
+    error = b'{"error":{"message":"prompt is too long","code":400,"type":"invalid_request_error"}}'
+    world.upstream.script = {
+        key: [b": OPENROUTER PROCESSING\n\n", b"data: %s\n\n" % error]
+        if stream
+        else (200, error, {})
+        for key in ("sk-a", "sk-b")
+    }
+    client = world.proxy.authenticate(await world.client())
+    result = await world.proxy.start(chat(stream=stream), client)
+    assert result.status == 400 and b"prompt is too long" in result.body
+    assert len(world.upstream.requests) == 1  # not retried, on no account
+    assert world.rotation.turn_now("openai", "gpt-4o", world.clock.now()).cooling == ()

@@ -1140,3 +1140,14 @@ def test_a_revoked_refresh_token_rests_the_account_at_once() -> None:
     assert failure.disables_account
     assert failure.cooldown == DEFAULT_POLICY.disabled
     assert failure.cooldown_scope is Scope.ACCOUNT
+
+
+def test_an_error_inside_a_200_is_classified_as_the_status_it_stands_for() -> None:
+    now = datetime(2026, 12, 1, tzinfo=UTC)
+    too_long = b'{"error":{"message":"prompt is too long","type":"invalid_request_error"}}'
+    client = classify(OPENAI_DIALECT, 200, too_long, {}, now)
+    assert (client.action, client.status, client.cooldown) == (Act.RETURN_TO_CLIENT, 400, None)
+    limited = classify(OPENAI_DIALECT, 200, b'{"error":{"code":429,"message":"slow"}}', {}, now)
+    assert (limited.action, limited.status) == (Act.ROTATE, 429)
+    silent = classify(OPENAI_DIALECT, 200, b'{"error":{"message":"overloaded"}}', {}, now)
+    assert silent.category is Cat.EMPTY_RESPONSE  # says nothing: retried as before

@@ -28,7 +28,7 @@ from aigateway.application.ports.upstream import (
     UpstreamUnavailable,
     Usage,
 )
-from aigateway.domain.errors import error_in_success
+from aigateway.domain.errors import error_in_success, status_in_success
 from aigateway.domain.llm import ApiError, ErrorType, StreamError
 from aigateway.domain.llm import Usage as CanonicalUsage
 
@@ -100,14 +100,20 @@ class _Exchange:
             return self._refusal(body)
         return self._success(body)
 
-    def _error_in_success(self, body: bytes) -> Refusal:
+    def _error_in_success(self, body: bytes, summary: str) -> Refusal:
+        """An error object in a 2xx answer, or as a stream's first event. When it says the
+        request is wrong, the client gets it (as a 4xx); otherwise there is nothing to show."""
         response = self._response
+        status = status_in_success(body)
+        client_body = None
+        if status is not None and status < 500:
+            client_body = self._render_error(status, body)
         return Refusal(
             status=response.status,
             body=body,
             headers=response.headers,
-            client_body=None,
-            summary="error object inside a 2xx answer",
+            client_body=client_body,
+            summary=summary,
         )
 
     async def open_stream(self) -> AsyncIterator[bytes] | Refusal:
@@ -125,13 +131,8 @@ class _Exchange:
                 summary="empty stream",
             )
         if first is not None and _is_error_event(first):
-            return Refusal(
-                status=response.status,
-                body=first.data,
-                headers=response.headers,
-                client_body=None,
-                summary=f"stream began with an error: {error_summary(first.data)}",
-            )
+            summary = f"stream began with an error: {error_summary(first.data)}"
+            return self._error_in_success(first.data, summary)
         return self._relay(held)
 
     async def _hold_first_event(self) -> _Held:
@@ -209,7 +210,7 @@ class PassthroughExchange(_Exchange):
     def _success(self, body: bytes) -> Answer | Refusal:
         is_error, self._usage = self._read_answer(body)
         if is_error:
-            return self._error_in_success(body)
+            return self._error_in_success(body, "error object inside a 2xx answer")
         return Answer(
             status=self._response.status,
             content_type=self._response.content_type,
@@ -273,7 +274,7 @@ class TranslatedExchange(_Exchange):
 
     def _success(self, body: bytes) -> Answer | Refusal:
         if error_in_success(body):
-            return self._error_in_success(body)
+            return self._error_in_success(body, "error object inside a 2xx answer")
         try:
             answer = self._upstream.decode_response(body)
             self._usage = port_usage(answer.usage)

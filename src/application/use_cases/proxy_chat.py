@@ -368,12 +368,14 @@ class ProxyChat:
         if refusal.client_body is not None:
             # upstream error texts may echo the account's key
             body = account.credential.redact(refusal.client_body.decode("utf-8", "replace"))
+            # an error inside a 2xx reaches the client with the status it stands for
+            status = refusal.status if refusal.status >= 400 else failure.status or 502
             headers = {}
-            if failure.retry_after is not None and refusal.status == 429:
+            if failure.retry_after is not None and status == 429:
                 headers["Retry-After"] = retry_after_header(failure.retry_after)
             result = ChatResult(
                 request_id=request.id,
-                status=refusal.status,
+                status=status,
                 content_type="application/json",
                 body=body.encode(),
                 headers=headers,

@@ -1,7 +1,7 @@
 """Upstream error classification and cooldown policy (pure)."""
 
 from aigateway.domain.errors.bodies import ErrorBody, error_in_success, read_error_body
-from aigateway.domain.errors.classification import classify, network_failure
+from aigateway.domain.errors.classification import classify, network_failure, status_in_success
 from aigateway.domain.errors.dialects import (
     ANTHROPIC_DIALECT,
     CLOUD_CODE_DIALECT,
@@ -43,4 +43,5 @@ __all__ = [
     "network_failure",
     "read_error_body",
     "retry_after_header",
+    "status_in_success",
 ]

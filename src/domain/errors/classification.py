@@ -20,10 +20,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 
+import msgspec
+
 from aigateway.domain.accounts import AuthType
 from aigateway.domain.errors import codes
 from aigateway.domain.errors.access import forbidden, unauthorized
-from aigateway.domain.errors.bodies import read_error_body
+from aigateway.domain.errors.bodies import ErrorBody, read_error_body
 from aigateway.domain.errors.call import Call, delta, normalise_headers
 from aigateway.domain.errors.dialects import ErrorDialect
 from aigateway.domain.errors.failure import (
@@ -102,9 +104,32 @@ def network_failure(
     )
 
 
+def status_in_success(body: bytes) -> int | None:
+    """The status an error object inside a 2xx answer stands for, when it says so: a numeric
+    `code` (OpenRouter and Google put the HTTP status there), or a code that means the request
+    itself is wrong (400) or names something that does not exist (404)."""
+    parsed = read_error_body(body)
+    return _embedded_status(parsed, parsed.tokens())
+
+
+def _embedded_status(body: ErrorBody, tokens: frozenset[str]) -> int | None:
+    if not body.has_error:
+        return None
+    if body.code is not None and body.code.isdigit() and 400 <= int(body.code) <= 599:
+        return int(body.code)
+    if tokens & codes.CLIENT:
+        return 400
+    if tokens & codes.NOT_FOUND:
+        return 404
+    return None
+
+
 def _by_status(call: Call) -> Failure:
     status = call.status
     if 200 <= status < 300:
+        embedded = _embedded_status(call.body, call.tokens)
+        if embedded is not None:  # classified as the error it says it is
+            return _by_status(msgspec.structs.replace(call, status=embedded))
         return _empty_response(call)
     if status == 401:
         return unauthorized(call)
