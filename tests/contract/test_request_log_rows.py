@@ -145,3 +145,23 @@ async def test_the_running_writer_never_stalls_on_refused_rows(stores: Stores) -
         await asyncio.wait_for(writer, 10)
     assert (logs.refused, logs.pending) == (3, 0)
     assert len(await stored(stores)) == 15
+
+
+async def test_rows_wait_while_the_table_is_missing_and_are_written_once_it_is_back(
+    stores: Stores,
+) -> None:
+    """A missing table (a restore, a migration under way) is an outage, not refused rows."""
+    engine = stores.engine
+    assert engine is not None
+    async with engine.begin() as conn:
+        await conn.execute(text("ALTER TABLE request_logs RENAME TO request_logs_away"))
+    logs = queue(stores)
+    try:
+        enqueue(logs, [make_log(n) for n in range(3)])
+        assert not await logs.flush()
+        assert (logs.pending, logs.refused) == (3, 0)
+    finally:
+        async with engine.begin() as conn:
+            await conn.execute(text("ALTER TABLE request_logs_away RENAME TO request_logs"))
+    assert await logs.flush()
+    assert len(await stored(stores)) == 3

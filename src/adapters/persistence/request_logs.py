@@ -12,9 +12,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import BigInteger, Integer, SmallInteger, String, Table, insert
+from sqlalchemy.exc import InternalError, ProgrammingError
 
 from aigateway.adapters.persistence.repositories import _SqlStore
 from aigateway.adapters.persistence.tables import request_logs
+from aigateway.application.ports.repositories import StoreUnavailable
 from aigateway.domain.request_log import RequestLogEntry
 
 _LOG_FIELDS = RequestLogEntry.__struct_fields__
@@ -70,6 +72,11 @@ class SqlRequestLogSink(_SqlStore):
             return
         rows = [log_row(entry) for entry in entries]
         statement = insert(request_logs)
-        async with self._write() as conn:
-            for start in range(0, len(rows), self.chunk_rows):
-                await conn.execute(statement, rows[start : start + self.chunk_rows])
+        try:
+            async with self._write() as conn:
+                for start in range(0, len(rows), self.chunk_rows):
+                    await conn.execute(statement, rows[start : start + self.chunk_rows])
+        except (ProgrammingError, InternalError) as exc:
+            # no table (a restore, a migration under way) or a driver/protocol fault: nothing
+            # about the rows themselves, so they stay queued rather than being refused one by one
+            raise StoreUnavailable(f"the database cannot take rows ({type(exc).__name__})") from exc
