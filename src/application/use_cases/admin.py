@@ -112,7 +112,12 @@ class CatalogAnnouncer:
     async def _announce(self) -> None:
         async with self._running:
             self._next = None  # writes announced from now on need a reload after this one
-            await self._catalog.changed()
+            try:
+                await self._catalog.changed()
+            except Exception as exc:  # the write is committed: it must not be answered as failed
+                log.warning(
+                    "catalog not reloaded after a write (the next reload applies it): %s", exc
+                )
 
 
 class ProvidersAdmin:
