@@ -265,3 +265,18 @@ async def test_an_error_inside_a_200_about_the_request_goes_to_the_client_and_co
     assert result.status == 400 and b"prompt is too long" in result.body
     assert len(world.upstream.requests) == 1  # not retried, on no account
     assert world.rotation.turn_now("openai", "gpt-4o", world.clock.now()).cooling == ()
+
+
+async def test_provider_prefixed_names_it_does_not_list_share_one_rotation_key() -> None:
+    from aigateway.domain.routing.resolution import UNLISTED
+
+    world = World()
+    await world.add_accounts("sk-a", "sk-b")
+    client = world.proxy.authenticate(await world.client())
+    for i in range(4):  # client-chosen names: each reaches the upstream, none gets its own state
+        assert (await world.proxy.start(chat(f"openai/made-up-{i}"), client)).status == 200
+    now = world.clock.now()
+    assert world.rotation.turn_now("openai", UNLISTED, now).counter == 5
+    assert world.rotation.turn_now("openai", "made-up-0", now).counter == 1
+    assert [r.url for r in world.upstream.requests][:1] == ["http://up/v1/chat/completions"]
+    assert sorted(set(used_keys(world))) == ["sk-a", "sk-b"]  # and still rotate

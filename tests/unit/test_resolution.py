@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from aigateway.domain.providers import Provider, ProviderKind
 from aigateway.domain.routing.resolution import ModelRouter, Route
 
@@ -59,3 +61,27 @@ def test_router_memo_is_bounded_and_never_changes_an_answer() -> None:
     assert first == again
     assert len(router._memo) <= ModelRouter.MAX_MEMO
     assert [r.provider.id if r else None for r in first[-2:]] == ["b", None]
+
+
+def test_state_is_keyed_by_listed_models_and_one_key_for_the_rest() -> None:
+    from aigateway.domain.routing.resolution import UNLISTED, ModelRouter
+
+    router = ModelRouter(
+        [
+            Provider(
+                id="openai",
+                name="o",
+                kind=ProviderKind.OPENAI,
+                base_url="http://o",
+                models=("gpt-*", "o1"),
+            )
+        ]
+    )
+    assert (router.resolve("openai/gpt-4o") or _none()).key == "gpt-4o"
+    assert (router.resolve("o1") or _none()).key == "o1"
+    assert (router.resolve("openai/anything-else") or _none()).key == UNLISTED
+    assert (router.resolve("openai/anything-else") or _none()).model == "anything-else"
+
+
+def _none() -> Any:
+    raise AssertionError("not resolved")

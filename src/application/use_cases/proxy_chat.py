@@ -204,7 +204,7 @@ class ProxyChat:
         except GatewayError as exc:
             self._log(request, None, exc.status, provider_id=provider.id, error=exc.message)
             raise
-        return await self._attempts(request, executor, prepared, accounts)
+        return await self._attempts(request, executor, prepared, accounts, route.key)
 
     async def _attempts(
         self,
@@ -212,9 +212,9 @@ class ProxyChat:
         executor: ChatExecutor,
         prepared: PreparedChat,
         accounts: tuple[Account, ...],
+        model: str,  # the route's state key: rotation, cooldowns, failure counts
     ) -> ChatResult:
         provider = prepared.call.provider
-        model = prepared.call.model
         now = self._clock.now()
         turn = await self._rotation.turn(provider.id, model, now)
         cooling: list[Cooldown] = list(turn.cooling)
@@ -236,7 +236,7 @@ class ProxyChat:
             request.account = account
             request.retries = attempt
             tried.add(account.id)
-            outcome = await self._attempt(executor, prepared, account, request)
+            outcome = await self._attempt(executor, prepared, account, request, model)
             key = (account.id, model)
             if isinstance(outcome, ChatResult):
                 self._failures.pop(key, None)
@@ -305,7 +305,12 @@ class ProxyChat:
         raise upstream_unavailable(provider.id)
 
     async def _attempt(
-        self, executor: ChatExecutor, prepared: PreparedChat, account: Account, request: _Request
+        self,
+        executor: ChatExecutor,
+        prepared: PreparedChat,
+        account: Account,
+        request: _Request,
+        model: str,
     ) -> ChatResult | _Failed:
         dialect = executor.dialect
         try:
@@ -330,7 +335,8 @@ class ProxyChat:
             raise
         if isinstance(outcome, Refusal):
             await exchange.close()
-            return self._refused(outcome, executor, prepared, account, request)
+            failures = self._failures.get((account.id, model), 0)
+            return self._refused(outcome, executor, account, request, failures)
         if not isinstance(outcome, Answer):  # a stream, its first event read
             return ChatResult(
                 request_id=request.id,
@@ -351,9 +357,9 @@ class ProxyChat:
         self,
         refusal: Refusal,
         executor: ChatExecutor,
-        prepared: PreparedChat,
         account: Account,
         request: _Request,
+        failures: int,
     ) -> _Failed:
         failure = classify(
             executor.dialect,
@@ -361,7 +367,7 @@ class ProxyChat:
             refusal.body,
             refusal.headers,
             self._clock.now(),
-            failures=self._failures.get((account.id, prepared.call.model), 0),
+            failures=failures,
             auth_type=account.credential.auth_type,
         )
         result = None

@@ -8,10 +8,16 @@ import msgspec
 
 from aigateway.domain.providers import Provider
 
+UNLISTED = "~unlisted"  # the state key of names a provider does not list (see Route.key)
+
 
 class Route(msgspec.Struct, frozen=True):
     provider: Provider
     model: str  # the name sent upstream
+    # what per-model state (round-robin turn, cooldowns) is kept under: the model when the
+    # provider lists it or a pattern of it matches; `provider/<anything else>` shares one key,
+    # so client-chosen names cannot each create shared state
+    key: str
 
 
 class ModelRouter:
@@ -50,8 +56,9 @@ class ModelRouter:
     def _resolve(self, model: str) -> Route | None:
         prefix, sep, rest = model.partition("/")
         if sep and rest and prefix in self._by_id:
-            return Route(self._by_id[prefix], rest)
+            provider = self._by_id[prefix]
+            return Route(provider, rest, rest if provider.serves(rest) else UNLISTED)
         for provider in self._active:
             if provider.serves(model):
-                return Route(provider, model)
+                return Route(provider, model, model)
         return None
