@@ -280,3 +280,45 @@ async def test_provider_prefixed_names_it_does_not_list_share_one_rotation_key()
     assert world.rotation.turn_now("openai", "made-up-0", now).counter == 1
     assert [r.url for r in world.upstream.requests][:1] == ["http://up/v1/chat/completions"]
     assert sorted(set(used_keys(world))) == ["sk-a", "sk-b"]  # and still rotate
+
+
+async def test_a_client_leaving_between_attempts_still_gets_its_row(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import asyncio
+
+    world = World()
+    await world.add_accounts("sk-a")
+    client = world.proxy.authenticate(await world.client())
+    entered = asyncio.Event()
+
+    async def slow_turn(*_: object) -> None:
+        entered.set()
+        await asyncio.Event().wait()  # Redis is slow to answer the rotation round trip
+
+    monkeypatch.setattr(world.rotation, "turn", slow_turn)
+    request = asyncio.ensure_future(world.proxy.start(chat(), client))
+    await asyncio.wait_for(entered.wait(), 5)
+    request.cancel()  # the client hangs up meanwhile
+    with pytest.raises(asyncio.CancelledError):
+        await request
+    assert [status for status, _ in await rows(world)] == [499]
+
+
+async def test_a_stream_cancelled_before_its_first_send_closes_the_upstream_and_logs() -> None:
+    import asyncio
+
+    from aigateway.entrypoints.http.gateway import _stream
+
+    world = World()
+    await world.add_accounts("sk-a")
+    client = world.proxy.authenticate(await world.client())
+    result = await world.proxy.start(chat(stream=True), client)
+
+    async def send(_: dict[str, object]) -> None:
+        raise asyncio.CancelledError  # the client went away while the headers were written
+
+    with pytest.raises(asyncio.CancelledError):
+        await _stream(send, result, (b"x-request-id", b"r"))
+    assert world.upstream.responses[0].closed
+    assert [status for status, _ in await rows(world)] == [499]

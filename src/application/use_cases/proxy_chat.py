@@ -98,7 +98,16 @@ class RequestIds:
 class _Request:
     """What one client request has been through so far (for its single log row)."""
 
-    __slots__ = ("account", "chat", "client", "first_account", "id", "retries", "started")
+    __slots__ = (
+        "account",
+        "chat",
+        "client",
+        "first_account",
+        "id",
+        "logged",
+        "retries",
+        "started",
+    )
 
     def __init__(self, request_id: str, chat: InboundChat, client: ClientKey, started: float):
         self.id = request_id
@@ -108,6 +117,7 @@ class _Request:
         self.retries = 0
         self.first_account: Account | None = None
         self.account: Account | None = None  # the latest one tried
+        self.logged = False
 
 
 class _Failed(msgspec.Struct):
@@ -204,7 +214,12 @@ class ProxyChat:
         except GatewayError as exc:
             self._log(request, None, exc.status, provider_id=provider.id, error=exc.message)
             raise
-        return await self._attempts(request, executor, prepared, accounts, route.key)
+        try:
+            return await self._attempts(request, executor, prepared, accounts, route.key)
+        except asyncio.CancelledError:  # the client left between attempts (a turn, a wait)
+            if not request.logged:
+                self._log(request, request.account, 499, error="client disconnected")
+            raise
 
     async def _attempts(
         self,
@@ -448,6 +463,7 @@ class ProxyChat:
         completion_tokens: int | None = None,
         error: str | None = None,
     ) -> None:
+        request.logged = True
         first = request.first_account
         switched = None
         if first is not None and account is not None and first.id != account.id:

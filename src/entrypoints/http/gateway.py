@@ -187,6 +187,9 @@ async def relay(
 async def _stream(send: RawSend, result: ChatResult, request_id: tuple[bytes, bytes]) -> None:
     chunks: AsyncIterator[bytes] = result.chunks  # type: ignore[assignment]
     try:
+        # started before anything is sent, so that its clean-up (closing the upstream, the log
+        # row) runs however the response ends; its first bytes were read already
+        first = await anext(chunks, None)
         await send(
             {
                 "type": "http.response.start",
@@ -194,6 +197,8 @@ async def _stream(send: RawSend, result: ChatResult, request_id: tuple[bytes, by
                 "headers": [*SSE_HEADERS, request_id],
             }
         )
+        if first is not None:
+            await send({"type": "http.response.body", "body": first, "more_body": True})
         async for chunk in chunks:
             await send({"type": "http.response.body", "body": chunk, "more_body": True})
         await send({"type": "http.response.body", "body": b"", "more_body": False})
