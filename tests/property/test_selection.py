@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from aigateway.application.use_cases.proxy_chat import RetryBudget
+from aigateway.application.use_cases.chat_request import RetryBudget
 from aigateway.domain.accounts import Account, credential_from_auth_data
 from aigateway.domain.routing.eligibility import Cooldown
 from aigateway.domain.routing.round_robin import eligible

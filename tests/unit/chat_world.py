@@ -27,7 +27,8 @@ from aigateway.application.use_cases.admin import (
     NewClientKey,
 )
 from aigateway.application.use_cases.catalog import CatalogCache
-from aigateway.application.use_cases.proxy_chat import InboundChat, ProxyChat
+from aigateway.application.use_cases.chat_request import InboundChat
+from aigateway.application.use_cases.proxy_chat import ProxyChat
 from aigateway.application.use_cases.request_log import RequestLogQueue
 from aigateway.domain.errors import NetworkErrorKind
 from aigateway.domain.llm import WireFormat

@@ -153,7 +153,7 @@ async def test_the_model_name_is_spliced_into_passthrough_bytes() -> None:
     await world.add_accounts("sk-a")
     client = world.proxy.authenticate(await world.client())
     body = b'{"model": "openai/gpt-4o", "temperature": 1.0e0, "messages": []}'
-    from aigateway.application.use_cases.proxy_chat import InboundChat
+    from aigateway.application.use_cases.chat_request import InboundChat
 
     await world.proxy.start(
         InboundChat(model="openai/gpt-4o", stream=False, body=body, format=openai_chat.FORMAT),

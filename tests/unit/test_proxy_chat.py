@@ -17,7 +17,7 @@ from aigateway.application.use_cases.admin import (
     ClientKeysAdmin,
     NewClientKey,
 )
-from aigateway.application.use_cases.proxy_chat import InboundChat
+from aigateway.application.use_cases.chat_request import InboundChat
 from aigateway.application.use_cases.request_log import RequestLogQueue
 from aigateway.domain.request_log import RequestLogEntry
 from tests.doubles.repositories import InMemoryRequestLogSink

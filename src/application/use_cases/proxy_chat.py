@@ -9,9 +9,7 @@ process) and the request moves to the next eligible account, within a bounded bu
 from __future__ import annotations
 
 import asyncio
-import itertools
 import logging
-import secrets
 from collections.abc import AsyncIterator, Callable, Mapping
 
 import msgspec
@@ -37,6 +35,13 @@ from aigateway.application.ports.upstream import (
     Usage,
 )
 from aigateway.application.use_cases.catalog import CatalogCache
+from aigateway.application.use_cases.chat_request import (
+    ChatResult,
+    InboundChat,
+    RequestIds,
+    RequestRecord,
+    RetryBudget,
+)
 from aigateway.application.use_cases.request_log import RequestLogQueue
 from aigateway.domain.accounts import Account
 from aigateway.domain.client_keys import ClientKey
@@ -47,9 +52,8 @@ from aigateway.domain.errors import (
     network_failure,
     retry_after_header,
 )
-from aigateway.domain.llm import ErrorType, UnsupportedContent, WireFormat
+from aigateway.domain.llm import ErrorType, UnsupportedContent
 from aigateway.domain.providers import Provider, ProviderKind
-from aigateway.domain.request_log import RequestLogEntry
 from aigateway.domain.routing.eligibility import Cooldown, cooldown_for, soonest_available
 from aigateway.domain.routing.selection import choose_account
 
@@ -58,66 +62,6 @@ log = logging.getLogger(__name__)
 
 MAX_MODEL_NAME = 256  # characters; longer names are refused before anything is keyed by them
 MAX_FAILURE_MEMORY = 4096  # (account, model) pairs whose consecutive failures are remembered
-
-
-class InboundChat(msgspec.Struct, frozen=True, kw_only=True):
-    model: str
-    stream: bool
-    body: bytes
-    format: WireFormat
-    forward_headers: dict[str, str] = msgspec.field(default_factory=dict)
-    query: str = ""
-
-
-class ChatResult(msgspec.Struct, frozen=True, kw_only=True):
-    request_id: str
-    status: int
-    content_type: str
-    body: bytes = b""
-    chunks: AsyncIterator[bytes] | None = None  # set for a streamed success
-    headers: dict[str, str] = msgspec.field(default_factory=dict)
-
-
-class RetryBudget(msgspec.Struct, frozen=True):
-    max_attempts: int = 3  # accounts tried per request, the first included
-    deadline_s: float = 60.0  # no new attempt starts later than this after the request came in
-
-
-class RequestIds:
-    """Unique request ids without a syscall per request: a random per-process prefix and a
-    counter (32 hex characters, like a UUID without dashes)."""
-
-    def __init__(self) -> None:
-        self._prefix = secrets.token_hex(8)
-        self._counter = itertools.count(1)
-
-    def next(self) -> str:
-        return f"{self._prefix}{next(self._counter):016x}"
-
-
-class _Request:
-    """What one client request has been through so far (for its single log row)."""
-
-    __slots__ = (
-        "account",
-        "chat",
-        "client",
-        "first_account",
-        "id",
-        "logged",
-        "retries",
-        "started",
-    )
-
-    def __init__(self, request_id: str, chat: InboundChat, client: ClientKey, started: float):
-        self.id = request_id
-        self.chat = chat
-        self.client = client
-        self.started = started
-        self.retries = 0
-        self.first_account: Account | None = None
-        self.account: Account | None = None  # the latest one tried
-        self.logged = False
 
 
 class _Failed(msgspec.Struct):
@@ -165,11 +109,11 @@ class ProxyChat:
 
     def refuse(self, chat: InboundChat, client: ClientKey, error: GatewayError) -> None:
         """Log a request refused before it was routed (its body could not be read)."""
-        request = _Request(self._request_ids.next(), chat, client, self._clock.monotonic())
+        request = RequestRecord(self._request_ids.next(), chat, client, self._clock.monotonic())
         self._log(request, None, error.status, error=error.message)
 
     async def start(self, chat: InboundChat, client: ClientKey) -> ChatResult:
-        request = _Request(self._request_ids.next(), chat, client, self._clock.monotonic())
+        request = RequestRecord(self._request_ids.next(), chat, client, self._clock.monotonic())
         if len(chat.model) > MAX_MODEL_NAME:
             error = invalid_request(
                 f"model name is longer than {MAX_MODEL_NAME} characters", param="model"
@@ -223,7 +167,7 @@ class ProxyChat:
 
     async def _attempts(
         self,
-        request: _Request,
+        request: RequestRecord,
         executor: ChatExecutor,
         prepared: PreparedChat,
         accounts: tuple[Account, ...],
@@ -289,7 +233,7 @@ class ProxyChat:
 
     def _give_up(
         self,
-        request: _Request,
+        request: RequestRecord,
         provider: Provider,
         accounts: tuple[Account, ...],
         cooling: list[Cooldown],
@@ -324,7 +268,7 @@ class ProxyChat:
         executor: ChatExecutor,
         prepared: PreparedChat,
         account: Account,
-        request: _Request,
+        request: RequestRecord,
         model: str,
     ) -> ChatResult | _Failed:
         dialect = executor.dialect
@@ -373,7 +317,7 @@ class ProxyChat:
         refusal: Refusal,
         executor: ChatExecutor,
         account: Account,
-        request: _Request,
+        request: RequestRecord,
         failures: int,
     ) -> _Failed:
         failure = classify(
@@ -405,7 +349,7 @@ class ProxyChat:
 
     async def _relay(
         self,
-        request: _Request,
+        request: RequestRecord,
         account: Account,
         exchange: ChatExchange,
         chunks: AsyncIterator[bytes],
@@ -428,12 +372,12 @@ class ProxyChat:
             await exchange.close()
             self._log_usage(request, account, status, exchange.usage, ttfb_ms=ttfb, error=error)
 
-    def _elapsed_ms(self, request: _Request) -> int:
+    def _elapsed_ms(self, request: RequestRecord) -> int:
         return int((self._clock.monotonic() - request.started) * 1000)
 
     def _log_usage(
         self,
-        request: _Request,
+        request: RequestRecord,
         account: Account,
         status: int,
         usage: Usage | None,
@@ -453,7 +397,7 @@ class ProxyChat:
 
     def _log(
         self,
-        request: _Request,
+        request: RequestRecord,
         account: Account | None,
         status: int,
         *,
@@ -463,30 +407,16 @@ class ProxyChat:
         completion_tokens: int | None = None,
         error: str | None = None,
     ) -> None:
-        request.logged = True
-        first = request.first_account
-        switched = None
-        if first is not None and account is not None and first.id != account.id:
-            switched = first.id
-        if error and account:
-            error = account.credential.redact(error)
         self._logs.enqueue(
-            RequestLogEntry(
-                request_id=request.id,
-                created_at=self._clock.now(),
-                api_key_id=request.client.id,
-                provider_id=account.provider_id if account else provider_id,
-                account_id=account.id if account else None,
-                proxy_id=account.proxy_id if account else None,
-                model=request.chat.model,
-                stream=request.chat.stream,
-                status_code=status,
+            request.entry(
+                account,
+                status,
+                now=self._clock.now(),
                 latency_ms=self._elapsed_ms(request),
+                provider_id=provider_id,
                 ttfb_ms=ttfb_ms,
                 prompt_tokens=prompt_tokens,
                 completion_tokens=completion_tokens,
-                retry_count=request.retries,
-                switched_from_account_id=switched,
                 error=error,
             )
         )

@@ -22,7 +22,7 @@ from litestar.handlers.http_handlers import HTTPRouteHandler
 from litestar.types import Receive, Scope, Send
 
 from aigateway.application.errors import GatewayError, internal_error
-from aigateway.application.use_cases.proxy_chat import ChatResult, InboundChat
+from aigateway.application.use_cases.chat_request import ChatResult, InboundChat
 from aigateway.entrypoints.http.formats.spec import ClientFormat, ModelEntry
 from aigateway.entrypoints.http.runtime import Runtime
 

@@ -73,7 +73,8 @@ from aigateway.application.use_cases.admin import (
     ProvidersAdmin,
 )
 from aigateway.application.use_cases.catalog import CatalogCache
-from aigateway.application.use_cases.proxy_chat import ProxyChat, RetryBudget
+from aigateway.application.use_cases.chat_request import RetryBudget
+from aigateway.application.use_cases.proxy_chat import ProxyChat
 from aigateway.application.use_cases.request_log import RequestLogQueue
 from aigateway.domain.llm import WireFormat
 from aigateway.domain.providers import ProviderKind
