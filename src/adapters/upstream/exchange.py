@@ -12,6 +12,7 @@ error event in the client's format (never a silent cut).
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import AsyncIterator, Callable
 from typing import Protocol
@@ -39,6 +40,7 @@ JSON = "application/json"
 # error event is small, so a longer first event is an answer.
 FIRST_EVENT_LIMIT = 256 * 1024
 MAX_SUMMARY = 500
+_EVENT_END = re.compile(rb"\r\n\r\n|\n\n|\r\r")  # the blank line that ends an SSE event
 
 
 class UsageScanner(Protocol):
@@ -136,22 +138,26 @@ class _Exchange:
         return self._relay(held)
 
     async def _hold_first_event(self) -> _Held:
+        """Read until the stream's first event is complete; only that event is parsed (an
+        upstream may send the whole stream in one chunk: the rest is the relay's)."""
         chunks = self._chunks = self._response.iter_chunks()
         parser = SSEParser()
         held: list[bytes] = []
-        size = 0
-        async for chunk in chunks:
-            held.append(chunk)
-            size += len(chunk)
-            try:
-                events = parser.feed(chunk)
-            except WireFormatError:  # not an error event: relayed, the client decoder decides
-                return _Held(held, None, ended=False)
-            if events:
-                return _Held(held, events[0], ended=False)
-            if size > FIRST_EVENT_LIMIT:
-                return _Held(held, None, ended=False)
-        events = parser.finish()
+        unread = b""  # held bytes not yet given to the parser, at most FIRST_EVENT_LIMIT
+        try:
+            async for chunk in chunks:
+                held.append(chunk)
+                unread += chunk
+                while (end := _EVENT_END.search(unread)) is not None:
+                    events = parser.feed(unread[: end.end()])
+                    unread = unread[end.end() :]
+                    if events:
+                        return _Held(held, events[0], ended=False)
+                if len(unread) > FIRST_EVENT_LIMIT:
+                    return _Held(held, None, ended=False)
+            events = parser.feed(unread) + parser.finish()
+        except WireFormatError:  # not an error event: relayed, the client decoder decides
+            return _Held(held, None, ended=False)
         return _Held(held, events[0] if events else None, ended=True)
 
     def _refusal(self, body: bytes) -> Refusal:
