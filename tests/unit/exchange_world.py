@@ -125,7 +125,9 @@ async def exchange_for(
 ) -> ChatExchange:
     transport = Upstream(response)
     run = executor(upstream, transport)
-    return await run.open(run.prepare(call(client, upstream, stream=stream)), API_KEY)
+    return await run.open(
+        run.prepare(call(client, upstream, stream=stream)), API_KEY, API_KEY.credential.secret
+    )
 
 
 async def drain(chunks: AsyncIterator[bytes]) -> bytes:

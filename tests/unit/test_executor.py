@@ -64,7 +64,7 @@ async def sent(
     transport = Upstream(ScriptedResponse(200, OK[upstream], [], {}))
     run = executor(upstream, transport, timeout_s)
     prepared: PreparedChat = run.prepare(the_call)
-    await run.open(prepared, account)
+    await run.open(prepared, account, account.credential.secret)
     (request,) = transport.requests
     return request
 

@@ -61,10 +61,10 @@ class HttpChatExecutor:
             include_usage=wants_usage,
         )
 
-    async def open(self, prepared: PreparedChat, account: Account) -> ChatExchange:
+    async def open(self, prepared: PreparedChat, account: Account, secret: str) -> ChatExchange:
         call = prepared.call
         client = self._codecs[call.client_format]
-        response = await self._transport.open(self._request(prepared, account))
+        response = await self._transport.open(self._request(prepared, account, secret))
         if not prepared.translated:
             return PassthroughExchange(
                 response, client, self.profile.read_answer, self.profile.usage_scanner
@@ -77,10 +77,10 @@ class HttpChatExecutor:
             include_usage=prepared.include_usage,
         )
 
-    def _request(self, prepared: PreparedChat, account: Account) -> UpstreamRequest:
+    def _request(self, prepared: PreparedChat, account: Account, secret: str) -> UpstreamRequest:
         call = prepared.call
         profile = self.profile
-        headers = profile.auth_headers(call.provider, account)
+        headers = profile.auth_headers(call.provider, account, secret)
         url = profile.url(call.provider)
         if not prepared.translated:
             for name in profile.forwarded_headers:

@@ -273,7 +273,7 @@ class ProxyChat:
     ) -> ChatResult | _Failed:
         dialect = executor.dialect
         try:
-            exchange = await executor.open(prepared, account)
+            exchange = await executor.open(prepared, account, account.credential.secret)
         except UpstreamUnavailable as exc:
             return _Failed(network_failure(dialect, exc.kind), None, str(exc))
         except asyncio.CancelledError:

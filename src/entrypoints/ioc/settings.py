@@ -101,6 +101,67 @@ class CatalogSettings(_Section, frozen=True):
     watch_interval_s: float = 1.0
 
 
+class OAuthClientSettings(_Section, frozen=True):
+    """One OAuth client the gateway refreshes tokens with and onboards accounts through.
+
+    `client_id` / `client_secret` are never committed: operators configure them. `scopes` is
+    space-separated, as the authorize URL carries it.
+    """
+
+    client_id: str | None = None
+    client_secret: str | None = None
+    auth_url: str = ""
+    token_url: str = ""
+    userinfo_url: str | None = None
+    redirect_uri: str = ""
+    scopes: str = ""
+
+    def _shown(self) -> dict[str, Any]:
+        shown = super()._shown()
+        shown["client_secret"] = None if self.client_secret is None else "***"
+        return shown
+
+
+_GOOGLE_SCOPES = " ".join(
+    ["openid", "email", "profile"]
+    + [
+        f"https://www.googleapis.com/auth/{scope}"
+        for scope in (
+            "cloud-platform",
+            "userinfo.email",
+            "userinfo.profile",
+            "cclog",
+            "experimentsandconfigs",
+            "aicode",
+        )
+    ]
+)
+
+
+class GoogleOAuthSettings(OAuthClientSettings, frozen=True):
+    """Google's installed-app client of Antigravity (accounts of kind `antigravity`)."""
+
+    auth_url: str = "https://accounts.google.com/o/oauth2/v2/auth"
+    token_url: str = "https://oauth2.googleapis.com/token"  # noqa: S105 (a URL)
+    userinfo_url: str | None = "https://www.googleapis.com/oauth2/v2/userinfo"
+    redirect_uri: str = "http://localhost:8080/api/v1/oauth/callback"
+    scopes: str = _GOOGLE_SCOPES
+
+
+class AnthropicOAuthSettings(OAuthClientSettings, frozen=True):
+    """Claude's public client (subscription accounts of kind `anthropic`; no secret)."""
+
+    auth_url: str = "https://claude.ai/oauth/authorize"
+    token_url: str = "https://console.anthropic.com/v1/oauth/token"  # noqa: S105 (a URL)
+    redirect_uri: str = "https://console.anthropic.com/oauth/code/callback"
+    scopes: str = "org:create_api_key user:profile user:inference"
+
+
+class OAuthSettings(_Section, frozen=True):
+    refresh_skew_s: float = 300.0  # a token this close to its expiry is refreshed first
+    refresh_ahead_s: float = 900.0  # the background refresher renews tokens inside this window
+
+
 class Settings(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=True):
     server: ServerSettings = msgspec.field(default_factory=ServerSettings)
     storage: StorageSettings = msgspec.field(default_factory=StorageSettings)
@@ -112,6 +173,9 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=
     request_log: RequestLogSettings = msgspec.field(default_factory=RequestLogSettings)
     retry: RetrySettings = msgspec.field(default_factory=RetrySettings)
     catalog: CatalogSettings = msgspec.field(default_factory=CatalogSettings)
+    google_oauth: GoogleOAuthSettings = msgspec.field(default_factory=GoogleOAuthSettings)
+    anthropic_oauth: AnthropicOAuthSettings = msgspec.field(default_factory=AnthropicOAuthSettings)
+    oauth: OAuthSettings = msgspec.field(default_factory=OAuthSettings)
 
     @property
     def embedded(self) -> bool:

@@ -43,16 +43,15 @@ class AnthropicProfile(ProviderProfile):
         betas = (b.strip() for b in value.split(","))
         return ",".join(b for b in betas if b and not b.lower().startswith("oauth"))
 
-    def auth_headers(self, provider: Provider, account: Account) -> dict[str, str]:
+    def auth_headers(self, provider: Provider, account: Account, secret: str) -> dict[str, str]:
         config = provider.config
-        credential = account.credential
         headers = {"anthropic-version": str(config.get("anthropic_version", ANTHROPIC_VERSION))}
         if config.get("anthropic_beta"):
             headers["anthropic-beta"] = str(config["anthropic_beta"])
-        if credential.auth_type is AuthType.API_KEY:
-            headers["x-api-key"] = credential.secret
+        if account.credential.auth_type is AuthType.API_KEY:
+            headers["x-api-key"] = secret
         else:
-            headers["Authorization"] = f"Bearer {credential.secret}"
+            headers["Authorization"] = f"Bearer {secret}"
         return headers
 
     def config_problems(self, config: Mapping[str, Any]) -> list[str]:

@@ -57,7 +57,7 @@ class ProviderProfile:
     def url(self, provider: Provider) -> str:
         raise NotImplementedError
 
-    def auth_headers(self, provider: Provider, account: Account) -> dict[str, str]:
+    def auth_headers(self, provider: Provider, account: Account, secret: str) -> dict[str, str]:
         raise NotImplementedError
 
     def config_problems(self, config: Mapping[str, Any]) -> list[str]:

@@ -25,5 +25,5 @@ class OpenAIProfile(ProviderProfile):
     def url(self, provider: Provider) -> str:
         return f"{provider.base_url}/chat/completions"
 
-    def auth_headers(self, provider: Provider, account: Account) -> dict[str, str]:
-        return {"Authorization": f"Bearer {account.credential.secret}"}
+    def auth_headers(self, provider: Provider, account: Account, secret: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {secret}"}
