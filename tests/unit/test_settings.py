@@ -80,7 +80,12 @@ def test_every_key_has_its_derived_environment_name(tmp_path: Path) -> None:
         "AIGATEWAY_RETRY_DEADLINE_S": "9",
         "AIGATEWAY_CATALOG_TTL_S": "11",
         "AIGATEWAY_CATALOG_WATCH_INTERVAL_S": "0.2",
+        "AIGATEWAY_OAUTH_REFRESH_SKEW_S": "120",
+        "AIGATEWAY_OAUTH_REFRESH_AHEAD_S": "600",
     }
+    for section in ("google_oauth", "anthropic_oauth"):
+        for key in SECTIONS[section]:
+            env[env_name(section, key)] = f"{section}-{key}"
     assert set(env) == {env_name(s, k) for s, keys in SECTIONS.items() for k in keys}
     settings = load_settings(env)
     assert settings.server.workers == 3 and settings.server.max_body_bytes == 1024
@@ -92,6 +97,10 @@ def test_every_key_has_its_derived_environment_name(tmp_path: Path) -> None:
     assert settings.request_log.max_pending == 8
     assert (settings.retry.max_attempts, settings.retry.deadline_s) == (4, 9.0)
     assert (settings.catalog.ttl_s, settings.catalog.watch_interval_s) == (11.0, 0.2)
+    assert (settings.oauth.refresh_skew_s, settings.oauth.refresh_ahead_s) == (120.0, 600.0)
+    assert settings.google_oauth.token_url == "google_oauth-token_url"
+    assert settings.anthropic_oauth.client_id == "anthropic_oauth-client_id"
+    assert "google_oauth-client_secret" not in repr(settings)
 
 
 def test_the_names_documented_before_the_rule_still_work(tmp_path: Path) -> None:
