@@ -51,6 +51,7 @@ async def test_health_is_ok_with_its_checks(client: AsyncTestClient) -> None:  #
     assert body["checks"]["redis"].startswith("not configured")
     assert body["request_log"] == {"pending": 0, "dropped": 0, "refused": 0}
     assert body["skipped"] == {"providers": [], "accounts": []}
+    assert body["notices"] == []
 
 
 async def test_health_is_503_when_the_database_is_unreachable(tmp_path: Path) -> None:

@@ -21,6 +21,7 @@ from aigateway.application.use_cases.admin import (
 )
 from aigateway.application.use_cases.bootstrap import ensure_admin_key
 from aigateway.application.use_cases.catalog import CatalogCache
+from aigateway.application.use_cases.notices import OperatorNotices
 from aigateway.application.use_cases.proxy_chat import ProxyChat
 from aigateway.application.use_cases.request_log import RequestLogQueue
 from aigateway.entrypoints.http.admin import ADMIN_CONTROLLERS, admin_guard
@@ -72,6 +73,7 @@ def create_app(
                     accounts_admin=await di.get(AccountsAdmin),
                     keys_admin=await di.get(ClientKeysAdmin),
                     health_checks=await di.get(HealthChecks),
+                    notices=await di.get(OperatorNotices),
                 )
             )
             writer = asyncio.create_task(logs.run(), name="request-log-writer")

@@ -1,6 +1,6 @@
 """`GET /health`: liveness plus reachability of the database and Redis, the request-log queue,
-and the stored rows the catalog skipped (they do not make the gateway unhealthy: the other rows
-serve)."""
+the stored rows the catalog skipped (they do not make the gateway unhealthy: the other rows
+serve), and the notices of what only the operator can fix."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from litestar.datastructures import State
 
 from aigateway import __version__
 from aigateway.application.use_cases.catalog import Skipped
+from aigateway.application.use_cases.notices import Notice
 from aigateway.entrypoints.http.runtime import runtime_of
 
 
@@ -27,6 +28,7 @@ class Health(msgspec.Struct):
     # rows waiting for the database; dropped because the buffer was full; refused by the database
     request_log: dict[str, int]
     skipped: Skipped  # providers and accounts left out of the catalog: id and reason
+    notices: list[Notice]  # what only the operator can fix (a missing setting, an old version)
 
 
 @get("/health")
@@ -53,5 +55,6 @@ async def health(request: Request[object, object, State]) -> Response[Health]:
             "refused": state.logs.refused,
         },
         skipped=state.catalog.current.skipped,
+        notices=state.notices.current(),
     )
     return Response(body, status_code=200 if healthy else 503)

@@ -14,6 +14,7 @@ from litestar.connection import ASGIConnection
 from aigateway.application.use_cases.admin import AccountsAdmin, ClientKeysAdmin, ProvidersAdmin
 from aigateway.application.use_cases.bootstrap import AdminAuth
 from aigateway.application.use_cases.catalog import CatalogCache
+from aigateway.application.use_cases.notices import OperatorNotices
 from aigateway.application.use_cases.proxy_chat import ProxyChat
 from aigateway.application.use_cases.request_log import RequestLogQueue
 from aigateway.entrypoints.ioc.providers import HealthChecks
@@ -32,6 +33,7 @@ class Services:
     accounts_admin: AccountsAdmin
     keys_admin: ClientKeysAdmin
     health_checks: HealthChecks
+    notices: OperatorNotices
 
 
 class Runtime:

@@ -74,6 +74,7 @@ from aigateway.application.use_cases.admin import (
 )
 from aigateway.application.use_cases.catalog import CatalogCache
 from aigateway.application.use_cases.chat_request import RetryBudget
+from aigateway.application.use_cases.notices import OperatorNotices
 from aigateway.application.use_cases.proxy_chat import ProxyChat
 from aigateway.application.use_cases.request_log import RequestLogQueue
 from aigateway.domain.llm import WireFormat
@@ -260,6 +261,10 @@ class ApplicationProvider(Provider):
             batch_size=settings.request_log.batch_size,
             flush_interval_s=settings.request_log.flush_interval_s,
         )
+
+    @provide
+    def notices(self) -> OperatorNotices:
+        return OperatorNotices()
 
     @provide
     def disabler(self, accounts: AccountsAdmin) -> AccountDisabler:
