@@ -13,6 +13,7 @@ from dishka import AsyncContainer, make_async_container
 from litestar import Litestar, Router
 
 from aigateway.application.ports.repositories import SettingsStore
+from aigateway.application.use_cases.access_tokens import TokenAdmin, TokenRefresher
 from aigateway.application.use_cases.admin import (
     AccountDisabler,
     AccountsAdmin,
@@ -74,11 +75,13 @@ def create_app(
                     keys_admin=await di.get(ClientKeysAdmin),
                     health_checks=await di.get(HealthChecks),
                     notices=await di.get(OperatorNotices),
+                    token_admin=await di.get(TokenAdmin),
                 )
             )
             writer = asyncio.create_task(logs.run(), name="request-log-writer")
             tasks = [
                 asyncio.create_task(catalog.watch(), name="catalog-watch"),
+                asyncio.create_task((await di.get(TokenRefresher)).run(), name="token-refresher"),
             ]
             # Everything built so far lives as long as the process: keep it out of the cyclic
             # collector's full passes, which otherwise stall the event loop for tens of ms.

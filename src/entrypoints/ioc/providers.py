@@ -7,6 +7,7 @@ scope costs measurable throughput, see docs/decisions.md).
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
+from datetime import timedelta
 from functools import partial
 
 from dishka import Provider, Scope, from_context, provide
@@ -22,6 +23,8 @@ from aigateway.adapters.memory.coordination import (
     NoStatsCounters,
     StaticPinger,
 )
+from aigateway.adapters.memory.tokens import InMemoryRefreshLock, InMemoryTokenCache
+from aigateway.adapters.oauth.token_endpoint import HttpTokenEndpoint
 from aigateway.adapters.persistence.engine import SqlPinger, create_engine
 from aigateway.adapters.persistence.repositories import (
     SqlAccountRepository,
@@ -44,6 +47,7 @@ from aigateway.adapters.redis.fallback import (
     FallbackStatsCounters,
 )
 from aigateway.adapters.redis.pipelined import PipelinedRedis
+from aigateway.adapters.redis.tokens import RedisRefreshLock, RedisTokenCache
 from aigateway.adapters.upstream.aiohttp_transport import AiohttpUpstream
 from aigateway.adapters.upstream.executors import HttpChatExecutor
 from aigateway.adapters.upstream.profiles.anthropic import AnthropicProfile
@@ -57,6 +61,13 @@ from aigateway.application.ports.coordination import (
     Rotation,
     StatsCounters,
 )
+from aigateway.application.ports.oauth import (
+    OAuthClient,
+    OAuthClientName,
+    RefreshLock,
+    TokenCache,
+    TokenEndpoint,
+)
 from aigateway.application.ports.repositories import (
     AccountRepository,
     ClientKeyRepository,
@@ -65,6 +76,12 @@ from aigateway.application.ports.repositories import (
 )
 from aigateway.application.ports.unit_of_work import UnitOfWorkFactory
 from aigateway.application.ports.upstream import ChatExecutor, Upstream
+from aigateway.application.use_cases.access_tokens import (
+    AccessTokens,
+    RefreshTimings,
+    TokenAdmin,
+    TokenRefresher,
+)
 from aigateway.application.use_cases.admin import (
     AccountDisabler,
     AccountsAdmin,
@@ -82,9 +99,14 @@ from aigateway.domain.providers import ProviderKind
 from aigateway.entrypoints.http.formats import anthropic_messages as anthropic_format
 from aigateway.entrypoints.http.formats import openai_chat as openai_chat_format
 from aigateway.entrypoints.http.formats.spec import ClientFormat
-from aigateway.entrypoints.ioc.settings import Settings, resolve_secret_key
+from aigateway.entrypoints.ioc.settings import (
+    OAuthClientSettings,
+    Settings,
+    resolve_secret_key,
+)
 
 Executors = Mapping[ProviderKind, ChatExecutor]
+OAuthClients = Mapping[ProviderKind, OAuthClient]
 Codecs = Mapping[WireFormat, WireCodec]
 
 # The provider kinds this gateway speaks to, and the wire formats clients may speak to it:
@@ -96,6 +118,31 @@ CODECS: tuple[WireCodec, ...] = tuple(
         c.format: c for c in (*(f.codec for f in CLIENT_FORMATS), *(p.codec for p in PROFILES))
     }.values()
 )
+
+
+def oauth_clients(settings: Settings) -> OAuthClients:
+    """The OAuth client that refreshes the tokens of each provider kind's OAuth accounts
+    (OpenAI-kind accounts hold API keys only)."""
+
+    def client(
+        name: OAuthClientName, section: OAuthClientSettings, *, json_body: bool
+    ) -> OAuthClient:
+        return OAuthClient(
+            name=name,
+            client_id=section.client_id or None,
+            client_secret=section.client_secret or None,
+            token_url=section.token_url,
+            auth_url=section.auth_url,
+            userinfo_url=section.userinfo_url or None,
+            redirect_uri=section.redirect_uri,
+            scopes=section.scopes,
+            json_body=json_body,
+        )
+
+    return {
+        ProviderKind.ANTIGRAVITY: client("google_oauth", settings.google_oauth, json_body=False),
+        ProviderKind.ANTHROPIC: client("anthropic_oauth", settings.anthropic_oauth, json_body=True),
+    }
 
 
 class HealthChecks:
@@ -203,6 +250,20 @@ class CoordinationProvider(Provider):
         return FallbackStatsCounters(RedisStatsCounters(redis), breaker)
 
     @provide
+    def token_cache(
+        self, redis: Redis | None, cipher: CredentialCipher, clock: Clock
+    ) -> TokenCache:
+        if redis is None:
+            return InMemoryTokenCache(clock)
+        return RedisTokenCache(redis, cipher)
+
+    @provide
+    def refresh_lock(self, redis: Redis | None, clock: Clock) -> RefreshLock:
+        if redis is None:
+            return InMemoryRefreshLock(clock)
+        return RedisRefreshLock(redis)
+
+    @provide
     def health_checks(self, engine: AsyncEngine, redis: Redis | None) -> HealthChecks:
         redis_check = RedisPinger(redis) if redis is not None else StaticPinger("redis", ok=True)
         return HealthChecks(SqlPinger(engine), redis_check)
@@ -271,6 +332,61 @@ class ApplicationProvider(Provider):
         return AccountDisabler(accounts)
 
     @provide
+    def oauth_clients(self, settings: Settings) -> OAuthClients:
+        return oauth_clients(settings)
+
+    @provide
+    def token_endpoint(self, upstream: Upstream) -> TokenEndpoint:
+        return HttpTokenEndpoint(upstream)
+
+    @provide
+    def access_tokens(
+        self,
+        clients: OAuthClients,
+        endpoint: TokenEndpoint,
+        cache: TokenCache,
+        lock: RefreshLock,
+        accounts: AccountRepository,
+        uow: UnitOfWorkFactory,
+        clock: Clock,
+        notices: OperatorNotices,
+        settings: Settings,
+    ) -> AccessTokens:
+        timings = RefreshTimings(
+            skew=timedelta(seconds=settings.oauth.refresh_skew_s),
+            lock=timedelta(seconds=settings.oauth.refresh_lock_s),
+        )
+        return AccessTokens(clients, endpoint, cache, lock, accounts, uow, clock, notices, timings)
+
+    @provide
+    def token_refresher(
+        self,
+        tokens: AccessTokens,
+        catalog: CatalogCache,
+        clock: Clock,
+        disabler: AccountDisabler,
+        settings: Settings,
+    ) -> TokenRefresher:
+        return TokenRefresher(
+            tokens,
+            catalog,
+            clock,
+            disabler,
+            ahead=timedelta(seconds=settings.oauth.refresh_ahead_s),
+            interval_s=settings.oauth.refresh_interval_s,
+        )
+
+    @provide
+    def token_admin(
+        self,
+        tokens: AccessTokens,
+        accounts: AccountRepository,
+        providers: ProviderRepository,
+        disabler: AccountDisabler,
+    ) -> TokenAdmin:
+        return TokenAdmin(tokens, accounts, providers, disabler)
+
+    @provide
     def proxy_chat(
         self,
         catalog: CatalogCache,
@@ -279,6 +395,7 @@ class ApplicationProvider(Provider):
         logs: RequestLogQueue,
         clock: Clock,
         disabler: AccountDisabler,
+        tokens: AccessTokens,
         settings: Settings,
     ) -> ProxyChat:
         return ProxyChat(
@@ -289,6 +406,7 @@ class ApplicationProvider(Provider):
             clock,
             budget=RetryBudget(settings.retry.max_attempts, settings.retry.deadline_s),
             disable_account=disabler,
+            access_tokens=tokens,
         )
 
     @provide
