@@ -27,8 +27,5 @@ _.retry_count, _.switched_from_account_id  # RequestLogEntry, written by column 
 
 # --- kept on purpose ----------------------------------------------------------------------
 ANTIGRAVITY  # domain/providers.py: the seeded kind; routed requests answer 501 until its profile lands
-# OAuth settings sections (entrypoints/ioc/settings.py), read by the OAuth work in progress
-_.refresh_skew_s, _.refresh_ahead_s, _.google_oauth, _.anthropic_oauth, _.oauth
-_.client_id, _.auth_url, _.token_url, _.userinfo_url, _.redirect_uri, _.scopes
-_.note  # OperatorNotices.note, called by the OAuth and Antigravity work in progress
+_.exchange_code  # TokenEndpoint.exchange_code (ports/oauth.py), called by OAuth onboarding
 _.since, _.last_seen  # Notice fields, shown in /health (application/use_cases/notices.py)
