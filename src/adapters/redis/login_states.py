@@ -33,7 +33,7 @@ class RedisLoginStates:
         return self._decoded(await self._redis.getdel(self._prefix + state))
 
     @staticmethod
-    def _decoded(raw: bytes | None) -> PendingLogin | None:
+    def _decoded(raw: bytes | str | None) -> PendingLogin | None:
         if raw is None:
             return None
         try:
