@@ -1,0 +1,1 @@
+"""OAuth token endpoints over HTTP."""

@@ -1,0 +1,1 @@
+"""Credentials that expire: OAuth access tokens and their refresh arithmetic."""
