@@ -91,7 +91,7 @@ def quota_exhausted(
     metadata = {"model": model, "uiMessage": "true"}
     if quota_reset_delay is not None:
         metadata["quotaResetDelay"] = quota_reset_delay
-    details = [
+    details: list[dict[str, Any]] = [
         {
             "@type": _TYPE + "ErrorInfo",
             "reason": reason,
@@ -119,7 +119,7 @@ def no_capacity(model: str) -> tuple[int, dict[str, Any]]:
 
 
 def validation_required(url: str) -> tuple[int, dict[str, Any]]:
-    details = [
+    details: list[dict[str, Any]] = [
         {
             "@type": _TYPE + "ErrorInfo",
             "reason": "VALIDATION_REQUIRED",
@@ -136,7 +136,7 @@ def validation_required(url: str) -> tuple[int, dict[str, Any]]:
 
 
 def tos_violation(appeal_url: str) -> tuple[int, dict[str, Any]]:
-    details = [
+    details: list[dict[str, Any]] = [
         {
             "@type": _TYPE + "ErrorInfo",
             "reason": "TOS_VIOLATION",
