@@ -11,8 +11,10 @@ import math
 
 import msgspec
 import redis.asyncio as aioredis
+from redis.exceptions import RedisError
 
 from aigateway.application.ports.onboarding import PendingLogin
+from aigateway.application.ports.repositories import StoreUnavailable
 
 _decoder = msgspec.json.Decoder(PendingLogin)
 
@@ -24,13 +26,22 @@ class RedisLoginStates:
 
     async def put(self, state: str, login: PendingLogin, ttl_s: float) -> None:
         ttl_ms = max(1, math.ceil(ttl_s * 1000))
-        await self._redis.set(self._prefix + state, msgspec.json.encode(login), px=ttl_ms)
+        try:
+            await self._redis.set(self._prefix + state, msgspec.json.encode(login), px=ttl_ms)
+        except RedisError as exc:
+            raise StoreUnavailable(f"Redis: {type(exc).__name__}") from None
 
     async def peek(self, state: str) -> PendingLogin | None:
-        return self._decoded(await self._redis.get(self._prefix + state))
+        try:
+            return self._decoded(await self._redis.get(self._prefix + state))
+        except RedisError as exc:
+            raise StoreUnavailable(f"Redis: {type(exc).__name__}") from None
 
     async def take(self, state: str) -> PendingLogin | None:
-        return self._decoded(await self._redis.getdel(self._prefix + state))
+        try:
+            return self._decoded(await self._redis.getdel(self._prefix + state))
+        except RedisError as exc:
+            raise StoreUnavailable(f"Redis: {type(exc).__name__}") from None
 
     @staticmethod
     def _decoded(raw: bytes | str | None) -> PendingLogin | None:

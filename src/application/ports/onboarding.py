@@ -50,7 +50,7 @@ class IdentityUnavailable(RuntimeError):
 
 
 class Identity(Protocol):
-    async def email_of(self, access_token: str) -> str:
+    async def email_of(self, userinfo_url: str, access_token: str) -> str:
         """The e-mail of the account the token belongs to; raises IdentityUnavailable."""
         ...
 

@@ -22,6 +22,9 @@ from aigateway.adapters.memory.coordination import (
     NoStatsCounters,
     StaticPinger,
 )
+from aigateway.adapters.memory.login_states import InMemoryLoginStates
+from aigateway.adapters.oauth.token_endpoint import HttpTokenEndpoint
+from aigateway.adapters.oauth.userinfo import HttpUserInfo
 from aigateway.adapters.persistence.engine import SqlPinger, create_engine
 from aigateway.adapters.persistence.repositories import (
     SqlAccountRepository,
@@ -43,8 +46,11 @@ from aigateway.adapters.redis.fallback import (
     FallbackRotation,
     FallbackStatsCounters,
 )
+from aigateway.adapters.redis.login_states import RedisLoginStates
 from aigateway.adapters.redis.pipelined import PipelinedRedis
 from aigateway.adapters.upstream.aiohttp_transport import AiohttpUpstream
+from aigateway.adapters.upstream.cloud_code.available_models import CloudCodeModels
+from aigateway.adapters.upstream.cloud_code.discovery import CloudCodeDiscovery
 from aigateway.adapters.upstream.executors import HttpChatExecutor
 from aigateway.adapters.upstream.profiles.anthropic import AnthropicProfile
 from aigateway.adapters.upstream.profiles.base import ProfileConfigRules, ProviderProfile
@@ -57,6 +63,8 @@ from aigateway.application.ports.coordination import (
     Rotation,
     StatsCounters,
 )
+from aigateway.application.ports.oauth import OAuthClient, OAuthClientName, TokenEndpoint
+from aigateway.application.ports.onboarding import LoginStates, ProjectDiscovery
 from aigateway.application.ports.repositories import (
     AccountRepository,
     ClientKeyRepository,
@@ -75,14 +83,23 @@ from aigateway.application.use_cases.admin import (
 from aigateway.application.use_cases.catalog import CatalogCache
 from aigateway.application.use_cases.chat_request import RetryBudget
 from aigateway.application.use_cases.notices import OperatorNotices
+from aigateway.application.use_cases.onboarding import Onboarding
+from aigateway.application.use_cases.projects import AccountProjects
 from aigateway.application.use_cases.proxy_chat import ProxyChat
 from aigateway.application.use_cases.request_log import RequestLogQueue
+from aigateway.application.use_cases.upstream_models import AccountModels
+from aigateway.domain.accounts import Account
 from aigateway.domain.llm import WireFormat
+from aigateway.domain.providers import Provider as UpstreamProvider
 from aigateway.domain.providers import ProviderKind
 from aigateway.entrypoints.http.formats import anthropic_messages as anthropic_format
 from aigateway.entrypoints.http.formats import openai_chat as openai_chat_format
 from aigateway.entrypoints.http.formats.spec import ClientFormat
-from aigateway.entrypoints.ioc.settings import Settings, resolve_secret_key
+from aigateway.entrypoints.ioc.settings import (
+    OAuthClientSettings,
+    Settings,
+    resolve_secret_key,
+)
 
 Executors = Mapping[ProviderKind, ChatExecutor]
 Codecs = Mapping[WireFormat, WireCodec]
@@ -316,10 +333,98 @@ class ApplicationProvider(Provider):
         return ClientKeysAdmin(repo, uow, clock)
 
 
+OAuthClients = Mapping[ProviderKind, OAuthClient]
+
+
+def oauth_client(name: OAuthClientName, section: OAuthClientSettings) -> OAuthClient:
+    return OAuthClient(
+        name=name,
+        client_id=section.client_id or None,
+        client_secret=section.client_secret or None,
+        token_url=section.token_url,
+        auth_url=section.auth_url,
+        userinfo_url=section.userinfo_url or None,
+        redirect_uri=section.redirect_uri,
+        scopes=section.scopes,
+        json_body=name == "anthropic_oauth",
+    )
+
+
+async def stored_access_token(_: UpstreamProvider, account: Account) -> str:
+    """The access token held in the account's auth_data."""
+    return account.credential.secret
+
+
+class OnboardingProvider(Provider):
+    """OAuth logins that add accounts, Cloud Code projects, the models accounts report."""
+
+    scope = Scope.APP
+
+    @provide
+    def oauth_clients(self, settings: Settings) -> OAuthClients:
+        return {
+            ProviderKind.ANTIGRAVITY: oauth_client("google_oauth", settings.google_oauth),
+            ProviderKind.ANTHROPIC: oauth_client("anthropic_oauth", settings.anthropic_oauth),
+        }
+
+    @provide
+    def login_states(self, redis: Redis | None, clock: Clock) -> LoginStates:
+        return InMemoryLoginStates(clock) if redis is None else RedisLoginStates(redis)
+
+    @provide
+    def token_endpoint(self, upstream: Upstream) -> TokenEndpoint:
+        return HttpTokenEndpoint(upstream)
+
+    @provide
+    def discovery(self, upstream: Upstream) -> ProjectDiscovery:
+        return CloudCodeDiscovery(upstream)
+
+    @provide
+    def projects(self, discovery: ProjectDiscovery, uow: UnitOfWorkFactory) -> AccountProjects:
+        return AccountProjects(discovery, uow)
+
+    @provide
+    def onboarding(
+        self,
+        clients: OAuthClients,
+        states: LoginStates,
+        tokens: TokenEndpoint,
+        discovery: ProjectDiscovery,
+        providers: ProviderRepository,
+        uow: UnitOfWorkFactory,
+        clock: Clock,
+        rotation: Rotation,
+    ) -> Onboarding:
+        return Onboarding(
+            clients, states, tokens, HttpUserInfo(), discovery, providers, uow, clock, rotation
+        )
+
+    @provide
+    def upstream_models(
+        self,
+        upstream: Upstream,
+        projects: AccountProjects,
+        catalog: CatalogCache,
+        accounts: AccountRepository,
+        providers: ProviderRepository,
+        clock: Clock,
+    ) -> AccountModels:
+        return AccountModels(
+            CloudCodeModels(upstream),
+            projects,
+            stored_access_token,
+            catalog,
+            accounts,
+            providers,
+            clock,
+        )
+
+
 def production_providers() -> list[Provider]:
     return [
         InfrastructureProvider(),
         PersistenceProvider(),
         CoordinationProvider(),
         ApplicationProvider(),
+        OnboardingProvider(),
     ]
