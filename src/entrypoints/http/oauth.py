@@ -17,7 +17,7 @@ import msgspec
 from litestar import Controller, MediaType, Request, Response, get, post
 from litestar.datastructures import State
 from litestar.exceptions import ClientException
-from litestar.params import FromPath, Parameter
+from litestar.params import FromPath, FromQuery, QueryParameter
 
 from aigateway.application.ports.onboarding import FlowType
 from aigateway.application.ports.repositories import StoreUnavailable
@@ -158,12 +158,12 @@ def _added_page(account: Account) -> Response[str]:
     )
 
 
-@get("/oauth/callback", media_type=MediaType.HTML, sync_to_thread=False)
+@get("/oauth/callback", media_type=MediaType.HTML)
 async def oauth_callback(
     request: Request[Any, Any, State],
-    code: str | None = None,
-    login_state: Annotated[str | None, Parameter(query="state")] = None,
-    error: str | None = None,
+    code: FromQuery[str | None] = None,
+    login_state: Annotated[str | None, QueryParameter(name="state")] = None,
+    error: FromQuery[str | None] = None,
 ) -> Response[str]:
     state = login_state
     if not state:
