@@ -39,7 +39,7 @@ ADMIN_KEY = "adm_onboarding"
 ADMIN = {"Authorization": f"Bearer {ADMIN_KEY}"}
 REDIRECT_URI = "http://gateway.test/api/v1/oauth/callback"
 
-Client = AsyncTestClient  # type: ignore[type-arg]
+Client = AsyncTestClient[Any]
 
 
 class IssuedTokens(set[str]):
@@ -348,3 +348,63 @@ async def test_posting_oauth_tokens_as_auth_data_keeps_working(world: World) -> 
     assert body["expires_at"].startswith("2030-01-01T00:00:00")
     assert sorted(body["credential"]["fields"]) == ["access_token", "expires_at", "refresh_token"]
     assert "seeded-refresh" not in response.text and "seeded-access" not in response.text
+
+
+HOSTILE = "<script>alert(document.cookie)</script>"
+
+
+async def test_the_callback_page_escapes_what_it_shows(world: World) -> None:
+    started = await init(world)
+    refused = await world.client.get(
+        "/api/v1/oauth/callback", params={"state": started["state"], "error": HOSTILE}
+    )
+    assert refused.status_code == 400
+    assert "<script" not in refused.text and "postMessage" not in refused.text
+    assert "&lt;script&gt;alert(document.cookie)&lt;/script&gt;" in refused.text
+    assert refused.headers["content-type"].startswith("text/html")
+    assert "default-src 'none'" in refused.headers["content-security-policy"]
+    assert refused.headers["referrer-policy"] == "no-referrer"
+    unknown = await world.client.get(
+        "/api/v1/oauth/callback", params={"state": HOSTILE, "code": HOSTILE}
+    )
+    assert unknown.status_code == 400
+    assert "<script" not in unknown.text
+    assert "unknown, expired or already finished" in unknown.text
+    assert await antigravity_accounts(world) == []
+
+
+@pytest.mark.parametrize(
+    ("body", "named"),
+    [
+        (
+            {"provider": "antigravity", "flow_type": "auto", "redirect_uri": "http://x"},
+            "redirect_uri",
+        ),
+        ({"provider": "openai", "flow_type": "auto"}, "provider"),
+        ({"provider": "antigravity", "flow_type": "popup"}, "flow_type"),
+        ({"provider": "antigravity"}, "flow_type"),
+    ],
+)
+async def test_init_refuses_bad_input_naming_the_field(
+    world: World, body: dict[str, Any], named: str
+) -> None:
+    response = await world.client.post("/api/v1/oauth/init", headers=ADMIN, json=body)
+    assert response.status_code == 400, response.text
+    assert named in response.json()["error"]["message"]
+
+
+async def test_init_and_exchange_need_the_admin_key_the_callback_does_not(world: World) -> None:
+    body = {"provider": "antigravity", "flow_type": "auto"}
+    assert (await world.client.post("/api/v1/oauth/init", json=body)).status_code == 401
+    exchange = {"callback_url": REDIRECT_URI + "?code=c&state=s"}
+    assert (await world.client.post("/api/v1/oauth/exchange", json=exchange)).status_code == 401
+    page = await world.client.get("/api/v1/oauth/callback", params={"state": "s", "code": "c"})
+    assert page.status_code == 400  # reached without a key: an unknown login
+
+
+async def test_without_a_client_id_init_names_the_setting(world: World) -> None:
+    response = await world.client.post(
+        "/api/v1/oauth/init", headers=ADMIN, json={"provider": "anthropic", "flow_type": "manual"}
+    )
+    assert response.status_code == 409
+    assert "AIGATEWAY_ANTHROPIC_OAUTH_CLIENT_ID" in response.json()["error"]["message"]
