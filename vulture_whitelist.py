@@ -25,10 +25,12 @@ _.display_name, _.has_more, _.first_id, _.last_id  # model list (http/formats/an
 _.service, _.uptime_seconds  # /health (entrypoints/http/health.py)
 _.retry_count, _.switched_from_account_id  # RequestLogEntry, written by column name
 
+_.exception_handlers  # litestar Controller attribute (entrypoints/http/oauth.py)
+MANUAL  # FlowType member, decoded from request bodies (application/ports/onboarding.py)
+
 # --- kept on purpose ----------------------------------------------------------------------
 ANTIGRAVITY  # domain/providers.py: the seeded kind; routed requests answer 501 until its profile lands
 # OAuth settings sections (entrypoints/ioc/settings.py), read by the OAuth work in progress
-_.refresh_skew_s, _.refresh_ahead_s, _.google_oauth, _.anthropic_oauth, _.oauth
-_.client_id, _.auth_url, _.token_url, _.userinfo_url, _.redirect_uri, _.scopes
+_.refresh_skew_s, _.refresh_ahead_s, _.oauth
 _.note  # OperatorNotices.note, called by the OAuth and Antigravity work in progress
 _.since, _.last_seen  # Notice fields, shown in /health (application/use_cases/notices.py)

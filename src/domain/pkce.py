@@ -8,9 +8,6 @@ import hashlib
 
 MIN_VERIFIER_BYTES = 32  # 43 characters, RFC 7636's minimum
 MAX_VERIFIER_BYTES = 96  # 128 characters, its maximum
-VERIFIER_CHARS = frozenset(
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~"
-)  # RFC 7636 §4.1 "unreserved"
 
 
 def _b64url(data: bytes) -> str:

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import string
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from aigateway.domain.pkce import VERIFIER_CHARS, challenge_of, verifier_from
+from aigateway.domain.pkce import challenge_of, verifier_from
+
+VERIFIER_CHARS = frozenset(string.ascii_letters + string.digits + "-._~")  # RFC 7636 §4.1
 
 random_bytes = st.binary(min_size=32, max_size=96)
 
