@@ -26,7 +26,6 @@ _.service, _.uptime_seconds  # /health (entrypoints/http/health.py)
 _.retry_count, _.switched_from_account_id  # RequestLogEntry, written by column name
 
 # --- kept on purpose ----------------------------------------------------------------------
-ANTIGRAVITY  # domain/providers.py: the seeded kind; routed requests answer 501 until its profile lands
 # OAuth settings sections (entrypoints/ioc/settings.py), read by the OAuth work in progress
 _.refresh_skew_s, _.refresh_ahead_s, _.google_oauth, _.anthropic_oauth, _.oauth
 _.client_id, _.auth_url, _.token_url, _.userinfo_url, _.redirect_uri, _.scopes
