@@ -12,9 +12,10 @@ import logging
 
 import msgspec
 
-from aigateway.application.ports.onboarding import ProjectDiscovery
+from aigateway.application.ports.onboarding import DiscoveryFailed, ProjectDiscovery
 from aigateway.application.ports.repositories import NotFound
 from aigateway.application.ports.unit_of_work import UnitOfWorkFactory
+from aigateway.application.ports.upstream import UpstreamUnavailable
 from aigateway.domain.accounts import Account, Credential
 from aigateway.domain.providers import Provider
 
@@ -45,7 +46,8 @@ class AccountProjects:
         self._finding: dict[str, asyncio.Future[str]] = {}
 
     async def project_for(self, account: Account, provider: Provider, secret: str) -> str:
-        """The account's project; raises DiscoveryFailed when it has none and none is found."""
+        """The account's project; raises UpstreamUnavailable (a failed attempt, saying why)
+        when it has none and none is found."""
         given = given_project(account)
         if given is not None:
             return given
@@ -60,7 +62,10 @@ class AccountProjects:
         return await asyncio.shield(finding)
 
     async def _find(self, account: Account, provider: Provider, secret: str) -> str:
-        project = await self._discovery.discover(provider, secret)
+        try:
+            project = await self._discovery.discover(provider, secret)
+        except DiscoveryFailed as exc:
+            raise UpstreamUnavailable(f"antigravity account {account.id}: {exc}") from None
         if len(self._known) >= self._max_cached:
             del self._known[next(iter(self._known))]
         self._known[account.id] = project

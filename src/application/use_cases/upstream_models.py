@@ -17,8 +17,8 @@ from collections.abc import Awaitable, Callable
 import msgspec
 
 from aigateway.application.ports.clock import Clock
-from aigateway.application.ports.onboarding import DiscoveryFailed
 from aigateway.application.ports.repositories import AccountRepository, ProviderRepository
+from aigateway.application.ports.upstream import UpstreamUnavailable
 from aigateway.application.ports.upstream_models import (
     ModelsReport,
     ModelsSource,
@@ -91,7 +91,7 @@ class AccountModels:
             )
         try:
             return await self._fetch(provider, account)
-        except (ModelsUnavailable, DiscoveryFailed) as exc:
+        except (ModelsUnavailable, UpstreamUnavailable) as exc:
             raise AdminActionFailed(502, "upstream_unavailable", str(exc)) from None
         except TimeoutError:
             raise AdminActionFailed(

@@ -51,8 +51,11 @@ from aigateway.adapters.redis.pipelined import PipelinedRedis
 from aigateway.adapters.upstream.aiohttp_transport import AiohttpUpstream
 from aigateway.adapters.upstream.cloud_code.available_models import CloudCodeModels
 from aigateway.adapters.upstream.cloud_code.discovery import CloudCodeDiscovery
+from aigateway.adapters.upstream.cloud_code.executor import CloudCodeExecutor
+from aigateway.adapters.upstream.cloud_code.signatures import SignatureCache
 from aigateway.adapters.upstream.executors import HttpChatExecutor
 from aigateway.adapters.upstream.profiles.anthropic import AnthropicProfile
+from aigateway.adapters.upstream.profiles.antigravity import AntigravityProfile
 from aigateway.adapters.upstream.profiles.base import ProfileConfigRules, ProviderProfile
 from aigateway.adapters.upstream.profiles.openai import OpenAIProfile
 from aigateway.application.ports.clock import Clock
@@ -106,7 +109,8 @@ Codecs = Mapping[WireFormat, WireCodec]
 
 # The provider kinds this gateway speaks to, and the wire formats clients may speak to it:
 # one line each. Every codec either side needs comes from these two lists.
-PROFILES: tuple[ProviderProfile, ...] = (OpenAIProfile(), AnthropicProfile())
+ANTIGRAVITY = AntigravityProfile()
+PROFILES: tuple[ProviderProfile, ...] = (OpenAIProfile(), AnthropicProfile(), ANTIGRAVITY)
 CLIENT_FORMATS: tuple[ClientFormat, ...] = (openai_chat_format.SPEC, anthropic_format.SPEC)
 CODECS: tuple[WireCodec, ...] = tuple(
     {
@@ -233,12 +237,24 @@ class ApplicationProvider(Provider):
         return {codec.format: codec for codec in CODECS}
 
     @provide
-    def executors(self, upstream: Upstream, codecs: Codecs, settings: Settings) -> Executors:
+    def executors(
+        self, upstream: Upstream, codecs: Codecs, settings: Settings, projects: AccountProjects
+    ) -> Executors:
         timeout = settings.upstream.timeout_s
-        return {
+        executors: dict[ProviderKind, ChatExecutor] = {
             profile.kind: HttpChatExecutor(upstream, profile, codecs, timeout_s=timeout)
             for profile in PROFILES
+            if profile is not ANTIGRAVITY
         }
+        executors[ANTIGRAVITY.kind] = CloudCodeExecutor(
+            upstream,
+            ANTIGRAVITY,
+            codecs,
+            projects=projects,
+            signatures=SignatureCache(),
+            timeout_s=timeout,
+        )
+        return executors
 
     @provide
     def catalog(

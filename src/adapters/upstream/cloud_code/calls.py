@@ -1,5 +1,6 @@
 """One `v1internal` call on the Cloud Code backend (not the chat path): tried on each of the
-provider's base URLs in order, moving on on network errors, 404, 408, 429 and 5xx."""
+provider's endpoints in order (as the profile lists them, with its User-Agent), moving on on
+network errors, 404, 408, 429 and 5xx."""
 
 from __future__ import annotations
 
@@ -8,37 +9,24 @@ from typing import Any
 
 import msgspec
 
+from aigateway.adapters.upstream.profiles.antigravity import (
+    DEFAULT_CLIENT_VERSION,
+    AntigravityProfile,
+)
 from aigateway.application.ports.upstream import Upstream, UpstreamRequest, UpstreamUnavailable
 from aigateway.domain.providers import Provider
 
-DEFAULT_USER_AGENT = "antigravity/hub/{version} darwin/arm64"
-DEFAULT_CLIENT_VERSION = "2.19.1"
 _MOVE_ON = frozenset({404, 408, 429})
 MAX_ANSWER_BYTES = 4 * 1024 * 1024
+_PROFILE = AntigravityProfile()
 
 
 class CallFailed(RuntimeError):
     """Every base URL failed; the message says how (never with a token)."""
 
 
-def base_urls(provider: Provider) -> list[str]:
-    """`config.base_urls` in order, else the provider's `base_url`."""
-    configured = provider.config.get("base_urls")
-    urls = configured if isinstance(configured, list) else []
-    urls = [u for u in urls if isinstance(u, str) and u]
-    return [u.rstrip("/") for u in urls] or [provider.base_url.rstrip("/")]
-
-
 def client_version(provider: Provider) -> str:
-    version = provider.config.get("client_version")
-    return version if isinstance(version, str) and version else DEFAULT_CLIENT_VERSION
-
-
-def user_agent(provider: Provider) -> str:
-    template = provider.config.get("user_agent")
-    if not isinstance(template, str) or not template:
-        template = DEFAULT_USER_AGENT
-    return template.replace("{version}", client_version(provider))
+    return str(provider.config.get("client_version") or DEFAULT_CLIENT_VERSION)
 
 
 def _reason(status: int, body: bytes) -> str:
@@ -68,11 +56,11 @@ async def call(
         "Authorization": f"Bearer {access_token}",
         "Content-Type": "application/json",
         "Accept": "application/json",
-        "User-Agent": user_agent(provider),
+        "User-Agent": _PROFILE.user_agent(provider),
     }
     payload = msgspec.json.encode(body)
     failures: list[str] = []
-    for base in base_urls(provider):
+    for base in _PROFILE.base_urls(provider):
         request = UpstreamRequest(
             url=f"{base}/v1internal:{method}",
             headers=headers,
