@@ -31,9 +31,6 @@ MANUAL  # FlowType member, decoded from request bodies (application/ports/onboar
 AuthDataProject  # adapters/upstream/cloud_code/executor.py: only tests/unit/test_cloud_code_executor.py uses it now
 
 # --- kept on purpose ----------------------------------------------------------------------
-# OAuth settings sections (entrypoints/ioc/settings.py), read by the OAuth work in progress
-_.refresh_skew_s, _.refresh_ahead_s, _.oauth
-_.note  # OperatorNotices.note, called by the OAuth and Antigravity work in progress
 _.since, _.last_seen  # Notice fields, shown in /health (application/use_cases/notices.py)
 # Cloud Code tool rules (adapters/upstream/cloud_code/tools.py), used by the Cloud Code
 # executor in progress; CLAUDE_SCHEMA_KEYS documents the output (tests check it)

@@ -66,3 +66,8 @@ class ValidationFailed(ValueError):
 
 class ServiceUnavailable(RuntimeError):
     """A dependency the use case needs is down (HTTP 503)."""
+
+
+class UpstreamRefused(RuntimeError):
+    """An upstream the operator's action needed refused it or was away (HTTP 502); the
+    message is operator text (never a credential)."""

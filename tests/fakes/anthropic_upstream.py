@@ -192,6 +192,8 @@ class FakeAnthropic:
     # like the real service: a beta body field without its `anthropic-beta` value is a 400
     # (`context_management` needs context-management-2025-06-27, which Claude Code sends)
     require_betas: bool = False
+    # when set, a key it does not accept (an access token that is not current) gets a 401
+    accepts: Callable[[str], bool] | None = None
 
     def __post_init__(self) -> None:
         self._server = UpstreamServer()
@@ -265,6 +267,10 @@ class FakeAnthropic:
                 index,
                 401,
                 anthropic_error("authentication_error", "x-api-key header is required"),
+            )
+        if self.accepts is not None and not self.accepts(call.key):
+            return self._json(
+                index, 401, anthropic_error("authentication_error", "invalid x-api-key")
             )
         if not request.headers.get("anthropic-version"):
             return self._json(

@@ -24,13 +24,14 @@ from aigateway.adapters.upstream.cloud_code.available_models import CloudCodeMod
 from aigateway.application.ports.clock import Clock
 from aigateway.application.ports.repositories import AccountRepository, ProviderRepository
 from aigateway.application.ports.upstream import Upstream
+from aigateway.application.use_cases.access_tokens import AccessTokens
 from aigateway.application.use_cases.catalog import CatalogCache
 from aigateway.application.use_cases.projects import AccountProjects
 from aigateway.application.use_cases.upstream_models import AccountModels
 from aigateway.domain.accounts import Account
 from aigateway.entrypoints.bootstrap import preflight
 from aigateway.entrypoints.http.app import create_app
-from aigateway.entrypoints.ioc.providers import production_providers, stored_access_token
+from aigateway.entrypoints.ioc.providers import production_providers
 from aigateway.entrypoints.ioc.settings import Settings, load_settings, resolve_secret_key
 from tests.fakes.cloud_code import FakeCloudCode
 from tests.fakes.oauth_server import FakeOAuth
@@ -80,6 +81,7 @@ class QuickModelReports(Provider):
         self,
         upstream: Upstream,
         projects: AccountProjects,
+        tokens: AccessTokens,
         catalog: CatalogCache,
         accounts: AccountRepository,
         providers: ProviderRepository,
@@ -88,7 +90,7 @@ class QuickModelReports(Provider):
         return AccountModels(
             CloudCodeModels(upstream),
             projects,
-            stored_access_token,
+            tokens,
             catalog,
             accounts,
             providers,

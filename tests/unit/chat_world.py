@@ -3,8 +3,9 @@ transport in place of the network."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aigateway.adapters.codecs import anthropic_messages, openai_chat
@@ -15,10 +16,13 @@ from aigateway.adapters.memory.coordination import (
     InMemoryRotation,
     NoStatsCounters,
 )
+from aigateway.adapters.memory.tokens import InMemoryRefreshLock, InMemoryTokenCache
 from aigateway.adapters.upstream.executors import HttpChatExecutor
 from aigateway.adapters.upstream.profiles.anthropic import AnthropicProfile
 from aigateway.adapters.upstream.profiles.openai import OpenAIProfile
+from aigateway.application.ports.oauth import OAuthClient, TokenEndpointError, TokenGrant
 from aigateway.application.ports.upstream import ChatExecutor, UpstreamRequest, UpstreamUnavailable
+from aigateway.application.use_cases.access_tokens import AccessTokens
 from aigateway.application.use_cases.admin import (
     AccountsAdmin,
     CatalogAnnouncer,
@@ -28,8 +32,10 @@ from aigateway.application.use_cases.admin import (
 )
 from aigateway.application.use_cases.catalog import CatalogCache
 from aigateway.application.use_cases.chat_request import InboundChat
+from aigateway.application.use_cases.notices import OperatorNotices
 from aigateway.application.use_cases.proxy_chat import ProxyChat
 from aigateway.application.use_cases.request_log import RequestLogQueue
+from aigateway.domain.accounts import Account
 from aigateway.domain.errors import NetworkErrorKind
 from aigateway.domain.llm import WireFormat
 from aigateway.domain.providers import Provider, ProviderKind
@@ -168,8 +174,59 @@ class ScriptedTransport:
         pass
 
 
-class World:
+class ScriptedTokenEndpoint:
+    """A token endpoint that answers `at-fresh-<n>` valid for `expires_in` seconds; `error`
+    makes every call fail; `gate`, when set, holds each call until it is set; `rotate` answers
+    a new refresh token each time."""
+
     def __init__(self) -> None:
+        self.calls: list[str] = []  # the refresh tokens used
+        self.error: TokenEndpointError | None = None
+        self.gate: asyncio.Event | None = None
+        self.rotate = False
+        self.expires_in = 3600.0
+
+    async def refresh(self, client: OAuthClient, refresh_token: str, now: datetime) -> TokenGrant:
+        self.calls.append(refresh_token)
+        if self.gate is not None:
+            await self.gate.wait()
+        if self.error is not None:
+            raise self.error
+        n = len(self.calls)
+        return TokenGrant(
+            access_token=f"at-fresh-{n}",
+            refresh_token=f"rt-rotated-{n}" if self.rotate else None,
+            expires_at=now + timedelta(seconds=self.expires_in),
+        )
+
+    async def exchange_code(
+        self,
+        client: OAuthClient,
+        *,
+        code: str,
+        verifier: str,
+        redirect_uri: str,
+        state: str | None,
+        now: datetime,
+    ) -> TokenGrant:
+        raise TokenEndpointError("not scripted", status=400)
+
+
+ANTHROPIC_CLIENT = OAuthClient(
+    name="anthropic_oauth",
+    client_id="client-1",
+    client_secret=None,
+    token_url="http://oauth/token",
+    auth_url="http://oauth/authorize",
+    userinfo_url=None,
+    redirect_uri="http://localhost/cb",
+    scopes="user:inference",
+    json_body=True,
+)
+
+
+class World:
+    def __init__(self, oauth_client: OAuthClient | None = ANTHROPIC_CLIENT) -> None:
         self.clock = FakeClock()
         self.providers = InMemoryProviderRepository(
             [
@@ -206,18 +263,46 @@ class World:
             for profile in (OpenAIProfile(), AnthropicProfile())
         }
         self.rotation = InMemoryRotation()
+        self.notices = OperatorNotices()
+        self.token_endpoint = ScriptedTokenEndpoint()
+        self.token_cache = InMemoryTokenCache(self.clock)
+        clients = {} if oauth_client is None else {ProviderKind.ANTHROPIC: oauth_client}
+        self.tokens = AccessTokens(
+            clients,
+            self.token_endpoint,
+            self.token_cache,
+            InMemoryRefreshLock(self.clock),
+            self.accounts,
+            self.uow,
+            self.clock,
+            self.notices,
+        )
+        self.disabled: list[tuple[Account, str]] = []
         self.proxy = ProxyChat(
             self.catalog,
             self.rotation,
             executors,
             self.logs,
             self.clock,
+            disable_account=lambda account, reason: self.disabled.append((account, reason)),
+            access_tokens=self.tokens,
         )
 
     async def add_accounts(self, *keys: str, provider_id: str = "openai") -> None:
         admin = AccountsAdmin(self.accounts, self.uow, self.clock)
         for key in keys:
             await admin.create(NewAccount(provider_id=provider_id, auth_data={"api_key": key}))
+
+    async def add_oauth_account(
+        self, access: str, refresh: str | None, expires_at: datetime, label: str = ""
+    ) -> Account:
+        admin = AccountsAdmin(self.accounts, self.uow, self.clock)
+        auth_data = {"access_token": access, "expires_at": expires_at.isoformat()}
+        if refresh is not None:
+            auth_data["refresh_token"] = refresh
+        return await admin.create(
+            NewAccount(provider_id="anthropic", auth_data=auth_data, label=label)
+        )
 
     async def client(self) -> str:
         issued = await ClientKeysAdmin(self.keys, self.uow, self.clock).create(NewClientKey())

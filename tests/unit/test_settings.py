@@ -82,6 +82,8 @@ def test_every_key_has_its_derived_environment_name(tmp_path: Path) -> None:
         "AIGATEWAY_CATALOG_WATCH_INTERVAL_S": "0.2",
         "AIGATEWAY_OAUTH_REFRESH_SKEW_S": "120",
         "AIGATEWAY_OAUTH_REFRESH_AHEAD_S": "600",
+        "AIGATEWAY_OAUTH_REFRESH_INTERVAL_S": "15",
+        "AIGATEWAY_OAUTH_REFRESH_LOCK_S": "12",
     }
     for section in ("google_oauth", "anthropic_oauth"):
         for key in SECTIONS[section]:
@@ -98,6 +100,7 @@ def test_every_key_has_its_derived_environment_name(tmp_path: Path) -> None:
     assert (settings.retry.max_attempts, settings.retry.deadline_s) == (4, 9.0)
     assert (settings.catalog.ttl_s, settings.catalog.watch_interval_s) == (11.0, 0.2)
     assert (settings.oauth.refresh_skew_s, settings.oauth.refresh_ahead_s) == (120.0, 600.0)
+    assert (settings.oauth.refresh_interval_s, settings.oauth.refresh_lock_s) == (15.0, 12.0)
     assert settings.google_oauth.token_url == "google_oauth-token_url"
     assert settings.anthropic_oauth.client_id == "anthropic_oauth-client_id"
     assert "google_oauth-client_secret" not in repr(settings)

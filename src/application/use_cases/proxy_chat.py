@@ -34,6 +34,7 @@ from aigateway.application.ports.upstream import (
     UpstreamUnavailable,
     Usage,
 )
+from aigateway.application.use_cases.access_tokens import AccessTokens, CredentialUnavailable
 from aigateway.application.use_cases.catalog import CatalogCache
 from aigateway.application.use_cases.chat_request import (
     ChatResult,
@@ -43,7 +44,7 @@ from aigateway.application.use_cases.chat_request import (
     RetryBudget,
 )
 from aigateway.application.use_cases.request_log import RequestLogQueue
-from aigateway.domain.accounts import Account
+from aigateway.domain.accounts import Account, AuthType
 from aigateway.domain.client_keys import ClientKey
 from aigateway.domain.errors import (
     Failure,
@@ -66,11 +67,20 @@ MAX_FAILURE_MEMORY = 4096  # (account, model) pairs whose consecutive failures a
 
 class _Failed(msgspec.Struct):
     """An attempt that did not succeed: how it failed, and what the client gets if it is the
-    last one (None: an `upstream_unavailable` error)."""
+    last one (None: an `upstream_unavailable` error, or `error` when set).
+
+    `secret`: the OAuth access token the attempt sent (a 401 refreshes past it); `account`:
+    the account as its credential's refresh saw it (for disabling it)."""
 
     failure: Failure
     result: ChatResult | None
     summary: str
+    secret: str | None = None
+    account: Account | None = None
+    error: GatewayError | None = None
+
+    def __repr__(self) -> str:  # `secret` is never shown
+        return f"_Failed(failure={self.failure!r}, summary={self.summary!r})"
 
 
 AccountDisabler = Callable[[Account, str], None]
@@ -87,7 +97,9 @@ class ProxyChat:
         *,
         budget: RetryBudget | None = None,
         disable_account: AccountDisabler | None = None,
+        access_tokens: AccessTokens | None = None,
     ) -> None:
+        self._tokens = access_tokens
         self._catalog = catalog
         self._rotation = rotation
         self._executors = executors
@@ -180,6 +192,8 @@ class ProxyChat:
         tried: set[str] = set()
         last: _Failed | None = None
         retry_same: Account | None = None
+        refused: str | None = None  # the access token the same-account retry must not reuse
+        refreshed: set[str] = set()  # accounts whose token this request refreshed after a 401
         deadline = request.started + self._budget.deadline_s
         for attempt in range(self._budget.max_attempts):
             if attempt and self._clock.monotonic() > deadline:
@@ -195,7 +209,8 @@ class ProxyChat:
             request.account = account
             request.retries = attempt
             tried.add(account.id)
-            outcome = await self._attempt(executor, prepared, account, request, model)
+            outcome = await self._attempt(executor, prepared, account, request, model, refused)
+            refused = None
             key = (account.id, model)
             if isinstance(outcome, ChatResult):
                 self._failures.pop(key, None)
@@ -206,7 +221,25 @@ class ProxyChat:
             if failure.action is FailureAction.RETURN_TO_CLIENT:
                 break
             now = self._clock.now()
-            if failure.disables_account and not self._catalog.current.holds(account):
+            if (
+                failure.action is FailureAction.REFRESH_AND_RETRY_SAME
+                and outcome.secret is not None
+                and account.id not in refreshed
+            ):  # an OAuth token refused: one refresh, one retry on the same account
+                refreshed.add(account.id)
+                refused = outcome.secret
+                tried.discard(account.id)
+                retry_same = account
+                continue
+            if outcome.account is not None:  # its credential, as the refresh read it
+                account = outcome.account
+            elif self._tokens is not None:  # a renewal here is not a replaced credential
+                account = self._tokens.current(account)
+            if (
+                failure.disables_account
+                and outcome.account is None
+                and not self._catalog.current.holds(account)
+            ):
                 # the operator replaced the credential while this attempt used the old one:
                 # its refusal says nothing about the account as it is now
                 log.debug("attempt on %s failed with a replaced credential", account.id)
@@ -243,6 +276,9 @@ class ProxyChat:
         if last is not None and last.result is not None:
             self._log(request, request.account, last.result.status, error=last.summary)
             return last.result
+        if last is not None and last.error is not None:
+            self._log(request, request.account, last.error.status, error=last.summary)
+            raise last.error
         now = self._clock.now()
         free_at = soonest_available(accounts, cooling, model, now)
         if free_at is not None and last is None:  # nothing tried: every account is cooling
@@ -270,10 +306,30 @@ class ProxyChat:
         account: Account,
         request: RequestRecord,
         model: str,
+        refused: str | None = None,
     ) -> ChatResult | _Failed:
         dialect = executor.dialect
+        credential = account.credential
+        oauth_secret: str | None = None
+        if credential.auth_type is AuthType.API_KEY or self._tokens is None:
+            secret = credential.secret
+        else:
+            try:
+                secret = oauth_secret = await self._tokens.secret_for(
+                    account, prepared.call.provider, refused=refused
+                )
+            except CredentialUnavailable as exc:
+                error = None
+                if exc.message is not None:
+                    error = GatewayError(503, exc.message, code="oauth_credential_unavailable")
+                return _Failed(
+                    exc.failure, None, exc.failure.reason, account=exc.account, error=error
+                )
+            except asyncio.CancelledError:
+                self._log(request, account, 499, error="client disconnected")
+                raise
         try:
-            exchange = await executor.open(prepared, account, account.credential.secret)
+            exchange = await executor.open(prepared, account, secret)
         except UpstreamUnavailable as exc:
             return _Failed(network_failure(dialect, exc.kind), None, str(exc))
         except asyncio.CancelledError:
@@ -295,7 +351,10 @@ class ProxyChat:
         if isinstance(outcome, Refusal):
             await exchange.close()
             failures = self._failures.get((account.id, model), 0)
-            return self._refused(outcome, executor, account, request, failures)
+            failed = self._refused(outcome, executor, account, request, failures)
+            if oauth_secret is not None:
+                failed.secret = oauth_secret
+            return failed
         if not isinstance(outcome, Answer):  # a stream, its first event read
             return ChatResult(
                 request_id=request.id,

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
 
 import msgspec
 
@@ -24,6 +23,7 @@ from aigateway.application.ports.upstream_models import (
     ModelsSource,
     ModelsUnavailable,
 )
+from aigateway.application.use_cases.access_tokens import AccessTokens, CredentialUnavailable
 from aigateway.application.use_cases.admin_failures import AdminActionFailed
 from aigateway.application.use_cases.catalog import CatalogCache
 from aigateway.application.use_cases.projects import AccountProjects
@@ -31,9 +31,6 @@ from aigateway.domain.accounts import Account
 from aigateway.domain.providers import Provider, ProviderKind
 
 log = logging.getLogger(__name__)
-
-AccessToken = Callable[[Provider, Account], Awaitable[str]]
-"""The account's current access token (refreshed when needed)."""
 
 
 class _Stored(msgspec.Struct, frozen=True):
@@ -47,7 +44,7 @@ class AccountModels:
         self,
         source: ModelsSource,
         projects: AccountProjects,
-        access_token: AccessToken,
+        tokens: AccessTokens,
         catalog: CatalogCache,
         accounts: AccountRepository,
         providers: ProviderRepository,
@@ -59,7 +56,7 @@ class AccountModels:
     ) -> None:
         self._source = source
         self._projects = projects
-        self._access_token = access_token
+        self._tokens = tokens
         self._catalog = catalog
         self._accounts = accounts
         self._providers = providers
@@ -91,7 +88,7 @@ class AccountModels:
             )
         try:
             return await self._fetch(provider, account)
-        except (ModelsUnavailable, UpstreamUnavailable) as exc:
+        except (ModelsUnavailable, UpstreamUnavailable, CredentialUnavailable) as exc:
             raise AdminActionFailed(502, "upstream_unavailable", str(exc)) from None
         except TimeoutError:
             raise AdminActionFailed(
@@ -102,7 +99,7 @@ class AccountModels:
 
     async def _fetch(self, provider: Provider, account: Account) -> ModelsReport:
         async with asyncio.timeout(self._timeout_s):
-            secret = await self._access_token(provider, account)
+            secret = await self._tokens.secret_for(account, provider)
             project = await self._projects.project_for(account, provider, secret)
             report = await self._source.fetch(provider, secret, project)
         self._reports[account.id] = _Stored(provider.id, self._clock.monotonic(), report)

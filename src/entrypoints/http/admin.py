@@ -79,9 +79,10 @@ class AccountView(msgspec.Struct):
     usage_count: int
     created_at: datetime | None
     updated_at: datetime | None
+    token_cached_until: datetime | None = None  # until when the cached access token is used
 
     @classmethod
-    def of(cls, a: Account) -> AccountView:
+    def of(cls, a: Account, token_cached_until: datetime | None = None) -> AccountView:
         return cls(
             id=a.id,
             provider_id=a.provider_id,
@@ -98,6 +99,7 @@ class AccountView(msgspec.Struct):
             usage_count=a.usage_count,
             created_at=a.created_at,
             updated_at=a.updated_at,
+            token_cached_until=token_cached_until,
         )
 
 
@@ -197,13 +199,13 @@ class AccountsController(Controller):
         is_active: FromQuery[bool | None] = None,
     ) -> Listing:
         items, skipped = await _accounts(request).list(provider_id=provider_id, is_active=is_active)
-        return _listing([AccountView.of(a) for a in items], skipped)
+        return _listing([await _view(request, a) for a in items], skipped)
 
     @get("/{account_id:str}")
     async def get_account(
         self, request: Request[Any, Any, State], account_id: FromPath[str]
     ) -> AccountView:
-        return AccountView.of(await _accounts(request).get(account_id))
+        return await _view(request, await _accounts(request).get(account_id))
 
     @post("/", status_code=201)
     async def create_account(self, request: Request[Any, Any, State]) -> AccountView:
@@ -269,6 +271,33 @@ class Cleared(msgspec.Struct):
     cleared: int
 
 
+class RefreshedView(msgspec.Struct):
+    id: str
+    expires_at: datetime
+    token_cached_until: datetime | None
+
+
+class TokensController(Controller):
+    """An OAuth account's access token: refresh it now, or forget the cached one (the next
+    request refreshes it)."""
+
+    path = "/accounts/{account_id:str}"
+
+    @post("/refresh", status_code=200)
+    async def refresh(
+        self, request: Request[Any, Any, State], account_id: FromPath[str]
+    ) -> RefreshedView:
+        done = await runtime_of(request).token_admin.refresh(account_id)
+        return RefreshedView(done.account_id, done.expires_at, done.token_cached_until)
+
+    @delete("/token-cache", status_code=200)
+    async def forget_token(
+        self, request: Request[Any, Any, State], account_id: FromPath[str]
+    ) -> Cleared:
+        cleared = await runtime_of(request).token_admin.forget(account_id)
+        return Cleared("cached access token deleted", int(cleared))
+
+
 class ClientKeysController(Controller):
     path = "/api-keys"
 
@@ -302,9 +331,15 @@ def _keys(request: Request[Any, Any, State]) -> ClientKeysAdmin:
     return runtime_of(request).keys_admin
 
 
+async def _view(request: Request[Any, Any, State], account: Account) -> AccountView:
+    cached = await runtime_of(request).token_admin.cached_until(account)
+    return AccountView.of(account, cached)
+
+
 ADMIN_CONTROLLERS = [
     ProvidersController,
     AccountsController,
     CooldownsController,
+    TokensController,
     ClientKeysController,
 ]

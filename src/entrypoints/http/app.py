@@ -13,6 +13,7 @@ from dishka import AsyncContainer, make_async_container
 from litestar import Litestar, Router
 
 from aigateway.application.ports.repositories import SettingsStore
+from aigateway.application.use_cases.access_tokens import TokenAdmin, TokenRefresher
 from aigateway.application.use_cases.admin import (
     AccountDisabler,
     AccountsAdmin,
@@ -80,12 +81,14 @@ def create_app(
                     notices=await di.get(OperatorNotices),
                     onboarding=await di.get(Onboarding),
                     upstream_models=upstream_models,
+                    token_admin=await di.get(TokenAdmin),
                 )
             )
             writer = asyncio.create_task(logs.run(), name="request-log-writer")
             tasks = [
                 asyncio.create_task(catalog.watch(), name="catalog-watch"),
                 asyncio.create_task(upstream_models.watch(), name="upstream-models-watch"),
+                asyncio.create_task((await di.get(TokenRefresher)).run(), name="token-refresher"),
             ]
             # Everything built so far lives as long as the process: keep it out of the cyclic
             # collector's full passes, which otherwise stall the event loop for tens of ms.

@@ -15,6 +15,7 @@ from litestar.exceptions import HTTPException
 from aigateway.application.errors import (
     GatewayError,
     ServiceUnavailable,
+    UpstreamRefused,
     ValidationFailed,
     internal_error,
 )
@@ -73,6 +74,8 @@ def admin_exception_handler(_: Request[Any, Any, Any], exc: Exception) -> Respon
         return api_error_response(422, "validation_error", str(exc))
     if isinstance(exc, Conflict):
         return api_error_response(409, "conflict", str(exc))
+    if isinstance(exc, UpstreamRefused):
+        return api_error_response(502, "upstream_error", str(exc))
     if isinstance(exc, StoreUnavailable | ServiceUnavailable):
         return api_error_response(
             503, "service_unavailable", "the database is unavailable; retry later"

@@ -11,6 +11,7 @@ from typing import Any
 
 from litestar.connection import ASGIConnection
 
+from aigateway.application.use_cases.access_tokens import TokenAdmin
 from aigateway.application.use_cases.admin import AccountsAdmin, ClientKeysAdmin, ProvidersAdmin
 from aigateway.application.use_cases.bootstrap import AdminAuth
 from aigateway.application.use_cases.catalog import CatalogCache
@@ -38,6 +39,7 @@ class Services:
     notices: OperatorNotices
     onboarding: Onboarding
     upstream_models: AccountModels
+    token_admin: TokenAdmin
 
 
 class Runtime:

@@ -160,6 +160,8 @@ class AnthropicOAuthSettings(OAuthClientSettings, frozen=True):
 class OAuthSettings(_Section, frozen=True):
     refresh_skew_s: float = 300.0  # a token this close to its expiry is refreshed first
     refresh_ahead_s: float = 900.0  # the background refresher renews tokens inside this window
+    refresh_interval_s: float = 60.0  # how often the background refresher looks
+    refresh_lock_s: float = 30.0  # the refresh lock's expiry; how long other requests wait
 
 
 class Settings(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=True):
@@ -319,6 +321,9 @@ def _normalised(settings: Settings) -> Settings:
     server = settings.server
     if not 0 < server.port < 65536:
         raise ConfigError(f"port {server.port} is out of range")
+    oauth = settings.oauth
+    if oauth.refresh_interval_s <= 0 or oauth.refresh_lock_s <= 0:
+        raise ConfigError("oauth.refresh_interval_s and oauth.refresh_lock_s must be positive")
     if settings.retry.max_attempts < 1:
         raise ConfigError("retry.max_attempts must be at least 1")
     if server.workers < 1:

@@ -1,0 +1,37 @@
+"""Properties of the access-token arithmetic."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from aigateway.domain.credentials.tokens import OAuthToken, cache_ttl, expiry_from, needs_refresh
+
+instants = st.datetimes(
+    min_value=datetime(2020, 1, 1),  # noqa: DTZ001 (hypothesis wants naive bounds)
+    max_value=datetime(2040, 1, 1),  # noqa: DTZ001
+    timezones=st.just(UTC),
+)
+spans = st.timedeltas(min_value=timedelta(0), max_value=timedelta(days=2))
+
+
+@given(instants, spans, spans, spans, spans)
+def test_needs_refresh_stays_true_as_time_goes_on(
+    issued: datetime, lifetime: timedelta, skew: timedelta, first: timedelta, later: timedelta
+) -> None:
+    token = OAuthToken("at", issued + lifetime)
+    if needs_refresh(token, issued + first, skew):
+        assert needs_refresh(token, issued + first + later, skew)
+
+
+@given(instants, st.floats(min_value=0, max_value=172_800), spans, spans)
+def test_the_cache_ttl_never_exceeds_the_lifetime(
+    now: datetime, expires_in: float, skew: timedelta, elapsed: timedelta
+) -> None:
+    token = OAuthToken("at", expiry_from(expires_in, now))
+    ttl = cache_ttl(token, now + elapsed, skew)
+    assert timedelta(0) <= ttl <= timedelta(seconds=expires_in)
+    # the cache lets go of the token exactly when it would need a refresh
+    assert (ttl == timedelta(0)) == needs_refresh(token, now + elapsed, skew)
