@@ -106,13 +106,18 @@ class PreparedChat(msgspec.Struct, frozen=True, kw_only=True):
 
 class Refusal(msgspec.Struct, frozen=True, kw_only=True):
     """An attempt that failed on the upstream's raw answer: an error status, an error object
-    inside a 200, a stream whose first event is an error, or an empty stream."""
+    inside a 200, a stream whose first event is an error, or an empty stream. An executor that
+    recognises an upgrade notice in a 200 (`version_gate_notice`) passes it as a Refusal with
+    status 200 and the reply text as the body."""
 
     status: int
     body: bytes  # the upstream's bytes that tell why (for classification)
     headers: Mapping[str, str]
     client_body: bytes | None  # the answer in the client's format, None: nothing to show
     summary: str  # for the request log (bounded)
+    # The executor knows the model is one the account lists (its model catalog): a 404 for
+    # it then means the gateway's client is refused, not that the model does not exist.
+    model_known: bool = False
 
 
 class Answer(msgspec.Struct, frozen=True, kw_only=True):

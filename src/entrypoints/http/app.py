@@ -23,12 +23,15 @@ from aigateway.application.use_cases.admin import (
 from aigateway.application.use_cases.bootstrap import ensure_admin_key
 from aigateway.application.use_cases.catalog import CatalogCache
 from aigateway.application.use_cases.notices import OperatorNotices
+from aigateway.application.use_cases.onboarding import Onboarding
 from aigateway.application.use_cases.proxy_chat import ProxyChat
 from aigateway.application.use_cases.request_log import RequestLogQueue
+from aigateway.application.use_cases.upstream_models import AccountModels
 from aigateway.entrypoints.http.admin import ADMIN_CONTROLLERS, admin_guard
 from aigateway.entrypoints.http.errors import admin_exception_handler, gateway_exception_handler
 from aigateway.entrypoints.http.gateway import gateway_routes
 from aigateway.entrypoints.http.health import health
+from aigateway.entrypoints.http.oauth import OAUTH_ADMIN_CONTROLLERS, oauth_callback
 from aigateway.entrypoints.http.runtime import Runtime, Services
 from aigateway.entrypoints.ioc.providers import CLIENT_FORMATS, HealthChecks, production_providers
 from aigateway.entrypoints.ioc.settings import Settings, load_settings
@@ -62,6 +65,7 @@ def create_app(
             await catalog.reload()
             logs = await di.get(RequestLogQueue)
             disabler = await di.get(AccountDisabler)
+            upstream_models = await di.get(AccountModels)
             runtime.start(
                 Services(
                     settings=settings,
@@ -75,12 +79,15 @@ def create_app(
                     keys_admin=await di.get(ClientKeysAdmin),
                     health_checks=await di.get(HealthChecks),
                     notices=await di.get(OperatorNotices),
+                    onboarding=await di.get(Onboarding),
+                    upstream_models=upstream_models,
                     token_admin=await di.get(TokenAdmin),
                 )
             )
             writer = asyncio.create_task(logs.run(), name="request-log-writer")
             tasks = [
                 asyncio.create_task(catalog.watch(), name="catalog-watch"),
+                asyncio.create_task(upstream_models.watch(), name="upstream-models-watch"),
                 asyncio.create_task((await di.get(TokenRefresher)).run(), name="token-refresher"),
             ]
             # Everything built so far lives as long as the process: keep it out of the cyclic
@@ -108,12 +115,14 @@ def create_app(
 
     admin = Router(
         "/api/v1",
-        route_handlers=ADMIN_CONTROLLERS,
+        route_handlers=[*ADMIN_CONTROLLERS, *OAUTH_ADMIN_CONTROLLERS],
         guards=[admin_guard],
         exception_handlers={Exception: admin_exception_handler},
     )
+    # the page the browser comes back to after an OAuth login: no admin key (see oauth.py)
+    oauth_pages = Router("/api/v1", route_handlers=[oauth_callback])
     app = Litestar(
-        route_handlers=[*gateway_routes(CLIENT_FORMATS, runtime), health, admin],
+        route_handlers=[*gateway_routes(CLIENT_FORMATS, runtime), health, admin, oauth_pages],
         lifespan=[lifespan],
         exception_handlers={Exception: gateway_exception_handler},
         request_max_body_size=settings.server.max_body_bytes,

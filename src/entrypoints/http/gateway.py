@@ -232,8 +232,10 @@ def models_route(formats: Sequence[ClientFormat], runtime: Runtime) -> HTTPRoute
                 client_format.render_error(exc), status_code=exc.status, media_type=MediaType.JSON
             )
         owners: dict[str, str] = {}
+        reported = services.upstream_models
         for provider in services.catalog.current.router.active:
-            for model in provider.listed_models():
+            # the provider's own list, then what its accounts report (kept, never fetched here)
+            for model in (*provider.listed_models(), *reported.listed(provider.id)):
                 owners.setdefault(model, provider.id)
         entries = [ModelEntry(model, owner) for model, owner in owners.items()]
         listing = client_format.render_models(entries, int(services.started_at))

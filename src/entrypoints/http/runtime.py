@@ -16,8 +16,10 @@ from aigateway.application.use_cases.admin import AccountsAdmin, ClientKeysAdmin
 from aigateway.application.use_cases.bootstrap import AdminAuth
 from aigateway.application.use_cases.catalog import CatalogCache
 from aigateway.application.use_cases.notices import OperatorNotices
+from aigateway.application.use_cases.onboarding import Onboarding
 from aigateway.application.use_cases.proxy_chat import ProxyChat
 from aigateway.application.use_cases.request_log import RequestLogQueue
+from aigateway.application.use_cases.upstream_models import AccountModels
 from aigateway.entrypoints.ioc.providers import HealthChecks
 from aigateway.entrypoints.ioc.settings import Settings
 
@@ -35,6 +37,8 @@ class Services:
     keys_admin: ClientKeysAdmin
     health_checks: HealthChecks
     notices: OperatorNotices
+    onboarding: Onboarding
+    upstream_models: AccountModels
     token_admin: TokenAdmin
 
 

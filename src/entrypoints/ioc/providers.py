@@ -23,8 +23,10 @@ from aigateway.adapters.memory.coordination import (
     NoStatsCounters,
     StaticPinger,
 )
+from aigateway.adapters.memory.login_states import InMemoryLoginStates
 from aigateway.adapters.memory.tokens import InMemoryRefreshLock, InMemoryTokenCache
 from aigateway.adapters.oauth.token_endpoint import HttpTokenEndpoint
+from aigateway.adapters.oauth.userinfo import HttpUserInfo
 from aigateway.adapters.persistence.engine import SqlPinger, create_engine
 from aigateway.adapters.persistence.repositories import (
     SqlAccountRepository,
@@ -46,11 +48,17 @@ from aigateway.adapters.redis.fallback import (
     FallbackRotation,
     FallbackStatsCounters,
 )
+from aigateway.adapters.redis.login_states import RedisLoginStates
 from aigateway.adapters.redis.pipelined import PipelinedRedis
 from aigateway.adapters.redis.tokens import RedisRefreshLock, RedisTokenCache
 from aigateway.adapters.upstream.aiohttp_transport import AiohttpUpstream
+from aigateway.adapters.upstream.cloud_code.available_models import CloudCodeModels
+from aigateway.adapters.upstream.cloud_code.discovery import CloudCodeDiscovery
+from aigateway.adapters.upstream.cloud_code.executor import CloudCodeExecutor
+from aigateway.adapters.upstream.cloud_code.signatures import SignatureCache
 from aigateway.adapters.upstream.executors import HttpChatExecutor
 from aigateway.adapters.upstream.profiles.anthropic import AnthropicProfile
+from aigateway.adapters.upstream.profiles.antigravity import AntigravityProfile
 from aigateway.adapters.upstream.profiles.base import ProfileConfigRules, ProviderProfile
 from aigateway.adapters.upstream.profiles.openai import OpenAIProfile
 from aigateway.application.ports.clock import Clock
@@ -68,6 +76,7 @@ from aigateway.application.ports.oauth import (
     TokenCache,
     TokenEndpoint,
 )
+from aigateway.application.ports.onboarding import LoginStates, ProjectDiscovery
 from aigateway.application.ports.repositories import (
     AccountRepository,
     ClientKeyRepository,
@@ -92,8 +101,11 @@ from aigateway.application.use_cases.admin import (
 from aigateway.application.use_cases.catalog import CatalogCache
 from aigateway.application.use_cases.chat_request import RetryBudget
 from aigateway.application.use_cases.notices import OperatorNotices
+from aigateway.application.use_cases.onboarding import Onboarding
+from aigateway.application.use_cases.projects import AccountProjects
 from aigateway.application.use_cases.proxy_chat import ProxyChat
 from aigateway.application.use_cases.request_log import RequestLogQueue
+from aigateway.application.use_cases.upstream_models import AccountModels
 from aigateway.domain.llm import WireFormat
 from aigateway.domain.providers import ProviderKind
 from aigateway.entrypoints.http.formats import anthropic_messages as anthropic_format
@@ -111,7 +123,8 @@ Codecs = Mapping[WireFormat, WireCodec]
 
 # The provider kinds this gateway speaks to, and the wire formats clients may speak to it:
 # one line each. Every codec either side needs comes from these two lists.
-PROFILES: tuple[ProviderProfile, ...] = (OpenAIProfile(), AnthropicProfile())
+ANTIGRAVITY = AntigravityProfile()
+PROFILES: tuple[ProviderProfile, ...] = (OpenAIProfile(), AnthropicProfile(), ANTIGRAVITY)
 CLIENT_FORMATS: tuple[ClientFormat, ...] = (openai_chat_format.SPEC, anthropic_format.SPEC)
 CODECS: tuple[WireCodec, ...] = tuple(
     {
@@ -277,12 +290,24 @@ class ApplicationProvider(Provider):
         return {codec.format: codec for codec in CODECS}
 
     @provide
-    def executors(self, upstream: Upstream, codecs: Codecs, settings: Settings) -> Executors:
+    def executors(
+        self, upstream: Upstream, codecs: Codecs, settings: Settings, projects: AccountProjects
+    ) -> Executors:
         timeout = settings.upstream.timeout_s
-        return {
+        executors: dict[ProviderKind, ChatExecutor] = {
             profile.kind: HttpChatExecutor(upstream, profile, codecs, timeout_s=timeout)
             for profile in PROFILES
+            if profile is not ANTIGRAVITY
         }
+        executors[ANTIGRAVITY.kind] = CloudCodeExecutor(
+            upstream,
+            ANTIGRAVITY,
+            codecs,
+            projects=projects,
+            signatures=SignatureCache(),
+            timeout_s=timeout,
+        )
+        return executors
 
     @provide
     def catalog(
@@ -434,10 +459,66 @@ class ApplicationProvider(Provider):
         return ClientKeysAdmin(repo, uow, clock)
 
 
+class OnboardingProvider(Provider):
+    """OAuth logins that add accounts, Cloud Code projects, the models accounts report."""
+
+    scope = Scope.APP
+
+    @provide
+    def login_states(self, redis: Redis | None, clock: Clock) -> LoginStates:
+        return InMemoryLoginStates(clock) if redis is None else RedisLoginStates(redis)
+
+    @provide
+    def discovery(self, upstream: Upstream) -> ProjectDiscovery:
+        return CloudCodeDiscovery(upstream)
+
+    @provide
+    def projects(self, discovery: ProjectDiscovery, uow: UnitOfWorkFactory) -> AccountProjects:
+        return AccountProjects(discovery, uow)
+
+    @provide
+    def onboarding(
+        self,
+        clients: OAuthClients,
+        states: LoginStates,
+        tokens: TokenEndpoint,
+        discovery: ProjectDiscovery,
+        providers: ProviderRepository,
+        uow: UnitOfWorkFactory,
+        clock: Clock,
+        rotation: Rotation,
+    ) -> Onboarding:
+        return Onboarding(
+            clients, states, tokens, HttpUserInfo(), discovery, providers, uow, clock, rotation
+        )
+
+    @provide
+    def upstream_models(
+        self,
+        upstream: Upstream,
+        projects: AccountProjects,
+        tokens: AccessTokens,
+        catalog: CatalogCache,
+        accounts: AccountRepository,
+        providers: ProviderRepository,
+        clock: Clock,
+    ) -> AccountModels:
+        return AccountModels(
+            CloudCodeModels(upstream),
+            projects,
+            tokens,
+            catalog,
+            accounts,
+            providers,
+            clock,
+        )
+
+
 def production_providers() -> list[Provider]:
     return [
         InfrastructureProvider(),
         PersistenceProvider(),
         CoordinationProvider(),
         ApplicationProvider(),
+        OnboardingProvider(),
     ]

@@ -6,7 +6,9 @@ from typing import Any
 
 from aigateway.adapters.codecs.base import json_encode
 
-_SCHEMA_KEYS = frozenset(
+# The keywords of Gemini's `Schema` that the gateway passes on; every other one is refused by
+# Gemini ("Invalid JSON payload received. Unknown name ...") and dropped.
+SCHEMA_KEYS = frozenset(
     {
         "type",
         "format",
@@ -27,15 +29,39 @@ _SCHEMA_KEYS = frozenset(
         "propertyOrdering",
     }
 )
-_MAX_REF_DEPTH = 16
+MAX_DEPTH = 32  # nesting of properties / items / anyOf; deeper schemas become `{}`
+MAX_REFS = 64  # `$ref`s inlined per schema: a recursive or fanned-out definition stops here
+
+
+class _Refs:
+    """The definitions of one schema and how many more `$ref`s may be inlined."""
+
+    def __init__(self, definitions: dict[str, Any]) -> None:
+        self.definitions = definitions
+        self.left = MAX_REFS
+
+    def resolve(self, node: dict[str, Any]) -> dict[str, Any]:
+        seen: set[str] = set()
+        while isinstance(ref := node.get("$ref"), str):
+            rest = {k: v for k, v in node.items() if k != "$ref"}
+            name = ref.rsplit("/", 1)[-1]
+            target = self.definitions.get(name)
+            if not isinstance(target, dict) or name in seen or self.left <= 0:
+                return rest
+            seen.add(name)
+            self.left -= 1
+            node = {**target, **rest}
+        return node
 
 
 def clean_schema(schema: Any) -> Any:
     """A JSON schema -> the subset Gemini's `Schema` accepts: `$ref`s inlined (from `$defs` /
-    `definitions`), `allOf` merged, a null branch of `anyOf`/`oneOf` (or of a type list) made
-    `nullable`, a single remaining branch collapsed, `const` -> `enum`, enum values as strings,
+    `definitions`, at most `MAX_REFS` of them), `allOf` merged, a null branch of
+    `anyOf`/`oneOf` (or of a type list) made `nullable`, a single remaining branch collapsed,
+    `const` -> `enum`, enum values as strings, tuple `items` reduced to their first schema,
     and every other keyword (`$schema`, `additionalProperties`, `default`, `examples`,
-    `title`, `x-*`, `if/then/else`, `not`, ...) dropped."""
+    `title`, `x-*`, `if/then/else`, `not`, ...) dropped. Cleaning a cleaned schema changes
+    nothing."""
     if not isinstance(schema, dict):
         return schema
     definitions: dict[str, Any] = {}
@@ -43,47 +69,47 @@ def clean_schema(schema: Any) -> Any:
         found = schema.get(key)
         if isinstance(found, dict):
             definitions.update(found)
-    return _clean(schema, definitions, 0)
+    return _clean(schema, _Refs(definitions), 0)
 
 
-def _resolve(node: dict[str, Any], definitions: dict[str, Any], depth: int) -> dict[str, Any]:
-    ref = node.get("$ref")
-    if not isinstance(ref, str) or depth > _MAX_REF_DEPTH:
+def _merge_all_of(node: dict[str, Any], refs: _Refs) -> dict[str, Any]:
+    branches = node.pop("allOf", None)
+    if not isinstance(branches, list):
         return node
-    target = definitions.get(ref.rsplit("/", 1)[-1])
-    if not isinstance(target, dict):
-        return {k: v for k, v in node.items() if k != "$ref"}
-    merged = {**target, **{k: v for k, v in node.items() if k != "$ref"}}
-    return _resolve(merged, definitions, depth + 1)
+    for branch in branches:
+        if not isinstance(branch, dict):
+            continue
+        for key, value in refs.resolve(branch).items():
+            if key == "properties" and isinstance(value, dict):
+                known = node.get("properties")
+                node["properties"] = {**(known if isinstance(known, dict) else {}), **value}
+            elif key == "required" and isinstance(value, list):
+                known = node.get("required")
+                node["required"] = [*(known if isinstance(known, list) else []), *value]
+            else:
+                node.setdefault(key, value)
+    return node
 
 
-def _clean(node: Any, definitions: dict[str, Any], depth: int) -> Any:
-    if not isinstance(node, dict):
-        return node
-    node = _resolve(node, definitions, depth)
-    node = dict(node)
-    for branch in node.pop("allOf", None) or ():
-        if isinstance(branch, dict):
-            branch = _resolve(branch, definitions, depth + 1)
-            for key, value in branch.items():
-                if key == "properties" and isinstance(value, dict):
-                    node["properties"] = {**node.get("properties", {}), **value}
-                elif key == "required" and isinstance(value, list):
-                    node["required"] = [*node.get("required", []), *value]
-                else:
-                    node.setdefault(key, value)
+def _clean(node: Any, refs: _Refs, depth: int) -> dict[str, Any]:
+    if not isinstance(node, dict) or depth >= MAX_DEPTH:
+        return {}
+    node = _merge_all_of(dict(refs.resolve(node)), refs)
     out: dict[str, Any] = {}
-    branches = node.pop("anyOf", None) or node.pop("oneOf", None)
+    branches = node.pop("anyOf", None)
+    other = node.pop("oneOf", None)
+    if not isinstance(branches, list):
+        branches = other
     if isinstance(branches, list):
-        kept = [b for b in branches if not (isinstance(b, dict) and b.get("type") == "null")]
-        if len(kept) < len(branches):
+        dicts = [refs.resolve(b) for b in branches if isinstance(b, dict)]
+        kept = [b for b in dicts if b.get("type") != "null"]
+        if len(kept) < len(dicts):
             out["nullable"] = True
-        if len(kept) == 1 and isinstance(kept[0], dict):
-            single = _clean(kept[0], definitions, depth + 1)
-            for key, value in single.items():
+        if len(kept) == 1:
+            for key, value in _clean(kept[0], refs, depth).items():
                 node.setdefault(key, value)
         elif kept:
-            out["anyOf"] = [_clean(b, definitions, depth + 1) for b in kept]
+            out["anyOf"] = [_clean(b, refs, depth + 1) for b in kept]
     kind = node.get("type")
     if isinstance(kind, list):
         kinds = [k for k in kind if k != "null"]
@@ -93,18 +119,24 @@ def _clean(node: Any, definitions: dict[str, Any], depth: int) -> Any:
     if "const" in node:
         node["enum"] = [node.pop("const")]
     for key, value in node.items():
-        if key not in _SCHEMA_KEYS:
+        if key not in SCHEMA_KEYS:
             continue
-        if key == "properties" and isinstance(value, dict):
-            out[key] = {name: _clean(sub, definitions, depth + 1) for name, sub in value.items()}
+        if key == "properties":
+            if isinstance(value, dict):
+                out[key] = {name: _clean(sub, refs, depth + 1) for name, sub in value.items()}
         elif key == "items":
-            out[key] = _clean(value, definitions, depth + 1)
-        elif key == "enum" and isinstance(value, list):
-            out[key] = [v if isinstance(v, str) else json_encode(v).decode() for v in value]
-        elif key == "anyOf" and isinstance(value, list):
-            out[key] = [_clean(b, definitions, depth + 1) for b in value]
+            if isinstance(value, list):  # tuple validation: Gemini takes one schema
+                value = next((v for v in value if isinstance(v, dict)), {})
+            out[key] = _clean(value, refs, depth + 1)
+        elif key == "enum":
+            if isinstance(value, list):
+                out[key] = [v if isinstance(v, str) else json_encode(v).decode() for v in value]
+        elif key == "anyOf":
+            out[key] = value  # a single branch's own alternatives, cleaned with it
         else:
             out[key] = value
-    if "enum" in out and "type" not in out:
-        out["type"] = "string"
+    if "enum" in out:
+        kind = out.setdefault("type", "string")
+        if not isinstance(kind, str) or kind.lower() != "string":
+            del out["enum"]  # Gemini: "enum: only allowed for STRING type"
     return out

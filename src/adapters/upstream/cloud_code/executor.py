@@ -1,0 +1,201 @@
+"""`CloudCodeExecutor`: chat through Antigravity's Cloud Code backend.
+
+`prepare` (once per client request) translates the client's body into the inner Gemini
+request (`request.inner_request`); `open` (once per attempt) wraps it in the envelope with the
+account's project and a fresh request id, and posts it to the provider's endpoints in order,
+moving to the next on a network error, 404, 408, 429 or 5xx (the last endpoint's answer is the
+attempt's). Claude and thinking models are always asked on the stream method.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+import msgspec
+
+from aigateway.adapters.codecs.base import WireCodec
+from aigateway.adapters.upstream.cloud_code.answers import AnswerView
+from aigateway.adapters.upstream.cloud_code.envelope import new_request_id, wrap
+from aigateway.adapters.upstream.cloud_code.exchange import CloudCodeExchange
+from aigateway.adapters.upstream.cloud_code.request import (
+    CLAUDE,
+    family,
+    inner_request,
+    streams_upstream,
+)
+from aigateway.adapters.upstream.cloud_code.signatures import SignatureCache
+from aigateway.adapters.upstream.cloud_code.tools import ToolNames
+from aigateway.adapters.upstream.profiles.antigravity import AntigravityProfile
+from aigateway.adapters.upstream.profiles.base import seconds
+from aigateway.application.ports.upstream import (
+    ChatCall,
+    ChatExchange,
+    PreparedChat,
+    Upstream,
+    UpstreamRequest,
+    UpstreamResponse,
+    UpstreamUnavailable,
+)
+from aigateway.domain.accounts import Account
+from aigateway.domain.llm import WireFormat
+from aigateway.domain.providers import Provider
+
+GENERATE = "/v1internal:generateContent"
+STREAM = "/v1internal:streamGenerateContent?alt=sse"
+
+
+def _moves_on(status: int) -> bool:
+    """An endpoint's answer that sends the attempt to the next endpoint."""
+    return status in (404, 408, 429) or status >= 500
+
+
+class ProjectSource(Protocol):
+    """The Cloud Code project an account's requests are billed to."""
+
+    async def project_for(self, account: Account, provider: Provider, secret: str) -> str:
+        """The project id; raises `UpstreamUnavailable` (a failed attempt, with a message for
+        the operator) when there is none."""
+        ...
+
+
+class AuthDataProject:
+    """The project the operator gave in the account's `auth_data.project_id`."""
+
+    async def project_for(self, account: Account, provider: Provider, secret: str) -> str:
+        project = account.credential.data.get("project_id")
+        if isinstance(project, str) and project.strip():
+            return project.strip()
+        raise UpstreamUnavailable(
+            f"antigravity account {account.id} has no Cloud Code project: set auth_data.project_id"
+        )
+
+
+class CloudCodePrepared(PreparedChat, frozen=True, kw_only=True):
+    """`body` is the inner request; the rest is what every attempt and answer needs."""
+
+    upstream_model: str
+    upstream_stream: bool
+    names: ToolNames
+    schemas: dict[str, Any]
+
+
+class CloudCodeExecutor:
+    def __init__(
+        self,
+        transport: Upstream,
+        profile: AntigravityProfile,
+        codecs: Mapping[WireFormat, WireCodec],
+        *,
+        projects: ProjectSource,
+        signatures: SignatureCache,
+        timeout_s: float = 600.0,
+    ) -> None:
+        self._transport = transport
+        self.profile = profile
+        self._codecs = codecs
+        self._projects = projects
+        self._signatures = signatures
+        self._timeout_s = timeout_s
+        self.dialect = profile.dialect
+
+    def prepare(self, call: ChatCall) -> CloudCodePrepared:
+        profile = self.profile
+        provider = call.provider
+        request = self._codecs[call.client_format].decode_request(call.body)
+        upstream_model = profile.model_map(provider).get(call.model, call.model)
+        inner = inner_request(
+            profile.codec,
+            request,
+            upstream_model,
+            self._signatures,
+            max_output_tokens=profile.max_output_tokens(provider, family(upstream_model)),
+        )
+        return CloudCodePrepared(
+            call=call,
+            body=inner.body,
+            translated=True,
+            include_usage=request.include_usage,
+            upstream_model=upstream_model,
+            upstream_stream=call.stream or streams_upstream(request, upstream_model),
+            names=inner.names,
+            schemas=inner.schemas,
+        )
+
+    async def open(self, prepared: PreparedChat, account: Account, secret: str) -> ChatExchange:
+        assert isinstance(prepared, CloudCodePrepared)
+        call = prepared.call
+        provider = call.provider
+        project = await self._projects.project_for(account, provider, secret)
+        body = wrap(
+            prepared.body,
+            project=project,
+            model=prepared.upstream_model,
+            request_id=new_request_id(),
+        )
+        response, request = await self._send(prepared, account, secret, body)
+
+        async def reopen() -> UpstreamResponse:
+            return await self._transport.open(request)
+
+        view = AnswerView(
+            prepared.names,
+            prepared.schemas,
+            self._signatures,
+            claude=family(prepared.upstream_model) == CLAUDE,
+        )
+        listed = self.profile.model_map(provider).values()
+        return CloudCodeExchange(
+            response,
+            self.profile.codec,
+            view,
+            self._codecs[call.client_format],
+            client_model=call.requested_model,
+            include_usage=prepared.include_usage,
+            upstream_stream=prepared.upstream_stream and not call.stream,
+            model_known=prepared.upstream_model in listed,
+            reopen=reopen,
+        )
+
+    async def _send(
+        self, prepared: CloudCodePrepared, account: Account, secret: str, body: bytes
+    ) -> tuple[UpstreamResponse, UpstreamRequest]:
+        """The first endpoint's answer that does not move on, else the last one's."""
+        provider = prepared.call.provider
+        urls = self.profile.base_urls(provider)
+        template = self._request(prepared, account, secret, body)
+        method = STREAM if prepared.upstream_stream else GENERATE
+        for position, base in enumerate(urls):
+            last = position == len(urls) - 1
+            request = msgspec.structs.replace(template, url=base + method)
+            try:
+                response = await self._transport.open(request)
+            except UpstreamUnavailable:
+                if last:
+                    raise
+                continue
+            if last or not _moves_on(response.status):
+                return response, request
+            await response.close()
+        raise UpstreamUnavailable("antigravity provider has no endpoint: set its base_url")
+
+    def _request(
+        self, prepared: CloudCodePrepared, account: Account, secret: str, body: bytes
+    ) -> UpstreamRequest:
+        provider = prepared.call.provider
+        headers = self.profile.auth_headers(provider, account, secret)
+        headers["Content-Type"] = "application/json"
+        headers["User-Agent"] = self.profile.user_agent(provider)
+        if prepared.upstream_stream:
+            headers["Accept"] = "text/event-stream"
+        config = provider.config
+        return UpstreamRequest(
+            url="",
+            headers=headers,
+            body=body,
+            timeout_s=seconds(config.get("read_timeout_s")) or self._timeout_s,
+            connect_timeout_s=seconds(config.get("connect_timeout_s")),
+            total_timeout_s=(
+                None if prepared.upstream_stream else seconds(config.get("total_timeout_s"))
+            ),
+        )

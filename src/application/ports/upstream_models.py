@@ -1,0 +1,34 @@
+"""What an upstream account reports about its models: which it may use, and its quota."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import msgspec
+
+from aigateway.domain.providers import Provider
+
+
+class ModelQuota(msgspec.Struct, frozen=True, kw_only=True):
+    model: str  # the runtime id requests name
+    display_name: str | None
+    remaining_fraction: float | None  # 0..1; None: upstream reports no quota for it
+    reset_time: str | None  # RFC 3339, as upstream reports it
+
+
+class ModelsReport(msgspec.Struct, frozen=True, kw_only=True):
+    models: tuple[ModelQuota, ...]
+    deprecated: dict[str, str] = msgspec.field(default_factory=dict)  # old id -> new id
+
+    def ids(self) -> tuple[str, ...]:
+        return tuple(m.model for m in self.models)
+
+
+class ModelsUnavailable(RuntimeError):
+    """The account's models could not be fetched (the message says why, never with a token)."""
+
+
+class ModelsSource(Protocol):
+    async def fetch(self, provider: Provider, secret: str, project: str) -> ModelsReport:
+        """The account's models as upstream reports them now; raises ModelsUnavailable."""
+        ...
