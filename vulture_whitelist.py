@@ -35,4 +35,3 @@ _.since, _.last_seen  # Notice fields, shown in /health (application/use_cases/n
 # Cloud Code tool rules (adapters/upstream/cloud_code/tools.py), used by the Cloud Code
 # executor in progress; CLAUDE_SCHEMA_KEYS documents the output (tests check it)
 CLAUDE_SCHEMA_KEYS, claude_schema, drop_placeholders, ToolNames, _.to_client
-_.model_known  # Refusal.model_known, set by the Cloud Code executor in progress

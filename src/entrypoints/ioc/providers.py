@@ -421,6 +421,7 @@ class ApplicationProvider(Provider):
         clock: Clock,
         disabler: AccountDisabler,
         tokens: AccessTokens,
+        notices: OperatorNotices,
         settings: Settings,
     ) -> ProxyChat:
         return ProxyChat(
@@ -432,6 +433,7 @@ class ApplicationProvider(Provider):
             budget=RetryBudget(settings.retry.max_attempts, settings.retry.deadline_s),
             disable_account=disabler,
             access_tokens=tokens,
+            notices=notices,
         )
 
     @provide
