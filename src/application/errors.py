@@ -56,6 +56,16 @@ def upstream_unavailable(provider_id: str) -> GatewayError:
     )
 
 
+def client_version_outdated(provider_id: str) -> GatewayError:
+    return GatewayError(
+        502,
+        f"provider {provider_id} refuses the gateway's Antigravity client version as outdated; "
+        "the operator must raise config.client_version of the provider",
+        type=ErrorType.API_ERROR,
+        code="client_version_outdated",
+    )
+
+
 def internal_error() -> GatewayError:
     return GatewayError(500, "internal error", type=ErrorType.API_ERROR, code="internal_error")
 

@@ -1,11 +1,14 @@
 """Properties of upstream error classification: total, bounded, never retries client errors,
 never leaks a secret planted in the upstream answer, and the message text (which an upstream may
-echo from the prompt) never makes an outcome more severe."""
+echo from the prompt) never makes an outcome more severe: the one exception, the Cloud Code
+suspension notice as the whole start of a 403 PERMISSION_DENIED message, is pinned down
+here too (anything before it, and it decides nothing)."""
 
 from __future__ import annotations
 
 import json
 import math
+import re
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from functools import cache
@@ -32,12 +35,14 @@ from aigateway.domain.errors import (
     classify_token_refresh_error,
     error_in_success,
 )
+from aigateway.domain.errors.bodies import MAX_LINK
 from aigateway.domain.errors.durations import (
     go_duration_seconds,
     message_delay_seconds,
     retry_after_seconds,
     timestamp_delay,
 )
+from aigateway.domain.errors.failure import MAX_LINK_REASON, MAX_REASON
 
 CANARIES = ("sk-canary-123456", "ya29.canary-access-token-7890", "sk-ant-api03-canary-abcdef")
 
@@ -78,6 +83,8 @@ MESSAGES = (
     "OAuth token has been revoked.",
     "Overloaded",
     "You exceeded your current quota, please check your plan and billing details.",
+    "This version of Antigravity is no longer supported. Please update.",
+    "Your current version of Antigravity is out of date.",
 )
 HINTS = (
     "0",
@@ -298,16 +305,25 @@ def upstream_answers(draw: st.DrawFn) -> Answer:
     )
 
 
-def durations_within(delay: timedelta | None, policy: CooldownPolicy) -> bool:
-    return delay is None or timedelta(0) <= delay <= max(policy.max_cooldown, timedelta(0))
+def durations_within(delay: timedelta | None, limit: timedelta) -> bool:
+    return delay is None or timedelta(0) <= delay <= max(limit, timedelta(0))
 
 
 def check_invariants(failure: Failure, policy: CooldownPolicy, failures: int) -> None:
     assert isinstance(failure.category, FailureCategory)
     assert isinstance(failure.action, FailureAction)
-    assert durations_within(failure.cooldown, policy)
-    assert durations_within(failure.retry_after, policy)
-    assert 0 < len(failure.reason) <= 200
+    quota = failure.category is FailureCategory.QUOTA_EXHAUSTED
+    limit = policy.max_quota_cooldown if quota else policy.max_cooldown
+    assert durations_within(failure.cooldown, limit)
+    assert durations_within(failure.retry_after, limit)
+    if "https://" in failure.reason:  # a disable with the owner's link
+        assert failure.disables_account
+        assert 0 < len(failure.reason) <= MAX_LINK_REASON
+    else:
+        assert 0 < len(failure.reason) <= MAX_REASON
+    if failure.category is FailureCategory.CLIENT_OUTDATED:  # nobody's account is at fault
+        assert failure.action is FailureAction.RETURN_TO_CLIENT
+        assert failure.retry_after is None
     if failure.action in (FailureAction.ROTATE, FailureAction.DISABLE_AND_ROTATE):
         assert failure.cooldown is not None
     else:
@@ -335,6 +351,7 @@ def check_invariants(failure: Failure, policy: CooldownPolicy, failures: int) ->
     failure_counts,
     auth_types,
     error_kinds,
+    st.booleans(),
 )
 def test_every_upstream_answer_gets_one_bounded_classification(
     answer: Answer,
@@ -342,6 +359,7 @@ def test_every_upstream_answer_gets_one_bounded_classification(
     failures: int,
     auth_type: AuthType | None,
     error_kind: NetworkErrorKind,
+    model_known: bool,
 ) -> None:
     _, dialect, status, body, headers = answer
     failure = classify(
@@ -353,6 +371,7 @@ def test_every_upstream_answer_gets_one_bounded_classification(
         failures=failures,
         auth_type=auth_type,
         error_kind=error_kind,
+        model_known=model_known,
     )
     check_invariants(failure, DEFAULT_POLICY, failures)
     assert failure.status == status
@@ -365,6 +384,7 @@ def test_every_upstream_answer_gets_one_bounded_classification(
         failures=failures,
         auth_type=auth_type,
         error_kind=error_kind,
+        model_known=model_known,
     )
     assert again == failure  # pure: same input, same answer
 
@@ -413,6 +433,7 @@ timedeltas = st.timedeltas(min_value=timedelta(0), max_value=timedelta(hours=48)
 policies = st.builds(
     CooldownPolicy,
     max_cooldown=timedeltas,
+    max_quota_cooldown=st.timedeltas(min_value=timedelta(0), max_value=timedelta(days=30)),
     short_wait=st.timedeltas(min_value=timedelta(0), max_value=timedelta(seconds=10)),
     same_account_retries=st.integers(min_value=0, max_value=3),
     rate_limited=st.builds(Backoff, base=timedeltas, cap=timedeltas),
@@ -522,6 +543,7 @@ ECHOES = (
     "Your quota will reset after 99h.",
     "retry after 30 seconds",
     "try again in 2 minutes",
+    "This version of Antigravity is no longer supported.",
 )
 messages = st.one_of(
     st.text(max_size=60),
@@ -622,5 +644,131 @@ def test_the_message_text_never_makes_an_outcome_more_severe(
         body = error_body(shape, text, first, second)
         return classify(dialect, status, body, headers, NOW, failures=failures, auth_type=auth_type)
 
+    if documented_suspension(dialect, status, shape, message, first, second):
+        return  # the one exception: pinned down by the two properties below
     with_text, without = run(message), run("")
     assert no_more_severe(with_text, without), (with_text.reason, without.reason)
+
+
+def documented_suspension(
+    dialect: ErrorDialect,
+    status: int,
+    shape: int,
+    message: str,
+    first: str | None,
+    second: str | None,
+) -> bool:
+    """The Cloud Code suspension notice as the start of a 403 PERMISSION_DENIED message of a
+    body without an ErrorInfo reason: the only text that decides (it disables)."""
+    words = " ".join(message.split()).lower()
+    return (
+        bool(dialect.suspension_notices)
+        and status == 403
+        and shape == 2
+        and (first or "").lower() == "permission_denied"
+        and not second
+        and words.startswith(dialect.suspension_notices)
+    )
+
+
+SUSPENSION = "This service has been disabled in this account for violation of Terms of Service."
+
+
+@given(
+    dialects | st.just(CLOUD_CODE_DIALECT),
+    st.just(403) | auth_statuses,
+    st.just(2) | st.integers(min_value=0, max_value=4),
+    st.text(min_size=1, max_size=40).filter(lambda t: any(c.isalnum() for c in t)),
+    st.text(max_size=40),
+    st.just("PERMISSION_DENIED") | any_codes,
+    unknown_codes | any_codes,
+    failure_counts,
+    auth_types,
+)
+def test_the_suspension_notice_after_any_other_text_never_disables(
+    dialect: ErrorDialect,
+    status: int,
+    shape: int,
+    before: str,
+    after: str,
+    first: str | None,
+    second: str | None,
+    failures: int,
+    auth_type: AuthType | None,
+) -> None:
+    """An echo comes after the upstream's own words: the notice anywhere but first decides
+    nothing (what the codes decide without it, they decide with it)."""
+
+    def run(text: str) -> Failure:
+        body = error_body(shape, text, first, second)
+        return classify(dialect, status, body, {}, NOW, failures=failures, auth_type=auth_type)
+
+    with_text = run(f"{before} {SUSPENSION} {after}")
+    if documented_suspension(dialect, status, shape, f"{before} {SUSPENSION}", first, second):
+        return  # `before` itself spelled the start of the notice
+    assert no_more_severe(with_text, run("")), with_text.reason
+
+
+@given(st.text(max_size=60), st.sampled_from((OPENAI_DIALECT, ANTHROPIC_DIALECT)), any_codes)
+def test_only_the_cloud_code_dialect_reads_the_suspension_notice(
+    after: str, dialect: ErrorDialect, second: str | None
+) -> None:
+    body = error_body(2, f"{SUSPENSION} {after}", "PERMISSION_DENIED", second)
+    without = error_body(2, "", "PERMISSION_DENIED", second)
+    assert no_more_severe(
+        classify(dialect, 403, body, {}, NOW), classify(dialect, 403, without, {}, NOW)
+    )
+
+
+@given(
+    st.sampled_from((200, 404)),
+    st.binary(max_size=300) | json_bodies(CANARIES[0]) | st.sampled_from(MESSAGES).map(str.encode),
+    dialects,
+    st.booleans(),
+    failure_counts,
+)
+def test_a_client_version_refusal_never_rests_nor_disables(
+    status: int, body: bytes, dialect: ErrorDialect, model_known: bool, failures: int
+) -> None:
+    failure = classify(dialect, status, body, {}, NOW, failures=failures, model_known=model_known)
+    if failure.category is FailureCategory.CLIENT_OUTDATED:
+        assert dialect.version_gate
+        assert failure.cooldown is None and not failure.disables_account
+        assert failure.action is FailureAction.RETURN_TO_CLIENT
+
+
+@given(
+    st.text(
+        st.characters(codec="ascii", categories=("L", "N", "P", "S")), min_size=1, max_size=900
+    ),
+    canaries,
+)
+def test_a_shown_link_is_a_google_https_link_without_a_secret(path: str, secret: str) -> None:
+    for link in (f"https://accounts.google.com/{path}", f"https://{path}", path):
+        for planted_link in (link, f"{link}{secret}"):
+            body = json.dumps(
+                {
+                    "error": {
+                        "code": 403,
+                        "status": "PERMISSION_DENIED",
+                        "message": "Verify your account to continue.",
+                        "details": [
+                            {
+                                "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+                                "reason": "VALIDATION_REQUIRED",
+                                "metadata": {"validation_url": planted_link},
+                            }
+                        ],
+                    }
+                }
+            ).encode()
+            failure = classify(CLOUD_CODE_DIALECT, 403, body, {}, NOW)
+            assert failure.disables_account
+            assert secret not in failure.reason
+            shown = failure.reason.partition("; verify at ")[2]
+            if shown:
+                assert shown == planted_link and len(shown) <= MAX_LINK
+                host = re.match(r"https://([^/?#:]*)", shown)
+                assert host is not None
+                assert host[1] == "google.com" or host[1].endswith(".google.com")
+                assert not any(c.isspace() for c in shown)

@@ -28,6 +28,7 @@ from aigateway.domain.errors import (
     network_failure,
     read_error_body,
     retry_after_header,
+    version_gate_notice,
 )
 from aigateway.domain.errors.durations import (
     go_duration_seconds,
@@ -134,29 +135,98 @@ AG_CAPACITY = google_error(
     f"No capacity available for model {AG_MODEL} on the server",
     error_info("MODEL_CAPACITY_EXHAUSTED", model=AG_MODEL),
 )
-AG_VALIDATION = google_error(
+VALIDATION_URL = (
+    "https://accounts.google.com/signin/continue?sarp=1&scc=1&continue=https://developers."
+    "google.com/gemini-code-assist/auth/auth_success_gemini&plt=AKgnsbsqFZV9QxEfLB3_xPIOpSm0"
+    "cIH43&flowName=GlifWebSignIn&authuser"
+)
+AG_VALIDATION = google_error(  # the message echoes a key: it must never reach a reason
     403,
     "PERMISSION_DENIED",
-    "To continue, verify your account at\n\nhttps://accounts.google.com/signin/continue?"
-    f"sarp=1&scc=1&plt={CANARY}&flowName=GlifWebSignIn\n\nLearn more",
+    f"To continue, verify your account at\n\n{VALIDATION_URL}&x={CANARY}\n\nLearn more",
     error_info(
         "VALIDATION_REQUIRED",
         validation_error_message="Verify your account to continue.",
-        validation_url=f"https://accounts.google.com/signin/continue?plt={CANARY}",
+        validation_url_link_text="Verify your account",
+        validation_url=VALIDATION_URL,
+        validation_learn_more_link_text="Learn more",
+        validation_learn_more_url="https://support.google.com/accounts?p=al_alert",
     ),
 )
-AG_TOS = google_error(
+APPEAL_URL = "https://support.google.com/gemini/contact/antigravity_appeal"
+AG_TOS = google_error(  # the older, text-only variant
     403,
     "PERMISSION_DENIED",
     "This service has been disabled in this account for violation of Terms of Service. "
     "Please submit an appeal to continue using this product.",
+)
+AG_TOS_GEMINI = dumps(
+    {
+        "error": {
+            "code": 403,
+            "message": "Gemini has been disabled in this account for violation of Terms of "
+            "Service. If you believe this is an error, please contact Google Cloud Support.",
+            "status": "PERMISSION_DENIED",
+        }
+    }
 )
 AG_TOS_CODED = google_error(
     403,
     "PERMISSION_DENIED",
     "This service has been disabled in this account for violation of Terms of Service. "
     "Please submit an appeal to continue using this product.",
-    error_info("TOS_VIOLATION", appeal_url="https://support.google.com/appeal"),
+    error_info(
+        "TOS_VIOLATION",
+        appeal_url=APPEAL_URL,
+        appeal_url_link_text="Submit an appeal",
+        uiMessage="true",
+    ),
+)
+AG_SERVICE_DISABLED = google_error(
+    403,
+    "PERMISSION_DENIED",
+    "Cloud Code Private API has not been used in project p-123 before or it is disabled. "
+    "Enable it by visiting https://console.developers.google.com/apis/api/cloudcode-pa."
+    "googleapis.com/overview?project=p-123 then retry.",
+    {
+        "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+        "reason": "SERVICE_DISABLED",
+        "domain": "googleapis.com",
+        "metadata": {
+            "consumer": "projects/p-123",
+            "service": "cloudcode-pa.googleapis.com",
+            "activationUrl": "https://console.developers.google.com/apis/api/cloudcode-pa."
+            "googleapis.com/overview?project=p-123",
+        },
+    },
+)
+
+
+AG_QUOTA_DAYS = google_error(  # the shape of a weekly pool running out
+    429,
+    "RESOURCE_EXHAUSTED",
+    "Individual quota reached. Contact your administrator to enable overages. "
+    "Resets in 108h48m29s.",
+    error_info("QUOTA_EXHAUSTED", model=AG_MODEL, quotaResetDelay="108h48m20.79s"),
+    retry_info("391609.79s"),
+)
+AG_RATE_SHORT = google_error(  # as recorded, with both delays
+    429,
+    "RESOURCE_EXHAUSTED",
+    "You have exhausted your capacity on this model. Your quota will reset after 0s.",
+    error_info(
+        "RATE_LIMIT_EXCEEDED",
+        model=AG_MODEL,
+        quotaResetDelay="479.417207ms",
+        quotaResetTimeStamp="2026-04-20T09:19:49Z",
+        uiMessage="true",
+    ),
+    retry_info("0.479417207s"),
+)
+AG_NOT_FOUND = google_error(404, "NOT_FOUND", "Requested entity was not found.")
+AG_VERSION_NOTICE = (
+    "This version of Antigravity is no longer supported. Please update to receive the "
+    "latest features!"
 )
 
 
@@ -177,7 +247,9 @@ class Case:
         failures: int = 0,
         auth_type: AuthType | None = None,
         error_kind: NetworkErrorKind = NetworkErrorKind.OTHER,
+        model_known: bool = False,
     ) -> None:
+        self.model_known = model_known
         self.dialect, self.status, self.body = dialect, status, body
         self.headers = headers or {}
         self.category, self.action, self.cooldown, self.scope = category, action, cooldown, scope
@@ -194,6 +266,7 @@ class Case:
             failures=self.failures,
             auth_type=self.auth_type,
             error_kind=self.error_kind,
+            model_known=self.model_known,
         )
 
 
@@ -350,16 +423,79 @@ CASES = {
         ),
         category=Cat.QUOTA_EXHAUSTED, action=Act.ROTATE, cooldown=timedelta(hours=3),
     ),
-    "antigravity 429 quota reset further than max_cooldown is capped": Case(
+    "antigravity 429 quota reset days away is honoured (RetryInfo first)": Case(
+        ANTIGRAVITY, 429, AG_QUOTA_DAYS,
+        category=Cat.QUOTA_EXHAUSTED, action=Act.ROTATE, cooldown=s(391609.79),
+        retry_after=s(391609.79), scope=Scope.MODEL, code="QUOTA_EXHAUSTED",
+    ),
+    "antigravity 429 quota reset days away: quotaResetDelay without RetryInfo": Case(
         ANTIGRAVITY, 429,
         google_error(
             429, "RESOURCE_EXHAUSTED",
             "Individual quota reached. Contact your administrator to enable overages. "
-            "Resets in 71h15m27s.",
-            error_info("QUOTA_EXHAUSTED", quotaResetDelay="71h15m27.791609974s"),
-            retry_info("256527.791609974s"),
+            "Resets in 108h48m29s.",
+            error_info("QUOTA_EXHAUSTED", quotaResetDelay="108h48m20.79s"),
         ),
-        category=Cat.QUOTA_EXHAUSTED, action=Act.ROTATE, cooldown=timedelta(hours=24),
+        category=Cat.QUOTA_EXHAUSTED, action=Act.ROTATE,
+        cooldown=timedelta(hours=108, minutes=48, seconds=20.79), scope=Scope.MODEL,
+    ),
+    "antigravity 429 quota reset further than max_quota_cooldown is capped": Case(
+        ANTIGRAVITY, 429,
+        google_error(
+            429, "RESOURCE_EXHAUSTED", "Individual quota reached.",
+            error_info("QUOTA_EXHAUSTED"), retry_info("9999999s"),
+        ),
+        category=Cat.QUOTA_EXHAUSTED, action=Act.ROTATE, cooldown=timedelta(days=8),
+    ),
+    "antigravity 429 quota: 'Resets in' the message alone never lengthens the rest": Case(
+        ANTIGRAVITY, 429,
+        google_error(
+            429, "RESOURCE_EXHAUSTED", "Individual quota reached. Resets in 108h48m29s.",
+            error_info("QUOTA_EXHAUSTED"),
+        ),
+        category=Cat.QUOTA_EXHAUSTED, action=Act.ROTATE, cooldown=timedelta(hours=1),
+    ),
+    "antigravity 429 quota: a shorter 'Resets in' in the message is taken": Case(
+        ANTIGRAVITY, 429,
+        google_error(
+            429, "RESOURCE_EXHAUSTED", "Individual quota reached. Resets in 20m0s.",
+            error_info("QUOTA_EXHAUSTED"),
+        ),
+        category=Cat.QUOTA_EXHAUSTED, action=Act.ROTATE, cooldown=timedelta(minutes=20),
+    ),
+    "antigravity 429 real RATE_LIMIT_EXCEEDED of 479 ms: wait on the same account": Case(
+        ANTIGRAVITY, 429, AG_RATE_SHORT,
+        category=Cat.RATE_LIMITED, action=Act.RETRY_SAME_AFTER, retry_after=s(0.479417207),
+        scope=Scope.MODEL, code="RATE_LIMIT_EXCEEDED",
+    ),
+    "antigravity 429 real RATE_LIMIT_EXCEEDED of 479 ms again: the next account": Case(
+        ANTIGRAVITY, 429, AG_RATE_SHORT, failures=1,
+        category=Cat.RATE_LIMITED, action=Act.ROTATE, cooldown=s(0.479417207),
+        scope=Scope.MODEL,
+    ),
+    "antigravity 429 'reset after 0s' in the message only": Case(
+        ANTIGRAVITY, 429,
+        dumps({"error": {"code": 429, "status": "RESOURCE_EXHAUSTED",
+                         "message": "You have exhausted your capacity on this model. "
+                                    "Your quota will reset after 0s."}}),
+        category=Cat.RATE_LIMITED, action=Act.RETRY_SAME_AFTER, retry_after=s(0),
+    ),
+    "antigravity 429 INSUFFICIENT_G1_CREDITS_BALANCE: a quota of that model": Case(
+        ANTIGRAVITY, 429,
+        google_error(
+            429, "RESOURCE_EXHAUSTED", "Insufficient credits balance.",
+            error_info("INSUFFICIENT_G1_CREDITS_BALANCE", model=AG_MODEL),
+        ),
+        category=Cat.QUOTA_EXHAUSTED, action=Act.ROTATE, cooldown=timedelta(hours=1),
+        scope=Scope.MODEL, code="INSUFFICIENT_G1_CREDITS_BALANCE",
+    ),
+    "antigravity 503 capacity with a long RetryInfo: still only seconds": Case(
+        ANTIGRAVITY, 503,
+        google_error(
+            503, "UNAVAILABLE", f"No capacity available for model {AG_MODEL} on the server",
+            error_info("MODEL_CAPACITY_EXHAUSTED", model=AG_MODEL), retry_info("3600s"),
+        ),
+        category=Cat.CAPACITY, action=Act.ROTATE, cooldown=s(60), scope=Scope.MODEL,
     ),
     "antigravity 429 QUOTA_EXHAUSTED without any hint: 1 h": Case(
         ANTIGRAVITY, 429,
@@ -451,18 +587,38 @@ CASES = {
         ANTIGRAVITY, 403, AG_TOS_CODED,
         category=Cat.ACCOUNT_DISABLED, action=Act.DISABLE_AND_ROTATE, code="TOS_VIOLATION",
     ),
-    "antigravity 403 terms of service in the text only: rest, not disable": Case(
+    "antigravity 403 the documented suspension notice alone: disable": Case(
         ANTIGRAVITY, 403, AG_TOS,
-        category=Cat.PERMISSION, action=Act.ROTATE, cooldown=timedelta(minutes=30),
-        scope=Scope.MODEL, code="PERMISSION_DENIED",
+        category=Cat.ACCOUNT_DISABLED, action=Act.DISABLE_AND_ROTATE, code="PERMISSION_DENIED",
     ),
-    "antigravity 403 SERVICE_DISABLED: whole account rests": Case(
+    "antigravity 403 the older Gemini suspension notice: disable": Case(
+        ANTIGRAVITY, 403, AG_TOS_GEMINI,
+        category=Cat.ACCOUNT_DISABLED, action=Act.DISABLE_AND_ROTATE, code="PERMISSION_DENIED",
+    ),
+    "antigravity 403 the suspension notice after other text: rest, not disable": Case(
         ANTIGRAVITY, 403,
         google_error(
             403, "PERMISSION_DENIED",
-            "Cloud Code Private API has not been used in project p-123 before or it is disabled.",
-            error_info("SERVICE_DISABLED", consumer="projects/p-123"),
+            "Invalid value at 'contents[0]': This service has been disabled in this account "
+            "for violation of Terms of Service.",
         ),
+        category=Cat.PERMISSION, action=Act.ROTATE, cooldown=timedelta(minutes=30),
+        scope=Scope.MODEL,
+    ),
+    "the suspension notice in another dialect: rest, not disable": Case(
+        OPENAI, 403,
+        google_error(
+            403, "PERMISSION_DENIED",
+            "This service has been disabled in this account for violation of Terms of Service.",
+        ),
+        category=Cat.PERMISSION, action=Act.ROTATE, cooldown=timedelta(minutes=30),
+    ),
+    "antigravity 403 SERVICE_DISABLED: the project is wrong, disable": Case(
+        ANTIGRAVITY, 403, AG_SERVICE_DISABLED,
+        category=Cat.ACCOUNT_DISABLED, action=Act.DISABLE_AND_ROTATE, code="SERVICE_DISABLED",
+    ),
+    "google 403 SERVICE_DISABLED elsewhere: whole account rests": Case(
+        OPENAI, 403, AG_SERVICE_DISABLED,
         category=Cat.PERMISSION, action=Act.ROTATE, cooldown=timedelta(minutes=30),
         scope=Scope.ACCOUNT, code="SERVICE_DISABLED",
     ),
@@ -481,9 +637,32 @@ CASES = {
         scope=Scope.ACCOUNT,
     ),
     "antigravity 404: back to the client, nothing rests": Case(
-        ANTIGRAVITY, 404,
-        google_error(404, "NOT_FOUND", "Requested entity was not found."),
+        ANTIGRAVITY, 404, AG_NOT_FOUND,
         category=Cat.NOT_FOUND, action=Act.RETURN_TO_CLIENT, cooldown=None, code="NOT_FOUND",
+    ),
+    "antigravity 404 for a model the account lists: the client version is refused": Case(
+        ANTIGRAVITY, 404, AG_NOT_FOUND, model_known=True,
+        category=Cat.CLIENT_OUTDATED, action=Act.RETURN_TO_CLIENT, cooldown=None,
+        retry_after=None, code="NOT_FOUND",
+    ),
+    "404 for a listed model where no version gate exists: not found": Case(
+        OPENAI, 404, AG_NOT_FOUND, model_known=True,
+        category=Cat.NOT_FOUND, action=Act.RETURN_TO_CLIENT, cooldown=None,
+    ),
+    "antigravity 200 whose reply is the upgrade notice: client outdated": Case(
+        ANTIGRAVITY, 200, AG_VERSION_NOTICE.encode(),
+        category=Cat.CLIENT_OUTDATED, action=Act.RETURN_TO_CLIENT, cooldown=None,
+        retry_after=None,
+    ),
+    "antigravity 200 'out of date' notice: client outdated": Case(
+        ANTIGRAVITY, 200,
+        b"Your current version of Antigravity is out of date. Please visit "
+        b"https://antigravity.google/download to download and install the latest version.",
+        category=Cat.CLIENT_OUTDATED, action=Act.RETURN_TO_CLIENT, cooldown=None,
+    ),
+    "a 200 upgrade notice where no version gate exists: an empty answer": Case(
+        OPENAI, 200, AG_VERSION_NOTICE.encode(),
+        category=Cat.EMPTY_RESPONSE, action=Act.RETRY_SAME_AFTER,
     ),
     "antigravity 400 INVALID_ARGUMENT: back to the client": Case(
         ANTIGRAVITY, 400,
@@ -665,7 +844,7 @@ def test_classification_table(case: Case) -> None:
     if case.code is not False:
         assert failure.code == case.code
     assert failure.status == case.status
-    assert 0 < len(failure.reason) <= 200
+    assert 0 < len(failure.reason) <= (1000 if "https://" in failure.reason else 200)
     assert CANARY not in failure.reason
 
 
@@ -678,15 +857,78 @@ def test_reason_is_short_operator_text_with_the_hint() -> None:
     assert quota.reason.startswith("antigravity 429: quota exhausted [QUOTA_EXHAUSTED]; wait 2h21m")
 
 
-def test_disable_reasons_never_carry_upstream_text() -> None:
-    for body in (AG_VALIDATION, AG_TOS_CODED, OPENAI_BAD_KEY):
-        failure = classify(ANTIGRAVITY, 403, body, {}, NOW)
-        assert "http" not in failure.reason
-        assert CANARY not in failure.reason
+def test_disable_reasons_carry_only_the_owner_link_of_the_error_info() -> None:
     validation = classify(ANTIGRAVITY, 403, AG_VALIDATION, {}, NOW)
-    assert "verified" in validation.reason
+    assert validation.reason == (
+        "antigravity 403: account must be verified: its owner signs in to the Google account "
+        "and completes the verification, then re-enable it; disabled [VALIDATION_REQUIRED]; "
+        f"verify at {VALIDATION_URL}"
+    )
     tos = classify(ANTIGRAVITY, 403, AG_TOS_CODED, {}, NOW)
-    assert "terms-of-service" in tos.reason
+    assert tos.reason == (
+        "antigravity 403: account suspended for a terms-of-service violation; disabled "
+        f"[TOS_VIOLATION]; appeal at {APPEAL_URL}"
+    )
+    for body in (AG_TOS, AG_TOS_GEMINI, OPENAI_BAD_KEY, AG_SERVICE_DISABLED):
+        failure = classify(ANTIGRAVITY, 403, body, {}, NOW)
+        assert "http" not in failure.reason  # the message's links are never copied
+        assert CANARY not in failure.reason
+    project = classify(ANTIGRAVITY, 403, AG_SERVICE_DISABLED, {}, NOW)
+    assert "auth_data.project_id" in project.reason
+    assert "p-123" not in project.reason
+
+
+@pytest.mark.parametrize(
+    "link",
+    [
+        "http://accounts.google.com/signin",  # not https
+        "https://accounts.google.com.evil.example/signin",  # not a Google host
+        "https://evil.example/?accounts.google.com",
+        "https://accounts.google.com/signin?token=ya29.a0AfH6SM",  # looks like a credential
+        "https://accounts.google.com/signin\nInjected: line",
+        "https://accounts.google.com/" + "a" * 800,  # too long
+        "javascript:alert(1)",
+    ],
+)
+def test_a_validation_link_that_may_not_be_shown_is_left_out(link: str) -> None:
+    body = google_error(
+        403, "PERMISSION_DENIED", "Verify your account to continue.",
+        error_info("VALIDATION_REQUIRED", validation_url=link),
+    )  # fmt: skip
+    failure = classify(ANTIGRAVITY, 403, body, {}, NOW)
+    assert failure.disables_account
+    assert "http" not in failure.reason and "javascript" not in failure.reason
+    assert failure.reason.endswith("disabled [VALIDATION_REQUIRED]")
+
+
+def test_client_outdated_cools_nothing_and_names_the_setting() -> None:
+    for status, body, known in (
+        (200, AG_VERSION_NOTICE.encode(), False),
+        (404, AG_NOT_FOUND, True),
+    ):
+        failure = classify(ANTIGRAVITY, status, body, {}, NOW, failures=5, model_known=known)
+        assert failure.category is Cat.CLIENT_OUTDATED
+        assert (failure.cooldown, failure.retry_after, failure.disables_account) == (
+            None, None, False,
+        )  # fmt: skip
+        assert "config.client_version" in failure.reason
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (AG_VERSION_NOTICE, True),
+        ("Your current version of Antigravity is out of date. Please update.", True),
+        ("  **This version of Antigravity is no longer supported.**\n", True),
+        ("⚠️ This version of   Antigravity is no longer\nsupported.", True),
+        ("The user asked: This version of Antigravity is no longer supported?", False),
+        ("This version of Antigravity is no longer supported. " + "x" * 2000, False),
+        ("Here is your answer.", False),
+        ("", False),
+    ],
+)
+def test_version_gate_notice(text: str, expected: bool) -> None:
+    assert version_gate_notice(text) is expected
 
 
 def test_headers_are_case_insensitive() -> None:
@@ -717,8 +959,13 @@ def test_network_failure_matches_classify() -> None:
 
 
 def test_a_stricter_policy_caps_every_delay() -> None:
-    policy = CooldownPolicy(max_cooldown=timedelta(minutes=10))
-    assert classify(ANTIGRAVITY, 429, AG_QUOTA, {}, NOW, policy).cooldown == timedelta(minutes=10)
+    policy = CooldownPolicy(
+        max_cooldown=timedelta(minutes=10), max_quota_cooldown=timedelta(minutes=20)
+    )
+    assert classify(ANTIGRAVITY, 429, AG_QUOTA, {}, NOW, policy).cooldown == timedelta(minutes=20)
+    assert classify(OPENAI, 429, b"", {"Retry-After": "3600"}, NOW, policy).cooldown == timedelta(
+        minutes=10
+    )
     assert classify(OPENAI, 403, b"", {}, NOW, policy).cooldown == timedelta(minutes=10)
     disabled = classify(OPENAI, 401, OPENAI_BAD_KEY, {}, NOW, policy)
     assert disabled.cooldown == timedelta(minutes=10)
@@ -1096,13 +1343,20 @@ UNCODED_AUTH = {
 def test_revocation_phrases_without_a_revocation_code_never_disable(
     dialect: ErrorDialect, status: int, make: Any, message: str
 ) -> None:
-    for auth_type in (AuthType.API_KEY, AuthType.OAUTH):
-        for failures in (0, 1):
-            failure = classify(
-                dialect, status, make(message), {}, NOW, failures=failures, auth_type=auth_type
-            )
-            assert not failure.disables_account, failure.reason
-            assert failure.category not in (Cat.AUTH_REVOKED, Cat.ACCOUNT_DISABLED)
+    documented = dialect.suspension_notices and message.lower().startswith(
+        dialect.suspension_notices
+    )
+    # As the whole message of a Cloud Code 403, the suspension notice is the upstream's own
+    # (the one text that disables, see the table); after the upstream's words, an echo.
+    texts = [f"Invalid value at 'contents[0]': {message}"] + ([] if documented else [message])
+    for text in texts:
+        for auth_type in (AuthType.API_KEY, AuthType.OAUTH):
+            for failures in (0, 1):
+                failure = classify(
+                    dialect, status, make(text), {}, NOW, failures=failures, auth_type=auth_type
+                )
+                assert not failure.disables_account, failure.reason
+                assert failure.category not in (Cat.AUTH_REVOKED, Cat.ACCOUNT_DISABLED)
 
 
 DISABLING = {

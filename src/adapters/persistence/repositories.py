@@ -36,6 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from aigateway.adapters.crypto import CredentialCipher, DecryptionFailed
 from aigateway.adapters.persistence.engine import unavailable_on_connection_errors
 from aigateway.adapters.persistence.tables import (
+    MAX_DISABLED_REASON,
     UtcDateTime,
     accounts,
     api_keys,
@@ -257,7 +258,7 @@ class SqlAccountRepository(_SqlStore):
                 accounts.c.disabled_reason.is_(None),
                 accounts.c.key_fingerprint == fingerprint,
             )
-            .values(disabled_reason=reason[:255], updated_at=_now())
+            .values(disabled_reason=reason[:MAX_DISABLED_REASON], updated_at=_now())
         )
         async with self._write(changes=False) as conn:
             changed = bool((await conn.execute(statement)).rowcount)

@@ -31,6 +31,9 @@ from sqlalchemy.dialects import mysql
 from sqlalchemy.types import CHAR, TypeEngine
 
 MYSQL_TABLE_OPTIONS: dict[str, Any] = {"mysql_engine": "InnoDB", "mysql_charset": "utf8mb4"}
+# A disable reason with the owner's verification or appeal link is at most 1000 characters
+# (domain/errors/failure.py MAX_LINK_REASON).
+MAX_DISABLED_REASON = 1024
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -98,7 +101,7 @@ accounts = Table(
     Column("key_masked", String(32), nullable=False, server_default=""),
     Column("expires_at", UtcDateTime, nullable=True),
     Column("is_active", Boolean, nullable=False, server_default=true()),
-    Column("disabled_reason", String(255), nullable=True),
+    Column("disabled_reason", String(MAX_DISABLED_REASON), nullable=True),
     Column("last_used_at", UtcDateTime, nullable=True),
     Column("usage_count", BigInteger, nullable=False, server_default=text("0")),
     Column("proxy_id", Integer, nullable=True),

@@ -17,6 +17,7 @@ import msgspec
 from aigateway.application.errors import (
     GatewayError,
     authentication_failed,
+    client_version_outdated,
     invalid_request,
     model_not_found,
     no_available_accounts,
@@ -42,12 +43,14 @@ from aigateway.application.use_cases.chat_request import (
     RequestRecord,
     RetryBudget,
 )
+from aigateway.application.use_cases.notices import OperatorNotices
 from aigateway.application.use_cases.request_log import RequestLogQueue
 from aigateway.domain.accounts import Account
 from aigateway.domain.client_keys import ClientKey
 from aigateway.domain.errors import (
     Failure,
     FailureAction,
+    FailureCategory,
     classify,
     network_failure,
     retry_after_header,
@@ -87,6 +90,7 @@ class ProxyChat:
         *,
         budget: RetryBudget | None = None,
         disable_account: AccountDisabler | None = None,
+        notices: OperatorNotices | None = None,
     ) -> None:
         self._catalog = catalog
         self._rotation = rotation
@@ -95,6 +99,7 @@ class ProxyChat:
         self._clock = clock
         self._budget = budget or RetryBudget()
         self._disable_account = disable_account
+        self._notices = notices or OperatorNotices()
         self._request_ids = RequestIds()
         # consecutive failures per (account, model); bounded, forgotten on success
         self._failures: dict[tuple[str, str], int] = {}
@@ -216,7 +221,8 @@ class ProxyChat:
                 cooling.append(cooldown)
                 await self._rotation.cool_down(provider.id, cooldown)
             if failure.disables_account and self._disable_account is not None:
-                self._disable_account(account, failure.reason)
+                # the reason may carry the owner's link from the upstream: never the key
+                self._disable_account(account, account.credential.redact(failure.reason))
             if failure.action is FailureAction.RETRY_SAME_AFTER:
                 if failure.retry_after:
                     await asyncio.sleep(failure.retry_after.total_seconds())
@@ -243,6 +249,9 @@ class ProxyChat:
         if last is not None and last.result is not None:
             self._log(request, request.account, last.result.status, error=last.summary)
             return last.result
+        if last is not None and last.failure.category is FailureCategory.CLIENT_OUTDATED:
+            self._log(request, request.account, 502, error=last.summary)
+            raise client_version_outdated(provider.id)
         now = self._clock.now()
         free_at = soonest_available(accounts, cooling, model, now)
         if free_at is not None and last is None:  # nothing tried: every account is cooling
@@ -328,7 +337,18 @@ class ProxyChat:
             self._clock.now(),
             failures=failures,
             auth_type=account.credential.auth_type,
+            model_known=refusal.model_known,
         )
+        if failure.category is FailureCategory.CLIENT_OUTDATED:
+            # every account would be refused alike: only the operator can fix it
+            provider = account.provider_id
+            self._notices.note(
+                f"client_version:{provider}",
+                f"provider {provider}: the upstream refuses the gateway's Antigravity client "
+                "version as outdated; raise config.client_version of the provider",
+                self._clock.now(),
+            )
+            return _Failed(failure, None, refusal.summary)
         result = None
         if refusal.client_body is not None:
             # upstream error texts may echo the account's key

@@ -20,6 +20,7 @@ from aigateway.domain.errors.failure import (
 )
 from aigateway.domain.errors.policy import DEFAULT_POLICY, Backoff, CooldownPolicy
 from aigateway.domain.errors.token_refresh import classify_token_refresh_error
+from aigateway.domain.errors.version_gate import version_gate_notice
 
 __all__ = [
     "ANTHROPIC_DIALECT",
@@ -44,4 +45,5 @@ __all__ = [
     "read_error_body",
     "retry_after_header",
     "status_in_success",
+    "version_gate_notice",
 ]

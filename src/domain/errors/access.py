@@ -48,6 +48,11 @@ def forbidden(call: Call) -> Failure:
     tokens = call.tokens
     if tokens & codes.DISABLED:
         return _disabled(call)
+    for known, fix in call.dialect.misconfigured:
+        if known.lower() in tokens:
+            return _misconfigured(call, known, fix)
+    if _suspension_notice(call):
+        return _suspended(call)
     if not tokens & codes.PERMISSION_SPECIFIC:
         # Milder outcomes only: a 403 about the request's content is the client's, and an
         # OAuth 403 that reads like an expired token gets one refresh, then counts as a 403.
@@ -95,19 +100,59 @@ def _refresh(call: Call) -> Failure:
     )
 
 
+_VALIDATION = (
+    "account must be verified: its owner signs in to the Google account and completes the "
+    "verification, then re-enable it; disabled"
+)
+_SUSPENDED = "account suspended for a terms-of-service violation; disabled"
+
+
 def _disabled(call: Call) -> Failure:
     code = call.code(codes.DISABLED)
     lowered = code.lower() if code else ""
     if lowered == "validation_required":
-        text = "account must be verified by signing in to the Google account; disabled"
+        reason = call.reason_with_link(
+            call.reason(_VALIDATION, code), "verify at", call.body.validation_url
+        )
     elif lowered == "tos_violation":
-        text = "account suspended for a terms-of-service violation; disabled"
+        reason = call.reason_with_link(
+            call.reason(_SUSPENDED, code), "appeal at", call.body.appeal_url
+        )
     else:
         text = "account needs a human (verification, eligibility or deactivation); disabled"
+        reason = call.reason(text, code)
+    return _disable(call, reason, code)
+
+
+def _suspension_notice(call: Call) -> bool:
+    """The documented suspension notice, sent without an ErrorInfo: a 403 PERMISSION_DENIED
+    whose message starts with it (an echo of the prompt could only follow the upstream's
+    own words)."""
+    notices = call.dialect.suspension_notices
+    return (
+        bool(notices)
+        and call.status == 403
+        and not call.body.reasons
+        and (call.body.status or "").lower() == "permission_denied"
+        and call.text.startswith(notices)
+    )
+
+
+def _suspended(call: Call) -> Failure:
+    code = call.code(codes.PERMISSION)
+    return _disable(call, call.reason(_SUSPENDED, code), code)
+
+
+def _misconfigured(call: Call, known: str, fix: str) -> Failure:
+    code = call.code(frozenset({known.lower()}))
+    return _disable(call, call.reason(f"{fix}; disabled", code), code)
+
+
+def _disable(call: Call, reason: str, code: str | None) -> Failure:
     return Failure(
         category=FailureCategory.ACCOUNT_DISABLED,
         action=FailureAction.DISABLE_AND_ROTATE,
-        reason=call.reason(text, code),
+        reason=reason,
         status=call.status,
         code=code,
         cooldown=_disabled_cooldown(call),

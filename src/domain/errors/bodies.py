@@ -17,6 +17,7 @@ MAX_ERROR_BODY = 64 * 1024  # real error bodies are a few KiB; larger ones are n
 MAX_TEXT = 2048  # bound on each extracted text
 MAX_DETAILS = 16  # google.rpc.Status details looked at
 MAX_SSE_LINES = 64  # lines of an event stream looked at for an error event
+MAX_LINK = 768  # a longer link in ErrorInfo metadata is not read
 
 _DECODE_ERRORS = (msgspec.MsgspecError, RecursionError, ValueError, TypeError, OverflowError)
 _RAW_ABSENT = msgspec.Raw(b"")
@@ -35,6 +36,9 @@ class ErrorBody(msgspec.Struct, frozen=True, kw_only=True):
     retry_delay: float | None = None  # RetryInfo.retryDelay, seconds
     quota_reset_delay: float | None = None  # ErrorInfo.metadata.quotaResetDelay, seconds
     quota_reset_timestamp: str | None = None  # ErrorInfo.metadata.quotaResetTimeStamp
+    # links for the account's owner (ErrorInfo.metadata), unchecked: see `Call.link`
+    validation_url: str | None = None  # metadata.validation_url (VALIDATION_REQUIRED)
+    appeal_url: str | None = None  # metadata.appeal_url (TOS_VIOLATION)
 
     def codes(self) -> tuple[str, ...]:
         """Every machine-readable code in the body, most specific first (as sent)."""
@@ -170,6 +174,8 @@ def read_error_body(body: bytes) -> ErrorBody:
         retry_delay=details.retry_delay,
         quota_reset_delay=details.quota_reset_delay,
         quota_reset_timestamp=details.quota_reset_timestamp,
+        validation_url=details.validation_url,
+        appeal_url=details.appeal_url,
     )
 
 
@@ -178,6 +184,8 @@ class _Details(msgspec.Struct, frozen=True):
     retry_delay: float | None = None
     quota_reset_delay: float | None = None
     quota_reset_timestamp: str | None = None
+    validation_url: str | None = None
+    appeal_url: str | None = None
 
 
 def _read_details(raw: msgspec.Raw) -> _Details:
@@ -188,6 +196,7 @@ def _read_details(raw: msgspec.Raw) -> _Details:
     retry_delay: float | None = None
     reset_delay: float | None = None
     reset_stamp: str | None = None
+    links: dict[str, str] = {}
     for item in items[:MAX_DETAILS]:
         detail: _Detail | None = _decode(_detail_decoder, item)
         if detail is None:
@@ -204,7 +213,23 @@ def _read_details(raw: msgspec.Raw) -> _Details:
             if reset_stamp is None:
                 stamp = _text(metadata.get("quotaResetTimeStamp", _RAW_ABSENT))
                 reset_stamp = stamp if stamp and len(stamp) <= MAX_HINT_TEXT else None
-    return _Details(tuple(reasons), retry_delay, reset_delay, reset_stamp)
+            for name in ("validation_url", "appeal_url"):
+                link = _link(metadata.get(name, _RAW_ABSENT))
+                if link is not None:
+                    links.setdefault(name, link)
+    return _Details(
+        tuple(reasons),
+        retry_delay,
+        reset_delay,
+        reset_stamp,
+        links.get("validation_url"),
+        links.get("appeal_url"),
+    )
+
+
+def _link(raw: msgspec.Raw) -> str | None:
+    value = _decode(_scalar_decoder, raw) if raw and len(raw) <= 4 * MAX_LINK else None
+    return value if isinstance(value, str) and 0 < len(value) <= MAX_LINK else None
 
 
 def _duration(raw: msgspec.Raw) -> float | None:

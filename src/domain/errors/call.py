@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 
@@ -11,7 +12,7 @@ from aigateway.domain.accounts import AuthType
 from aigateway.domain.errors import codes
 from aigateway.domain.errors.bodies import ErrorBody
 from aigateway.domain.errors.dialects import ErrorDialect
-from aigateway.domain.errors.failure import clip_reason, format_delay
+from aigateway.domain.errors.failure import MAX_LINK_REASON, clip_reason, format_delay
 from aigateway.domain.errors.hints import Hint, find_hint
 from aigateway.domain.errors.policy import CooldownPolicy
 
@@ -29,6 +30,8 @@ class Call(msgspec.Struct, frozen=True, kw_only=True):
     policy: CooldownPolicy
     failures: int
     auth_type: AuthType
+    model_known: bool = False  # the caller knows the account lists the model
+    version_notice: bool = False  # a 2xx whose reply is the upstream's version-gate notice
 
     def code(self, preferred: frozenset[str]) -> str | None:
         """The known code to name in the reason (`preferred` ones first)."""
@@ -60,6 +63,36 @@ class Call(msgspec.Struct, frozen=True, kw_only=True):
         if hint is not None and delay is not None:
             reason += f"; wait {format_delay(delay)} ({hint.source})"
         return clip_reason(reason)
+
+    def link(self, url: str | None) -> str | None:
+        """`url` when it may be shown to the operator: https, on a host of the dialect's
+        `link_hosts`, plain URL characters only, and nothing that looks like a credential."""
+        if url is None or not self.dialect.link_hosts:
+            return None
+        match = _LINK.fullmatch(url)
+        if match is None or any(marker in url.lower() for marker in _CREDENTIAL_MARKERS):
+            return None
+        host = match["host"].lower()
+        if not any(host == h or host.endswith("." + h) for h in self.dialect.link_hosts):
+            return None
+        return url
+
+    def reason_with_link(self, reason: str, label: str, url: str | None) -> str:
+        """`reason` followed by "; <label> <link>" when the link may be shown."""
+        link = self.link(url)
+        if link is None:
+            return reason
+        full = f"{reason}; {label} {link}"
+        return full if len(full) <= MAX_LINK_REASON else reason
+
+
+# https, a host name, then path/query/fragment made only of URL characters (RFC 3986)
+_LINK = re.compile(
+    r"https://(?P<host>[A-Za-z0-9.-]+)(?::[0-9]{1,5})?"
+    r"(?:[/?#][A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]*)?"
+)
+# Prefixes of API keys and OAuth tokens: a link with one of them is not shown
+_CREDENTIAL_MARKERS = ("sk-", "ya29.", "1//0", "bearer", "access_token", "refresh_token")
 
 
 def normalise_headers(headers: Mapping[str, str]) -> dict[str, str]:

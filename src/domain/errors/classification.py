@@ -38,7 +38,8 @@ from aigateway.domain.errors.failure import (
     clip_reason,
 )
 from aigateway.domain.errors.policy import DEFAULT_POLICY, Backoff, CooldownPolicy
-from aigateway.domain.errors.rejections import client_error, not_found
+from aigateway.domain.errors.rejections import client_error, client_outdated, not_found
+from aigateway.domain.errors.version_gate import MAX_NOTICE, version_gate_notice
 
 
 def classify(
@@ -52,6 +53,7 @@ def classify(
     error_kind: NetworkErrorKind = NetworkErrorKind.OTHER,
     failures: int = 0,
     auth_type: AuthType | None = None,
+    model_known: bool = False,
 ) -> Failure:
     """Classify one failed upstream call.
 
@@ -63,6 +65,10 @@ def classify(
     auth_type: the account's credential type; by default the dialect's. OAuth 401s ask for a
         refresh; API-key 401s with a code that rejects the key disable the account.
     now: aware UTC; HTTP-dates and reset timestamps are relative to it.
+    model_known: the account lists the requested model; for a dialect with a client-version
+        gate, a 404 for it means the gateway's client version is refused (`CLIENT_OUTDATED`).
+        For such a dialect, a 2xx whose `body` is the reply text of an upgrade notice
+        (`version_gate_notice`) is `CLIENT_OUTDATED` too.
     """
     _require_aware(now)
     failures = max(0, failures)
@@ -80,6 +86,14 @@ def classify(
         policy=policy,
         failures=failures,
         auth_type=auth_type or dialect.default_auth,
+        model_known=model_known,
+        version_notice=(
+            dialect.version_gate
+            and 200 <= status < 300
+            and not parsed.has_error
+            and len(body) <= 4 * MAX_NOTICE
+            and version_gate_notice(body.decode("utf-8", "replace"))
+        ),
     )
     return _by_status(call)
 
@@ -126,6 +140,8 @@ def _embedded_status(body: ErrorBody, tokens: frozenset[str]) -> int | None:
 
 def _by_status(call: Call) -> Failure:
     status = call.status
+    if call.version_notice or (call.dialect.version_gate and status == 404 and call.model_known):
+        return client_outdated(call)
     if 200 <= status < 300:
         embedded = _embedded_status(call.body, call.tokens)
         if embedded is not None:  # classified as the error it says it is
@@ -195,6 +211,10 @@ def _limited(call: Call, category: FailureCategory) -> Failure:
     text = _LIMIT_TEXT[category]
     if hint is not None:
         wait = policy.cap(delta(hint.seconds))
+        if category is FailureCategory.QUOTA_EXHAUSTED:  # resets can be days away
+            wait = policy.cap_quota(delta(hint.seconds))
+        elif category is FailureCategory.CAPACITY:  # moves on: never a long rest
+            wait = min(wait, policy.cap(policy.capacity.cap))
         if wait < policy.short_wait and call.failures < policy.same_account_retries:
             return Failure(
                 category=category,
@@ -248,6 +268,8 @@ def _rotate_with_hint(
     default = policy.cap(backoff.after(call.failures))
     hint = call.hint(rate_headers=False, ceiling=default)
     cooldown = policy.cap(delta(hint.seconds)) if hint else default
+    if category is FailureCategory.CAPACITY:  # moves on: never a long rest
+        cooldown = min(cooldown, policy.cap(backoff.cap))
     code = call.code(codes.CAPACITY)
     return Failure(
         category=category,

@@ -21,6 +21,7 @@ _CODES_QUOTA = (
     "billing_not_active",
     "QUOTA_EXHAUSTED",
     "QUOTA_EXCEEDED",
+    "INSUFFICIENT_G1_CREDITS_BALANCE",  # Cloud Code: the Google One AI credits are used up
 )
 _CODES_QUOTA_BY_BODY = ("QUOTA_EXHAUSTED", "QUOTA_EXCEEDED")  # Google: quotas per model
 _CODES_RATE = (

@@ -31,6 +31,21 @@ class ErrorDialect(msgspec.Struct, frozen=True, kw_only=True):
     # The scope of a quota whose body says nothing about models: billing quotas cover the
     # account (OpenAI, Anthropic), Google quotas are per model.
     quota_scope: CooldownScope = CooldownScope.ACCOUNT
+    # Hosts (with their subdomains) whose https links in an error body (a verification or
+    # appeal page) may be put in the reason of a disabled account, for its owner to open.
+    link_hosts: tuple[str, ...] = ()
+    # The documented starts of a 403 message (lower-case) that mean the account is suspended,
+    # for an upstream that also sends that notice without any error code. Decisive only as
+    # the start of a PERMISSION_DENIED message without an ErrorInfo: text echoed from a
+    # prompt comes after the upstream's own words, never first.
+    suspension_notices: tuple[str, ...] = ()
+    # Error codes that say the account is set up wrongly, with what the operator must fix:
+    # the account is disabled with that text (it fails the same way until someone fixes it).
+    misconfigured: tuple[tuple[str, str], ...] = ()
+    # The upstream refuses outdated client versions: with a notice instead of the reply
+    # (`version_gate_notice`), or a 404 for a model the account lists. Neither is the
+    # account's fault.
+    version_gate: bool = False
 
 
 OPENAI_DIALECT = ErrorDialect(name="openai", rate_limit_headers=(RateLimitHeaders.OPENAI,))
@@ -41,4 +56,17 @@ CLOUD_CODE_DIALECT = ErrorDialect(
     default_auth=AuthType.OAUTH,
     body_hints_first=True,
     quota_scope=CooldownScope.MODEL,
+    link_hosts=("google.com",),
+    suspension_notices=(
+        "this service has been disabled in this account for violation of terms of service",
+        "gemini has been disabled in this account for violation of terms of service",
+    ),
+    misconfigured=(
+        (
+            "SERVICE_DISABLED",
+            "the account's Google Cloud project cannot use the Cloud Code API: correct "
+            "auth_data.project_id (or remove it to discover the project), then re-enable",
+        ),
+    ),
+    version_gate=True,
 )

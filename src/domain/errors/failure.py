@@ -9,6 +9,9 @@ from datetime import datetime, timedelta
 import msgspec
 
 MAX_REASON = 200
+# A reason may end with one link for the account's owner (a verification or appeal page on a
+# host of the dialect's `link_hosts`): at most this long in all.
+MAX_LINK_REASON = 1000
 
 
 class FailureCategory(enum.StrEnum):
@@ -23,6 +26,9 @@ class FailureCategory(enum.StrEnum):
     NOT_FOUND = "not_found"  # 404/410: the model or endpoint the request named
     TRANSIENT = "transient"  # 5xx, 408, network errors
     EMPTY_RESPONSE = "empty_response"  # a 2xx that carries an error object, or nothing
+    # The upstream refuses the gateway's client version (every account alike): the operator
+    # must raise the provider's client version; no account rests, none is disabled.
+    CLIENT_OUTDATED = "client_outdated"
 
 
 class FailureAction(enum.StrEnum):
@@ -60,7 +66,9 @@ NETWORK_TEXT = {
 class Failure(msgspec.Struct, frozen=True, kw_only=True):
     category: FailureCategory
     action: FailureAction
-    reason: str  # operator text, at most 200 characters, never upstream free text
+    # operator text, at most 200 characters, never upstream free text; a disable may add one
+    # checked link for the account's owner (at most MAX_LINK_REASON characters in all)
+    reason: str
     status: int | None = None  # upstream status; None for network errors
     code: str | None = None  # the known upstream error code that decided, if any
     cooldown: timedelta | None = None  # how long account (+ model) must not be picked

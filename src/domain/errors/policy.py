@@ -25,10 +25,14 @@ class CooldownPolicy(msgspec.Struct, frozen=True, kw_only=True):
     """Cooldown defaults used when the upstream gives no usable hint.
 
     Upstream hints (Retry-After, RetryInfo.retryDelay, quota reset times, ...) win over these
-    defaults; every cooldown and retry_after is then capped to `max_cooldown`.
+    defaults; every cooldown and retry_after is then capped to `max_cooldown`, except the
+    reset of an exhausted quota, capped to `max_quota_cooldown`.
     """
 
     max_cooldown: timedelta = timedelta(hours=24)
+    # Quotas reset days away (weekly pools: "Resets in 108h48m29s"): the announced reset is
+    # honoured, so the account is not tried (and refused) again every `max_cooldown`.
+    max_quota_cooldown: timedelta = timedelta(days=8)
     # A 429 whose hint is shorter than this is waited out on the same account (once).
     short_wait: timedelta = timedelta(seconds=3)
     # Consecutive failures of an account+model during which the same account is tried again
@@ -48,6 +52,10 @@ class CooldownPolicy(msgspec.Struct, frozen=True, kw_only=True):
     def cap(self, delay: timedelta) -> timedelta:
         """`delay` within [0, max_cooldown]."""
         return min(max(delay, timedelta(0)), max(self.max_cooldown, timedelta(0)))
+
+    def cap_quota(self, delay: timedelta) -> timedelta:
+        """An announced quota reset within [0, max_quota_cooldown]."""
+        return min(max(delay, timedelta(0)), max(self.max_quota_cooldown, timedelta(0)))
 
 
 DEFAULT_POLICY = CooldownPolicy()

@@ -25,6 +25,24 @@ def client_error(call: Call, text: str | None = None) -> Failure:
     )
 
 
+def client_outdated(call: Call) -> Failure:
+    """The upstream refuses the gateway's client version: every account would answer the
+    same, and none is at fault. Nothing rests, nothing is disabled, no other account is
+    tried; the operator must raise the provider's client version."""
+    code = call.code(codes.NOT_FOUND)
+    return Failure(
+        category=FailureCategory.CLIENT_OUTDATED,
+        action=FailureAction.RETURN_TO_CLIENT,
+        reason=call.reason(
+            "the upstream refuses the gateway's client version as outdated; raise "
+            "config.client_version of the provider",
+            code,
+        ),
+        status=call.status,
+        code=code,
+    )
+
+
 def not_found(call: Call) -> Failure:
     """The model or endpoint the request named. Models are a provider's, not an account's,
     and a client may pick names through a pattern: every account would answer the same, so

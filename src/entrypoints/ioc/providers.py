@@ -293,6 +293,7 @@ class ApplicationProvider(Provider):
         logs: RequestLogQueue,
         clock: Clock,
         disabler: AccountDisabler,
+        notices: OperatorNotices,
         settings: Settings,
     ) -> ProxyChat:
         return ProxyChat(
@@ -303,6 +304,7 @@ class ApplicationProvider(Provider):
             clock,
             budget=RetryBudget(settings.retry.max_attempts, settings.retry.deadline_s),
             disable_account=disabler,
+            notices=notices,
         )
 
     @provide
