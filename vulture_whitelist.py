@@ -29,9 +29,7 @@ _.retry_count, _.switched_from_account_id  # RequestLogEntry, written by column 
 # OAuth settings sections (entrypoints/ioc/settings.py), read by the OAuth work in progress
 _.refresh_skew_s, _.refresh_ahead_s, _.google_oauth, _.anthropic_oauth, _.oauth
 _.client_id, _.auth_url, _.token_url, _.userinfo_url, _.redirect_uri, _.scopes
-_.note  # OperatorNotices.note, called by the OAuth and Antigravity work in progress
 _.since, _.last_seen  # Notice fields, shown in /health (application/use_cases/notices.py)
 # Cloud Code tool rules (adapters/upstream/cloud_code/tools.py), used by the Cloud Code
 # executor in progress; CLAUDE_SCHEMA_KEYS documents the output (tests check it)
 CLAUDE_SCHEMA_KEYS, claude_schema, drop_placeholders, ToolNames, _.to_client
-_.model_known  # Refusal.model_known, set by the Cloud Code executor in progress

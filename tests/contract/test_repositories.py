@@ -237,10 +237,10 @@ async def test_account_disable_is_conditional_on_the_credential(stores: Stores) 
     assert not await stores.accounts.disable(inactive.id, fingerprint, "inactive")
     assert not await stores.accounts.disable("no-such-account", fingerprint, "missing")
     assert (await stores.accounts.get(added.id)).usable
-    assert await stores.accounts.disable(added.id, fingerprint, "revoked " + "x" * 300)
+    assert await stores.accounts.disable(added.id, fingerprint, "revoked " + "x" * 1100)
     assert not await stores.accounts.disable(added.id, fingerprint, "again")
     disabled = await stores.accounts.get(added.id)
-    assert disabled.disabled_reason == ("revoked " + "x" * 300)[:255]
+    assert disabled.disabled_reason == ("revoked " + "x" * 1100)[:1024]
     assert disabled.is_active
     assert (await stores.accounts.get(inactive.id)).disabled_reason is None
 

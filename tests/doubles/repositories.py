@@ -12,6 +12,7 @@ from typing import Self, TypeVar
 
 import msgspec
 
+from aigateway.adapters.persistence.tables import MAX_DISABLED_REASON
 from aigateway.application.ports.repositories import Conflict, NotFound, SkippedRow
 from aigateway.application.ports.unit_of_work import CatalogChanged
 from aigateway.domain.accounts import Account
@@ -158,7 +159,7 @@ class InMemoryAccountRepository:
         ):
             return False
         self._rows[account_id] = msgspec.structs.replace(
-            current, disabled_reason=reason[:255], updated_at=_now()
+            current, disabled_reason=reason[:MAX_DISABLED_REASON], updated_at=_now()
         )
         return True
 

@@ -312,8 +312,10 @@ def durations_within(delay: timedelta | None, limit: timedelta) -> bool:
 def check_invariants(failure: Failure, policy: CooldownPolicy, failures: int) -> None:
     assert isinstance(failure.category, FailureCategory)
     assert isinstance(failure.action, FailureAction)
+    # an announced quota reset may go past max_cooldown, up to max_quota_cooldown; the
+    # gateway's own default for a quota stays within max_cooldown
     quota = failure.category is FailureCategory.QUOTA_EXHAUSTED
-    limit = policy.max_quota_cooldown if quota else policy.max_cooldown
+    limit = max(policy.max_cooldown, policy.max_quota_cooldown) if quota else policy.max_cooldown
     assert durations_within(failure.cooldown, limit)
     assert durations_within(failure.retry_after, limit)
     if "https://" in failure.reason:  # a disable with the owner's link
