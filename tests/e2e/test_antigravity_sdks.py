@@ -5,7 +5,9 @@ The provider `antigravity` (seeded by the migration) points at the fake (`base_u
 `config.base_urls`); one OAuth account with a far-future access token and a project id. The
 seeded `anthropic` provider is switched off so that `claude-*` routes to Antigravity. A second
 provider of the kind, `ag-fallback`, starts at a dead port, then a fake that answers 503 "No
-capacity available", then the working fake.
+capacity available", then the working fake. A third, `ag-old`, presents a client version the
+fake `gated` refuses (a 200 whose reply is the upgrade notice for one model, a 404 for a newer
+one the provider lists).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import anthropic
+import httpx
 import openai
 import pytest
 from anthropic.types import ContentBlockParam, Message, MessageParam, TextBlock, ToolParam
@@ -29,6 +32,7 @@ pytestmark = [pytest.mark.e2e]
 ACCESS_TOKEN = "ya29.e2e-antigravity-access-0001"
 PROJECT = "e2e-project-0001"
 GEMINI = "gemini-3-flash"
+NEWER = "gemini-3.7-flash-high"
 CLAUDE = "claude-sonnet-4-6"
 MODELS = [GEMINI, CLAUDE]
 REPLY = "Hello from the fake Cloud Code backend."
@@ -79,6 +83,12 @@ def busy() -> Iterator[FakeCloudCode]:
 
 
 @pytest.fixture(scope="module")
+def gated() -> Iterator[FakeCloudCode]:
+    with FakeCloudCode(tokens={ACCESS_TOKEN}, min_version="2.9.0", gated_models={NEWER}) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
 def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
     workdir = tmp_path_factory.mktemp("antigravity")
     with Gateway(workdir, gateway_env(workdir)) as gw:
@@ -86,7 +96,9 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
 
 
 @pytest.fixture(scope="module")
-def client_key(gateway: Gateway, fake: FakeCloudCode, busy: FakeCloudCode) -> str:
+def client_key(
+    gateway: Gateway, fake: FakeCloudCode, busy: FakeCloudCode, gated: FakeCloudCode
+) -> str:
     with gateway.admin() as admin:
         admin.patch("/providers/anthropic", json={"is_active": False}).raise_for_status()
         admin.patch(
@@ -108,7 +120,22 @@ def client_key(gateway: Gateway, fake: FakeCloudCode, busy: FakeCloudCode) -> st
                 "config": {"base_urls": [busy.base_url, fake.base_url]},
             },
         ).raise_for_status()
-        for provider in ("antigravity", "ag-fallback"):
+        admin.post(
+            "/providers",
+            json={
+                "id": "ag-old",
+                "name": "Antigravity (outdated client)",
+                "kind": "antigravity",
+                "base_url": gated.base_url,
+                "models": [],
+                "config": {
+                    "base_urls": [gated.base_url],
+                    "client_version": "2.2.1",
+                    "models": [GEMINI, NEWER],
+                },
+            },
+        ).raise_for_status()
+        for provider in ("antigravity", "ag-fallback", "ag-old"):
             admin.post("/accounts", json=oauth_account(provider)).raise_for_status()
         created = admin.post("/api-keys", json={"label": "antigravity"})
         created.raise_for_status()
@@ -303,3 +330,23 @@ def test_endpoints_are_tried_in_order(
     (call,) = new_calls(fake, before)
     (refused,) = busy.generation_calls()[before_busy:]
     assert refused.body["requestId"] == call.body["requestId"]  # one attempt
+
+
+@pytest.mark.parametrize("model", [GEMINI, NEWER])
+def test_an_outdated_client_version_is_the_operators_problem(
+    oai: openai.OpenAI, gateway: Gateway, gated: FakeCloudCode, model: str
+) -> None:
+    before = len(gated.generation_calls())
+    with pytest.raises(openai.APIStatusError) as refused:
+        oai_turn(oai, f"ag-old/{model}", [{"role": "user", "content": "Say hello"}], stream=False)
+    assert refused.value.status_code == 502
+    assert "config.client_version" in refused.value.message
+    (call,) = gated.generation_calls()[before:]
+    assert call.headers["User-Agent"] == "antigravity/hub/2.2.1 darwin/arm64"
+    with gateway.admin() as admin:
+        (account,) = admin.get("/accounts", params={"provider_id": "ag-old"}).json()["data"]
+        assert account["is_active"] and account["disabled_reason"] is None
+        cooldowns = admin.get(f"/accounts/{account['id']}/cooldowns").json()
+    assert cooldowns["data"] == []
+    health = httpx.get(f"{gateway.base_url}/health").json()
+    assert any("client_version" in str(notice) for notice in health["notices"])

@@ -493,3 +493,20 @@ def test_good_config_has_no_problems() -> None:
     }
     assert PROFILE.config_problems(config) == []
     assert PROFILE.config_problems({"models": ["gemini-3-flash", "claude-sonnet-4-6"]}) == []
+
+
+def test_signatures_expire_and_oversized_ones_are_not_kept() -> None:
+    now = [0.0]
+    cache = SignatureCache(ttl_s=10.0, clock=lambda: now[0])
+    cache.remember("call_1", "sig-1")
+    cache.remember("x" * 1000, "sig-long-id")
+    cache.remember("call_2", "s" * 100_000)
+    assert (cache.recall("call_1"), cache.recall("x" * 1000), cache.recall("call_2")) == (
+        "sig-1",
+        None,
+        None,
+    )
+    now[0] = 10.0
+    assert cache.recall("call_1") is None
+    cache.remember("call_3", "sig-3")
+    assert len(cache) == 1 and "sig" not in repr(cache)

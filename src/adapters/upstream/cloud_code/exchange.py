@@ -33,7 +33,7 @@ from aigateway.adapters.upstream.exchange import (
     port_usage,
 )
 from aigateway.application.ports.upstream import Answer, Refusal, UpstreamResponse
-from aigateway.domain.errors import error_in_success
+from aigateway.domain.errors import error_in_success, version_gate_notice
 from aigateway.domain.llm import (
     BlockKind,
     BlockStart,
@@ -58,16 +58,6 @@ from aigateway.domain.llm import (
 )
 
 Reopen = Callable[[], Awaitable[UpstreamResponse]]
-
-# How the upstream's upgrade notices begin (late-2026 behaviour): "This version of Antigravity
-# is no longer supported...", "Your current version of Antigravity is out of date...".
-_NOTICE_MARKS = ("version of antigravity is no longer supported", "version of antigravity is out")
-
-
-def version_gate_notice(text: str) -> bool:
-    """The reply text is the upstream's notice that the client version is refused."""
-    start = text[:300].lower()
-    return any(mark in start for mark in _NOTICE_MARKS)
 
 
 class _Probe(msgspec.Struct):
