@@ -7,7 +7,13 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from aigateway.domain.credentials.tokens import OAuthToken, cache_ttl, expiry_from, needs_refresh
+from aigateway.domain.credentials.tokens import (
+    MAX_LIFETIME,
+    OAuthToken,
+    cache_ttl,
+    expiry_from,
+    needs_refresh,
+)
 
 instants = st.datetimes(
     min_value=datetime(2020, 1, 1),  # noqa: DTZ001 (hypothesis wants naive bounds)
@@ -35,3 +41,12 @@ def test_the_cache_ttl_never_exceeds_the_lifetime(
     assert timedelta(0) <= ttl <= timedelta(seconds=expires_in)
     # the cache lets go of the token exactly when it would need a refresh
     assert (ttl == timedelta(0)) == needs_refresh(token, now + elapsed, skew)
+
+
+@given(instants, st.floats(allow_nan=True, allow_infinity=True))
+def test_any_expires_in_gives_an_expiry_within_a_day(now: datetime, expires_in: float) -> None:
+    """Whatever number a token endpoint answers, the expiry is a datetime in [now, now + 1 d]."""
+    expiry = expiry_from(expires_in, now)
+    assert now <= expiry <= now + MAX_LIFETIME
+    if 0 <= expires_in <= MAX_LIFETIME.total_seconds():
+        assert expiry == now + timedelta(seconds=expires_in)

@@ -9,6 +9,8 @@ from datetime import datetime, timedelta
 
 import msgspec
 
+MAX_LIFETIME = timedelta(days=1)  # longer than any OAuth client here grants (Google 1 h)
+
 
 class OAuthToken(msgspec.Struct, frozen=True):
     """An access token and the moment it stops being accepted (aware UTC)."""
@@ -24,8 +26,11 @@ class OAuthToken(msgspec.Struct, frozen=True):
 
 
 def expiry_from(expires_in: float, now: datetime) -> datetime:
-    """The expiry of a token answered with `expires_in` seconds at `now` (never before `now`)."""
-    return now + timedelta(seconds=max(0.0, expires_in))
+    """The expiry of a token answered with `expires_in` seconds at `now`: never before `now`,
+    never after `now + MAX_LIFETIME` (an absurd `expires_in` from the token endpoint only makes
+    the token refreshed sooner than announced; NaN counts as 0)."""
+    seconds = expires_in if expires_in > 0 else 0.0  # NaN > 0 is False
+    return now + timedelta(seconds=min(seconds, MAX_LIFETIME.total_seconds()))
 
 
 def needs_refresh(token: OAuthToken, now: datetime, skew: timedelta) -> bool:
