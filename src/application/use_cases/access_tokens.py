@@ -440,6 +440,15 @@ class TokenRefresher:
                 except CredentialUnavailable as exc:
                     if exc.failure.disables_account:
                         self._disable_account(exc.account, exc.failure.reason)
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:  # the other accounts are still renewed this pass
+                    log.warning(
+                        "token refresher: account %s not renewed: %s: %s",
+                        account.id,
+                        type(exc).__name__,
+                        exc,
+                    )
         return due
 
     def _due(self, account: Account) -> bool:
