@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
+import msgspec
 import pytest
 
 from aigateway.application.ports.oauth import OAuthClient, TokenGrant
@@ -55,3 +56,14 @@ async def test_one_accounts_unexpected_failure_does_not_stop_the_pass(
     assert sorted(t for t in stored if t.startswith("at-fresh-")) == ["at-fresh-2", "at-fresh-3"]
     assert "an unexpected failure" in caplog.text
 
+
+async def test_accounts_of_an_inactive_provider_are_not_refreshed() -> None:
+    world = World()
+    await world.add_oauth_account("at-old", "rt-1", world.clock.now())
+    provider = await world.providers.get("anthropic")
+    async with world.uow() as tx:
+        await tx.providers.update(msgspec.structs.replace(provider, is_active=False))
+    await world.catalog.reload()
+    task, _ = refresher(world)
+    assert await task.pass_once() == 0
+    assert world.token_endpoint.calls == []

@@ -392,9 +392,9 @@ class AccessTokens:
 
 
 class TokenRefresher:
-    """Background task: renew the tokens of OAuth accounts that expire within `ahead`, through
-    the same single flight as requests (so every process may run it: one refresh per account).
-    A refresh token found revoked disables its account; other failures are left to requests,
+    """Background task: renew the tokens of the usable OAuth accounts of active providers that
+    expire within `ahead`, through the same single flight as requests (so every process may run
+    it: one refresh per account). A refresh token found revoked disables its account; other failures are left to requests,
     which cool the account and move on."""
 
     def __init__(
@@ -429,8 +429,8 @@ class TokenRefresher:
         catalog = self._catalog.current
         due = 0
         for provider in catalog.providers:
-            if self._tokens.client_for(provider) is None:
-                continue
+            if not provider.is_active or self._tokens.client_for(provider) is None:
+                continue  # a provider out of service sends no requests: its tokens can wait
             for account in catalog.accounts_for(provider.id):
                 if not self._due(account):
                     continue
