@@ -38,6 +38,7 @@ from aigateway.application.ports.repositories import (
     Conflict,
     NotFound,
     ProviderRepository,
+    StoreUnavailable,
 )
 from aigateway.application.ports.unit_of_work import UnitOfWorkFactory
 from aigateway.application.use_cases.catalog import CatalogCache
@@ -157,7 +158,10 @@ class AccessTokens:
         """Drop the cached token (here and shared): the next use refreshes. True when the
         shared cache held one."""
         self._local.pop(account.id, None)
-        return await self._cache.delete(account.provider_id, account.id)
+        try:
+            return await self._cache.delete(account.provider_id, account.id)
+        except Exception as exc:  # the operator is told to retry, not shown a 500
+            raise StoreUnavailable(f"token cache: {type(exc).__name__}") from None
 
     async def cached_until(self, account: Account) -> datetime | None:
         """Until when the shared cache hands out the account's token (None: not cached)."""
@@ -394,8 +398,8 @@ class AccessTokens:
 class TokenRefresher:
     """Background task: renew the tokens of the usable OAuth accounts of active providers that
     expire within `ahead`, through the same single flight as requests (so every process may run
-    it: one refresh per account). A refresh token found revoked disables its account; other failures are left to requests,
-    which cool the account and move on."""
+    it: one refresh per account). A refresh token found revoked disables its account; other
+    failures are left to requests, which cool the account and move on."""
 
     def __init__(
         self,
