@@ -35,7 +35,7 @@ def expiry_from(expires_in: float, now: datetime) -> datetime:
 
 def needs_refresh(token: OAuthToken, now: datetime, skew: timedelta) -> bool:
     """True once `now` is within `skew` of the expiry (or past it): refresh before using it."""
-    return now >= token.expires_at - skew
+    return token.expires_at - now <= skew  # a difference: no overflow near year 1 or 9999
 
 
 def cache_ttl(token: OAuthToken, now: datetime, skew: timedelta) -> timedelta:
@@ -43,4 +43,4 @@ def cache_ttl(token: OAuthToken, now: datetime, skew: timedelta) -> timedelta:
 
     A cached token is therefore gone from the cache exactly when `needs_refresh` turns true.
     """
-    return max(timedelta(0), token.expires_at - skew - now)
+    return max(timedelta(0), (token.expires_at - now) - skew)
