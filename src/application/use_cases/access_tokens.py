@@ -38,6 +38,7 @@ from aigateway.application.ports.repositories import (
     Conflict,
     NotFound,
     ProviderRepository,
+    StoreUnavailable,
 )
 from aigateway.application.ports.unit_of_work import UnitOfWorkFactory
 from aigateway.application.use_cases.catalog import CatalogCache
@@ -157,7 +158,10 @@ class AccessTokens:
         """Drop the cached token (here and shared): the next use refreshes. True when the
         shared cache held one."""
         self._local.pop(account.id, None)
-        return await self._cache.delete(account.provider_id, account.id)
+        try:
+            return await self._cache.delete(account.provider_id, account.id)
+        except Exception as exc:  # the operator is told to retry, not shown a 500
+            raise StoreUnavailable(f"token cache: {type(exc).__name__}") from None
 
     async def cached_until(self, account: Account) -> datetime | None:
         """Until when the shared cache hands out the account's token (None: not cached)."""
@@ -392,10 +396,10 @@ class AccessTokens:
 
 
 class TokenRefresher:
-    """Background task: renew the tokens of OAuth accounts that expire within `ahead`, through
-    the same single flight as requests (so every process may run it: one refresh per account).
-    A refresh token found revoked disables its account; other failures are left to requests,
-    which cool the account and move on."""
+    """Background task: renew the tokens of the usable OAuth accounts of active providers that
+    expire within `ahead`, through the same single flight as requests (so every process may run
+    it: one refresh per account). A refresh token found revoked disables its account; other
+    failures are left to requests, which cool the account and move on."""
 
     def __init__(
         self,
@@ -429,8 +433,8 @@ class TokenRefresher:
         catalog = self._catalog.current
         due = 0
         for provider in catalog.providers:
-            if self._tokens.client_for(provider) is None:
-                continue
+            if not provider.is_active or self._tokens.client_for(provider) is None:
+                continue  # a provider out of service sends no requests: its tokens can wait
             for account in catalog.accounts_for(provider.id):
                 if not self._due(account):
                     continue
@@ -440,6 +444,15 @@ class TokenRefresher:
                 except CredentialUnavailable as exc:
                     if exc.failure.disables_account:
                         self._disable_account(exc.account, exc.failure.reason)
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:  # the other accounts are still renewed this pass
+                    log.warning(
+                        "token refresher: account %s not renewed: %s: %s",
+                        account.id,
+                        type(exc).__name__,
+                        exc,
+                    )
         return due
 
     def _due(self, account: Account) -> bool:

@@ -9,6 +9,8 @@ from datetime import datetime, timedelta
 
 import msgspec
 
+MAX_LIFETIME = timedelta(days=1)  # longer than any OAuth client here grants (Google 1 h)
+
 
 class OAuthToken(msgspec.Struct, frozen=True):
     """An access token and the moment it stops being accepted (aware UTC)."""
@@ -24,13 +26,16 @@ class OAuthToken(msgspec.Struct, frozen=True):
 
 
 def expiry_from(expires_in: float, now: datetime) -> datetime:
-    """The expiry of a token answered with `expires_in` seconds at `now` (never before `now`)."""
-    return now + timedelta(seconds=max(0.0, expires_in))
+    """The expiry of a token answered with `expires_in` seconds at `now`: never before `now`,
+    never after `now + MAX_LIFETIME` (an absurd `expires_in` from the token endpoint only makes
+    the token refreshed sooner than announced; NaN counts as 0)."""
+    seconds = expires_in if expires_in > 0 else 0.0  # NaN > 0 is False
+    return now + timedelta(seconds=min(seconds, MAX_LIFETIME.total_seconds()))
 
 
 def needs_refresh(token: OAuthToken, now: datetime, skew: timedelta) -> bool:
     """True once `now` is within `skew` of the expiry (or past it): refresh before using it."""
-    return now >= token.expires_at - skew
+    return token.expires_at - now <= skew  # a difference: no overflow near year 1 or 9999
 
 
 def cache_ttl(token: OAuthToken, now: datetime, skew: timedelta) -> timedelta:
@@ -38,4 +43,4 @@ def cache_ttl(token: OAuthToken, now: datetime, skew: timedelta) -> timedelta:
 
     A cached token is therefore gone from the cache exactly when `needs_refresh` turns true.
     """
-    return max(timedelta(0), token.expires_at - skew - now)
+    return max(timedelta(0), (token.expires_at - now) - skew)
