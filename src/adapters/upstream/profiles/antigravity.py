@@ -39,7 +39,8 @@ MAX_BASE_URLS = 8
 MAX_MODELS = 1000
 MAX_NAME = 200
 _VERSION = re.compile(r"\d+(\.\d+){1,3}")
-_URL = re.compile(r"https?://[^\s/?#]+(/[^\s?#]*)?")
+_URL = re.compile(r"https?://[^\s\x00-\x1f\x7f/?#]+(/[^\s\x00-\x1f\x7f?#]*)?")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")  # cannot go in a header: refused at every request
 
 
 class AntigravityProfile(ProviderProfile):
@@ -94,11 +95,14 @@ class AntigravityProfile(ProviderProfile):
             problems.append('config.client_version must be a version like "2.19.1"')
         agent = config.get("user_agent")
         if agent is not None and not (
-            isinstance(agent, str) and agent.strip() and len(agent) <= MAX_NAME
+            isinstance(agent, str)
+            and agent.strip()
+            and len(agent) <= MAX_NAME
+            and not _CONTROL.search(agent)
         ):
             problems.append(
-                "config.user_agent must be a non-empty string ({version} stands for"
-                " config.client_version)"
+                "config.user_agent must be a non-empty string without control characters"
+                " ({version} stands for config.client_version)"
             )
         problems += _model_problems(config.get("models"))
         caps = config.get("max_output_tokens")

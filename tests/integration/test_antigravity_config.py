@@ -22,11 +22,6 @@ async def client(tmp_path: Path) -> AsyncIterator[Client]:
         yield test_client
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="AntigravityProfile.config_problems accepts control characters in user_agent and "
-    "base_urls; aiohttp then refuses the header on every request (500)",
-)
 @pytest.mark.parametrize(
     ("config", "named"),
     [
