@@ -100,3 +100,17 @@ async def test_oversized_or_overnested_values_are_a_422_naming_the_limit(
     assert error["type"] == "validation_error"
     assert error["message"].startswith(message)
     assert len(response.content) < 300  # the value is not echoed back
+
+
+@pytest.mark.parametrize("expires_at", [b"1767225600", b"true", b'"tomorrow"', b'{"at":1}'])
+async def test_an_oauth_expiry_that_is_not_a_timestamp_is_a_422(
+    client: AsyncTestClient,  # type: ignore[type-arg]
+    expires_at: bytes,
+) -> None:
+    body = (
+        b'{"provider_id":"antigravity","auth_data":{"access_token":"ya29.x","refresh_token":'
+        b'"1//r","expires_at":%s}}' % expires_at
+    )
+    response = await client.post("/api/v1/accounts", content=body, headers=ADMIN)
+    assert response.status_code == 422, response.text
+    assert response.json()["error"]["message"].startswith("auth_data.expires_at must be")

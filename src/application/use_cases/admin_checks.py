@@ -86,8 +86,10 @@ def credential_of(auth_data: dict[str, Any] | str) -> Credential:
 
 def expiry_of(credential: Credential) -> datetime | None:
     raw = credential.data.get("expires_at")
-    if not isinstance(raw, str):
+    if raw is None:
         return None
+    if not isinstance(raw, str):
+        raise ValidationFailed("auth_data.expires_at must be an RFC 3339 timestamp (a string)")
     try:
         parsed = datetime.fromisoformat(raw.replace("Z", "+00:00"))
     except ValueError:
