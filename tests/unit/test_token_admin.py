@@ -1,5 +1,5 @@
-"""The operator's token actions while the shared token cache is away: a clear 503-class error
-(StoreUnavailable), never an unexpected exception (a 500 on the admin API)."""
+"""The operator's token actions: clear 4xx/503-class errors (never a 500 on the admin API),
+and never a disable the operator did not ask for."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from aigateway.adapters.memory.tokens import InMemoryRefreshLock, InMemoryTokenCache
-from aigateway.application.ports.repositories import StoreUnavailable
+from aigateway.application.ports.repositories import Conflict, StoreUnavailable
 from aigateway.application.use_cases.access_tokens import AccessTokens, TokenAdmin
 from aigateway.domain.providers import ProviderKind
 from tests.unit.chat_world import ANTHROPIC_CLIENT, World
@@ -38,3 +38,16 @@ async def test_forgetting_a_token_while_the_cache_is_away_is_store_unavailable()
     admin = TokenAdmin(tokens, world.accounts, world.providers, lambda *_: None)
     with pytest.raises(StoreUnavailable, match="token cache"):
         await admin.forget(account.id)
+
+
+async def test_refreshing_an_account_without_a_refresh_token_is_a_conflict_and_keeps_it() -> None:
+    world = World()
+    account = await world.add_oauth_account("at-1", None, world.clock.now() + timedelta(hours=1))
+    disabled: list[str] = []
+    admin = TokenAdmin(
+        world.tokens, world.accounts, world.providers, lambda a, _: disabled.append(a.id)
+    )
+    with pytest.raises(Conflict, match="no refresh token"):
+        await admin.refresh(account.id)
+    assert disabled == []
+    assert (await world.accounts.get(account.id)).usable

@@ -494,6 +494,12 @@ class TokenAdmin:
 
     async def refresh(self, account_id: str) -> RefreshedToken:
         account, provider = await self._oauth_account(account_id)
+        if not account.credential.data.get("refresh_token"):  # nothing to refresh with: an
+            # operator's request must not disable an account whose access token still works
+            raise Conflict(
+                f"account {account_id!r} has no refresh token: post new tokens in auth_data"
+                " or log in again"
+            )
         try:
             token = await self._tokens.renew(account, provider)
         except CredentialUnavailable as exc:
