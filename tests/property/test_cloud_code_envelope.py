@@ -20,8 +20,8 @@ from hypothesis import strategies as st
 from aigateway.adapters.codecs.gemini import GeminiCodec
 from aigateway.adapters.codecs.openai_chat import OpenAIChatCodec
 from aigateway.adapters.codecs.translate import StreamTranslator
-from aigateway.adapters.upstream.cloud_code.envelope import session_id, wrap
 from aigateway.adapters.memory.signatures import InMemorySignatures
+from aigateway.adapters.upstream.cloud_code.envelope import session_id, wrap
 from aigateway.application.ports.signatures import MAX_ID_CHARS
 
 GEMINI = GeminiCodec()

@@ -24,10 +24,10 @@ from aigateway.application.ports.upstream import (
     UpstreamRequest,
     UpstreamUnavailable,
 )
+from aigateway.application.use_cases.projects import AccountProjects
 from aigateway.domain.accounts import Account, credential_from_auth_data
 from aigateway.domain.errors import NetworkErrorKind
 from aigateway.domain.providers import Provider, ProviderKind
-from aigateway.application.use_cases.projects import AccountProjects
 from aigateway.entrypoints.ioc.providers import CODECS, PROFILES
 from tests.doubles.repositories import (
     InMemoryAccountRepository,
