@@ -103,6 +103,7 @@ def test_the_next_turn_on_another_process_sends_the_original_signature(
     with client(first, key) as on_a:
         asked = oai_turn(on_a, GEMINI, messages, stream=stream, tools=[OPENAI_TOOL])
     (tool_call,) = asked.choices[0].message.tool_calls or []
+    assert tool_call.type == "function"
     assert "sig" not in asked.model_dump_json()  # the OpenAI client never sees the signature
     messages += [
         {

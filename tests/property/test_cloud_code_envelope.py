@@ -1,11 +1,11 @@
-"""Properties of the Cloud Code envelope and of the signature cache.
+"""Properties of the Cloud Code envelope and of the in-process signature store.
 
 - `wrap` round-trips: the envelope decodes to the given project, model and request id, and its
   `request` to exactly the inner request, for any strings and any JSON inner object;
 - unwrapping answers: an enveloped answer (whole, or split into enveloped SSE lines cut
   anywhere) gives the client the same answer as the bare one;
 - the session id is a function of the first user text, in the `-<int63>` form;
-- the signature cache returns what it was given within its bounds, and never more entries
+- the in-process signature store returns what it was given within its bounds, and never more entries
   than its cap.
 """
 
