@@ -28,10 +28,5 @@ _.retry_count, _.switched_from_account_id  # RequestLogEntry, written by column 
 _.exception_handlers  # litestar Controller attribute (entrypoints/http/oauth.py)
 MANUAL  # FlowType member, decoded from request bodies (application/ports/onboarding.py)
 
-AuthDataProject  # adapters/upstream/cloud_code/executor.py: only tests/unit/test_cloud_code_executor.py uses it now
-
 # --- kept on purpose ----------------------------------------------------------------------
 _.since, _.last_seen  # Notice fields, shown in /health (application/use_cases/notices.py)
-# Cloud Code tool rules (adapters/upstream/cloud_code/tools.py), used by the Cloud Code
-# executor in progress; CLAUDE_SCHEMA_KEYS documents the output (tests check it)
-CLAUDE_SCHEMA_KEYS, claude_schema, drop_placeholders, ToolNames, _.to_client

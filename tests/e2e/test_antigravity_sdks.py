@@ -7,7 +7,7 @@ seeded `anthropic` provider is switched off so that `claude-*` routes to Antigra
 provider of the kind, `ag-fallback`, starts at a dead port, then a fake that answers 503 "No
 capacity available", then the working fake. A third, `ag-old`, presents a client version the
 fake `gated` refuses (a 200 whose reply is the upgrade notice for one model, a 404 for a newer
-one the provider lists).
+one the provider lists, and for one only the account's fetchAvailableModels report lists).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from anthropic.types import ToolUseBlock as AnthropicToolUse
 from openai.types.chat import ChatCompletion, ChatCompletionMessageParam, ChatCompletionToolParam
 
 from tests.e2e.harness import Gateway, free_port, gateway_env
-from tests.fakes.cloud_code import CloudCall, FakeCloudCode, no_capacity
+from tests.fakes.cloud_code import SKIP_SIGNATURE, CloudCall, FakeCloudCode, no_capacity
 
 pytestmark = [pytest.mark.e2e]
 
@@ -33,6 +33,7 @@ ACCESS_TOKEN = "ya29.e2e-antigravity-access-0001"
 PROJECT = "e2e-project-0001"
 GEMINI = "gemini-3-flash"
 NEWER = "gemini-3.7-flash-high"
+REPORTED = "gemini-3.8-pro"  # listed by the account's report only, not by config.models
 CLAUDE = "claude-sonnet-4-6"
 MODELS = [GEMINI, CLAUDE]
 REPLY = "Hello from the fake Cloud Code backend."
@@ -84,7 +85,11 @@ def busy() -> Iterator[FakeCloudCode]:
 
 @pytest.fixture(scope="module")
 def gated() -> Iterator[FakeCloudCode]:
-    with FakeCloudCode(tokens={ACCESS_TOKEN}, min_version="2.9.0", gated_models={NEWER}) as server:
+    gated_models = {NEWER, REPORTED}
+    with FakeCloudCode(
+        tokens={ACCESS_TOKEN}, min_version="2.9.0", gated_models=gated_models
+    ) as server:
+        server.models[REPORTED] = {"displayName": "Gemini 3.8 Pro", "model": "MODEL_PLACEHOLDER"}
         yield server
 
 
@@ -350,3 +355,53 @@ def test_an_outdated_client_version_is_the_operators_problem(
     assert cooldowns["data"] == []
     health = httpx.get(f"{gateway.base_url}/health").json()
     assert any("client_version" in str(notice) for notice in health["notices"])
+
+
+def test_a_404_for_a_model_only_the_accounts_report_lists_is_the_version_gate(
+    oai: openai.OpenAI, gateway: Gateway, gated: FakeCloudCode
+) -> None:
+    with gateway.admin() as admin:
+        (account,) = admin.get("/accounts", params={"provider_id": "ag-old"}).json()["data"]
+        quota = admin.get(f"/accounts/{account['id']}/quota")  # fetches and keeps the report
+        quota.raise_for_status()
+        assert REPORTED in str(quota.json())
+    before = len(gated.generation_calls())
+    with pytest.raises(openai.APIStatusError) as refused:
+        oai_turn(oai, f"ag-old/{REPORTED}", [{"role": "user", "content": "Hi"}], stream=False)
+    assert refused.value.status_code == 502  # not the upstream's 404: the client version
+    assert "config.client_version" in refused.value.message
+    assert len(gated.generation_calls()) == before + 1
+    with gateway.admin() as admin:
+        assert admin.get(f"/accounts/{account['id']}/cooldowns").json()["data"] == []
+        (after,) = admin.get("/accounts", params={"provider_id": "ag-old"}).json()["data"]
+        assert after["is_active"] and after["disabled_reason"] is None
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_a_replayed_call_the_gateway_never_saw_goes_up_with_geminis_sentinel(
+    oai: openai.OpenAI, fake: FakeCloudCode, stream: bool
+) -> None:
+    """A conversation started elsewhere (or older than the signature TTL): the fake refuses
+    a call sent back unsigned, and accepts the sentinel on it."""
+    call_id = f"call_from_elsewhere_{stream}"
+    messages: list[ChatCompletionMessageParam] = [
+        {"role": "user", "content": QUESTION},
+        {
+            "role": "assistant",
+            "content": None,
+            "tool_calls": [
+                {
+                    "id": call_id,
+                    "type": "function",
+                    "function": {"name": "get_weather", "arguments": '{"city": "Paris"}'},
+                }
+            ],
+        },
+        {"role": "tool", "tool_call_id": call_id, "content": TOOL_RESULT},
+    ]
+    before = len(fake.generation_calls())
+    answer = oai_turn(oai, GEMINI, messages, stream=stream, tools=[OPENAI_TOOL])
+    assert answer.choices[0].message.content == f"The tool said: {TOOL_RESULT}"
+    (call,) = new_calls(fake, before)
+    (part,) = [p for c in call.request["contents"] for p in c["parts"] if "functionCall" in p]
+    assert part["thoughtSignature"] == SKIP_SIGNATURE

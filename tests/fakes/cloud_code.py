@@ -27,10 +27,11 @@ Generation answers:
   `no_capacity`, `validation_required`, `tos_violation`, `not_found`), `error_headers` alike.
 - The version gate: a User-Agent version below `min_version` gets, for a model in
   `gated_models`, a 404 NOT_FOUND; for any other model a 200 whose reply text is `UPGRADE_TEXT`.
-- Gemini rules: the first content must be a user turn; a `functionCall` part sent back
-  without the `thoughtSignature` the fake issued on it is a 400 (`MISSING_SIGNATURE`), a
-  different one a 400 too. The fake issues a signature on every function call of a `gemini-*`
-  answer.
+- Gemini rules: the first content must be a user turn; the first `functionCall` part of a
+  model turn sent back without a `thoughtSignature` is a 400 (`MISSING_SIGNATURE`); a signature
+  other than the one the fake issued on that call is a 400 too, except `SKIP_SIGNATURE`, which
+  Gemini accepts for turns it did not sign. The fake issues a signature on every function call
+  of a `gemini-*` answer.
 - Claude rules (`claude-*`): tool declarations with `parametersJsonSchema` are refused
   (`tools.0.custom.input_schema: Field required`), tools need `mode: VALIDATED`, a
   `thoughtSignature` the fake did not issue is refused, empty text parts are refused.
@@ -488,14 +489,18 @@ class FakeCloudCode:
         for content in contents:
             if not isinstance(content, dict) or content.get("role") != "model":
                 continue
+            first = True  # the first call of a step carries its signature; the rest may not
             for position, part in enumerate(content.get("parts") or []):
                 call = part.get("functionCall") if isinstance(part, dict) else None
                 if not isinstance(call, dict):
                     continue
                 signature = part.get("thoughtSignature")
-                if not signature:
+                if not signature and first:
                     message = MISSING_SIGNATURE.format(name=call.get("name"), position=position)
                     raise _Refused(*_bad_request(message))
+                first = False
+                if not signature:
+                    continue
                 issued = self.issued_signatures.get(str(call.get("id")))
                 if signature != SKIP_SIGNATURE and signature != issued:
                     raise _Refused(

@@ -1,11 +1,11 @@
-"""Properties of the Cloud Code envelope and of the signature cache.
+"""Properties of the Cloud Code envelope and of the in-process signature store.
 
 - `wrap` round-trips: the envelope decodes to the given project, model and request id, and its
   `request` to exactly the inner request, for any strings and any JSON inner object;
 - unwrapping answers: an enveloped answer (whole, or split into enveloped SSE lines cut
   anywhere) gives the client the same answer as the bare one;
 - the session id is a function of the first user text, in the `-<int63>` form;
-- the signature cache returns what it was given within its bounds, and never more entries
+- the in-process signature store returns what it was given within its bounds, and never more entries
   than its cap.
 """
 
@@ -20,11 +20,9 @@ from hypothesis import strategies as st
 from aigateway.adapters.codecs.gemini import GeminiCodec
 from aigateway.adapters.codecs.openai_chat import OpenAIChatCodec
 from aigateway.adapters.codecs.translate import StreamTranslator
+from aigateway.adapters.memory.signatures import InMemorySignatures
 from aigateway.adapters.upstream.cloud_code.envelope import session_id, wrap
-from aigateway.adapters.upstream.cloud_code.signatures import (
-    MAX_ID_CHARS,
-    SignatureCache,
-)
+from aigateway.application.ports.signatures import MAX_ID_CHARS
 
 GEMINI = GeminiCodec()
 OPENAI = OpenAIChatCodec()
@@ -114,20 +112,20 @@ def test_session_id_depends_on_the_first_user_text_only(first: str, other: str) 
 
 @given(
     entries=st.lists(
-        st.tuples(st.text(min_size=1, max_size=MAX_ID_CHARS + 5), st.text(max_size=30)),
+        st.tuples(st.text(min_size=1, max_size=MAX_ID_CHARS + 5), st.text(min_size=1, max_size=30)),
         max_size=40,
     ),
     cap=st.integers(1, 10),
 )
-def test_signature_cache_is_bounded_and_returns_the_latest(
+def test_in_process_signatures_are_bounded_and_return_the_latest(
     entries: list[tuple[str, str]], cap: int
 ) -> None:
-    cache = SignatureCache(max_entries=cap, clock=lambda: 0.0)
+    cache = InMemorySignatures(max_entries=cap, clock=lambda: 0.0)
     for call_id, signature in entries:
-        cache.remember(call_id, signature)
+        cache.remember_now({call_id: signature})
         assert len(cache) <= cap
     kept = [e for e in entries if len(e[0]) <= MAX_ID_CHARS]
     if kept:
         call_id, _ = kept[-1]
         latest = [s for i, s in kept if i == call_id][-1]
-        assert cache.recall(call_id) == latest
+        assert cache.recall_now([call_id]) == {call_id: latest}

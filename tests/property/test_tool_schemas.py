@@ -16,11 +16,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from aigateway.adapters.codecs.gemini.schema import SCHEMA_KEYS, clean_schema
-from aigateway.adapters.upstream.cloud_code.tools import (
-    CLAUDE_SCHEMA_KEYS,
-    ToolNames,
-    claude_schema,
-)
+from aigateway.adapters.upstream.cloud_code.tools import ToolNames, claude_schema
+
+# the keywords Claude through Antigravity accepts in a tool schema (late-2026 behaviour)
+CLAUDE_SCHEMA_KEYS = frozenset({"type", "description", "properties", "required", "items"})
 
 KEYWORDS = (
     "type",

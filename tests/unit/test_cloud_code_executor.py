@@ -5,20 +5,18 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
 
 import msgspec
 import pytest
 
 from aigateway.adapters.codecs import anthropic_messages, openai_chat
-from aigateway.adapters.upstream.cloud_code.executor import (
-    AuthDataProject,
-    CloudCodeExecutor,
-    CloudCodePrepared,
-)
-from aigateway.adapters.upstream.cloud_code.signatures import SignatureCache
+from aigateway.adapters.memory.signatures import InMemorySignatures
+from aigateway.adapters.upstream.cloud_code.executor import CloudCodeExecutor, CloudCodePrepared
+from aigateway.adapters.upstream.cloud_code.request import SKIP_SIGNATURE
 from aigateway.adapters.upstream.profiles.antigravity import AntigravityProfile
+from aigateway.application.ports.onboarding import DiscoveryFailed
 from aigateway.application.ports.upstream import (
     Answer,
     ChatCall,
@@ -26,10 +24,17 @@ from aigateway.application.ports.upstream import (
     UpstreamRequest,
     UpstreamUnavailable,
 )
+from aigateway.application.use_cases.projects import AccountProjects
 from aigateway.domain.accounts import Account, credential_from_auth_data
 from aigateway.domain.errors import NetworkErrorKind
 from aigateway.domain.providers import Provider, ProviderKind
 from aigateway.entrypoints.ioc.providers import CODECS, PROFILES
+from tests.doubles.repositories import (
+    InMemoryAccountRepository,
+    InMemoryClientKeyRepository,
+    InMemoryProviderRepository,
+    InMemoryUnitsOfWork,
+)
 from tests.fakes.cloud_code import UPGRADE_TEXT
 from tests.unit.chat_world import ScriptedResponse
 
@@ -132,13 +137,46 @@ def account(**data: Any) -> Account:
     )
 
 
-def run(transport: Transport, signatures: SignatureCache | None = None) -> CloudCodeExecutor:
+class NoDiscovery:
+    """loadCodeAssist finds no project for the account."""
+
+    async def discover(self, provider: Provider, access_token: str) -> str:
+        raise DiscoveryFailed("loadCodeAssist answered no project; set auth_data.project_id")
+
+
+class Reports:
+    """`ModelListing`: the models each account's last fetchAvailableModels report listed."""
+
+    def __init__(self, **listed: list[str]) -> None:
+        self.listed = listed
+
+    def lists(self, account_id: str, model: str) -> bool:
+        return model in self.listed.get(account_id, ())
+
+
+def production_projects() -> AccountProjects:
+    providers = InMemoryProviderRepository([provider()])
+    accounts = InMemoryAccountRepository(providers)
+
+    async def changed() -> None:
+        return None
+
+    uow = InMemoryUnitsOfWork(providers, accounts, InMemoryClientKeyRepository(), changed)
+    return AccountProjects(NoDiscovery(), uow)
+
+
+def run(
+    transport: Transport,
+    signatures: InMemorySignatures | None = None,
+    reports: Reports | None = None,
+) -> CloudCodeExecutor:
     return CloudCodeExecutor(
         transport,
         PROFILE,
         CODECS_BY_FORMAT,
-        projects=AuthDataProject(),
-        signatures=signatures or SignatureCache(),
+        projects=production_projects(),
+        signatures=signatures if signatures is not None else InMemorySignatures(),
+        listing=reports or Reports(),
     )
 
 
@@ -451,10 +489,20 @@ async def test_an_upgrade_notice_is_a_refusal(stream: bool) -> None:
     assert (result.status, result.body, result.client_body) == (200, UPGRADE_TEXT.encode(), None)
 
 
-@pytest.mark.parametrize(("listed", "known"), [(["gemini-3-flash"], True), (["other"], False)])
-async def test_a_404_for_a_listed_model_is_marked_known(listed: list[str], known: bool) -> None:
+@pytest.mark.parametrize(
+    ("listed", "reported", "known"),
+    [
+        (["gemini-3-flash"], [], True),  # the provider's model list
+        (["other"], ["gemini-3-flash"], True),  # the account's fetched report
+        (["other"], [], False),
+    ],
+)
+async def test_a_404_for_a_listed_model_is_marked_known(
+    listed: list[str], reported: list[str], known: bool
+) -> None:
     transport = Transport(first=[error(404, "NOT_FOUND")], second=[error(404, "NOT_FOUND")])
-    result = await answer_of(run(transport), openai_call(where=provider(models=listed)))
+    executor = run(transport, reports=Reports(a1=reported, other_account=["gemini-3-flash"]))
+    result = await answer_of(executor, openai_call(where=provider(models=listed)))
     assert isinstance(result, Refusal) and result.status == 404
     assert result.model_known is known
 
@@ -462,7 +510,7 @@ async def test_a_404_for_a_listed_model_is_marked_known(listed: list[str], known
 async def test_an_account_without_project_fails_the_attempt_with_what_to_set() -> None:
     executor = run(Transport(first=[whole([])]))
     prepared = executor.prepare(openai_call())
-    with pytest.raises(UpstreamUnavailable, match=r"auth_data\.project_id"):
+    with pytest.raises(UpstreamUnavailable, match=r"account a1: .*auth_data\.project_id"):
         await executor.open(prepared, account(project_id=None), TOKEN)
 
 
@@ -495,18 +543,156 @@ def test_good_config_has_no_problems() -> None:
     assert PROFILE.config_problems({"models": ["gemini-3-flash", "claude-sonnet-4-6"]}) == []
 
 
-def test_signatures_expire_and_oversized_ones_are_not_kept() -> None:
-    now = [0.0]
-    cache = SignatureCache(ttl_s=10.0, clock=lambda: now[0])
-    cache.remember("call_1", "sig-1")
-    cache.remember("x" * 1000, "sig-long-id")
-    cache.remember("call_2", "s" * 100_000)
-    assert (cache.recall("call_1"), cache.recall("x" * 1000), cache.recall("call_2")) == (
-        "sig-1",
-        None,
-        None,
+class CountingSignatures(InMemorySignatures):
+    """The in-process store, counting lookups and the ids asked for."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.asked: list[list[str]] = []
+
+    async def recall(self, call_ids: Sequence[str]) -> dict[str, str]:
+        self.asked.append(list(call_ids))
+        return await super().recall(call_ids)
+
+
+def replayed(call_ids: list[str]) -> list[dict[str, Any]]:
+    """An OpenAI history whose assistant turn called the tool once per id (no signatures)."""
+    calls = [
+        {
+            "id": call_id,
+            "type": "function",
+            "function": {"name": "files.read/v2", "arguments": '{"path":"README"}'},
+        }
+        for call_id in call_ids
+    ]
+    results = [{"role": "tool", "tool_call_id": c, "content": "# Title"} for c in call_ids]
+    return [
+        {"role": "user", "content": "What is in README?"},
+        {"role": "assistant", "content": None, "tool_calls": calls},
+        *results,
+    ]
+
+
+def sent_calls(body: dict[str, Any]) -> list[dict[str, Any]]:
+    return [
+        part
+        for content in body["request"]["contents"]
+        if content["role"] == "model"
+        for part in content["parts"]
+        if "functionCall" in part
+    ]
+
+
+async def test_an_unknown_gemini_call_gets_the_sentinel_on_the_first_call_of_its_turn() -> None:
+    store = CountingSignatures()
+    await store.remember({"call_known": "gemini-signature-9"})
+    transport = Transport(first=[whole([{"text": "done"}])])
+    executor = run(transport, store)
+    long_id = "x" * 1000
+    await answer_of(executor, openai_call(tools=[TOOL], messages=replayed(["call_a", long_id])))
+    first, second = sent_calls(transport.bodies()[0])
+    assert first["thoughtSignature"] == SKIP_SIGNATURE  # never seen: Gemini's own sentinel
+    assert "thoughtSignature" not in second  # Gemini signs the first call of a step only
+    assert store.asked == [["call_a"]]  # one lookup; an over-long id is never a key
+    await answer_of(executor, openai_call(tools=[TOOL], messages=replayed(["call_known", "b"])))
+    first, second = sent_calls(transport.bodies()[1])
+    assert first["thoughtSignature"] == "gemini-signature-9"
+    assert "thoughtSignature" not in second
+
+
+async def test_claude_never_gets_a_made_up_signature_nor_a_lookup() -> None:
+    store = CountingSignatures()
+    transport = Transport(first=[streamed([{"text": "done"}])])
+    history = replayed(["toolu_vrtx_1"])
+    await answer_of(run(transport, store), openai_call("claude-sonnet-4-6", messages=history))
+    (call,) = sent_calls(transport.bodies()[0])
+    assert "thoughtSignature" not in call
+    assert store.asked == []
+
+
+async def test_one_lookup_per_request_and_the_same_inner_request_on_every_attempt() -> None:
+    store = CountingSignatures()
+    await store.remember({"call_a": "gemini-signature-1"})
+    transport = Transport(first=[error(503)], second=[error(503), whole([{"text": "done"}])])
+    executor = run(transport, store)
+    prepared = executor.prepare(openai_call(tools=[TOOL], messages=replayed(["call_a"])))
+    for _ in range(2):  # two attempts of one client request, two endpoints each
+        await (await executor.open(prepared, account(), TOKEN)).answer()
+    assert store.asked == [["call_a"]]  # looked up once for the whole request
+    inner = {json.dumps(b["request"], sort_keys=True) for b in transport.bodies()}
+    assert len(inner) == 1  # the same inner request on every endpoint and attempt
+    assert sent_calls(transport.bodies()[0])[0]["thoughtSignature"] == "gemini-signature-1"
+    assert isinstance(prepared, CloudCodePrepared) and prepared.body == b""  # held for the store
+
+
+async def test_a_history_that_carries_its_signatures_is_not_looked_up() -> None:
+    store = CountingSignatures()
+    history = [
+        {"role": "user", "content": "What is in README?"},
+        {
+            "role": "assistant",
+            "content": [
+                {"type": "thinking", "thinking": "", "signature": "gemini-signature-1"},
+                {"type": "tool_use", "id": "fc_1", "name": "read", "input": {"path": "README"}},
+            ],
+        },
+        {
+            "role": "user",
+            "content": [{"type": "tool_result", "tool_use_id": "fc_1", "content": "#"}],
+        },
+    ]
+    doc = {"model": "gemini-3-flash", "max_tokens": 50, "messages": history}
+    call = ChatCall(
+        provider=provider(),
+        model="gemini-3-flash",
+        requested_model="gemini-3-flash",
+        body=json.dumps(doc).encode(),
+        client_format=ANTHROPIC,
+        stream=False,
     )
-    now[0] = 10.0
-    assert cache.recall("call_1") is None
-    cache.remember("call_3", "sig-3")
-    assert len(cache) == 1 and "sig" not in repr(cache)
+    transport = Transport(first=[whole([{"text": "done"}])])
+    await answer_of(run(transport, store), call)
+    (sent,) = sent_calls(transport.bodies()[0])
+    assert sent["thoughtSignature"] == "gemini-signature-1"
+    assert store.asked == []
+
+
+class WatchedSignatures(InMemorySignatures):
+    """Records what the client had received when each signature was written."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.relayed = b""
+        self.written_after: list[bytes] = []
+
+    async def remember(self, signatures: Mapping[str, str]) -> None:
+        self.written_after.append(self.relayed)
+        await super().remember(signatures)
+
+
+@pytest.mark.parametrize("stream", [False, True])
+async def test_a_signature_is_stored_before_the_client_sees_its_call(stream: bool) -> None:
+    signed = {
+        "functionCall": {"name": "files_read_v2", "args": {"path": "README"}},
+        "thoughtSignature": "gemini-signature-1",
+    }
+    parts: list[dict[str, Any]] = [{"text": "Let me look. "}, signed]
+    store = WatchedSignatures()
+    transport = Transport(first=[streamed(parts) if stream else whole(parts)])
+    executor = run(transport, store)
+    call = openai_call(tools=[TOOL], stream=stream)
+    exchange = await executor.open(executor.prepare(call), account(), TOKEN)
+    if stream:
+        opened = await exchange.open_stream()
+        assert isinstance(opened, AsyncIterator)
+        async for chunk in opened:
+            store.relayed += chunk
+        call_id = re.findall(rb'"id":"(call_[^"]+)"', store.relayed)[0].decode()
+    else:
+        result = await exchange.answer()
+        assert isinstance(result, Answer)
+        store.relayed = result.body
+        call_id = json.loads(result.body)["choices"][0]["message"]["tool_calls"][0]["id"]
+    (before,) = store.written_after
+    assert call_id.encode() not in before  # written before any byte naming the call
+    assert await store.recall([call_id]) == {call_id: "gemini-signature-1"}

@@ -11,6 +11,7 @@ import pytest
 
 from tests.fakes.cloud_code import (
     MISSING_SIGNATURE,
+    SKIP_SIGNATURE,
     UPGRADE_TEXT,
     FakeCloudCode,
     no_capacity,
@@ -99,9 +100,27 @@ def test_gemini_call_needs_its_signature_back(fake: FakeCloudCode) -> None:
     assert refused.json()["error"]["message"] == MISSING_SIGNATURE.format(
         name="get_weather", position=0
     )
+    unsigned[1]["parts"][0]["thoughtSignature"] = "made-up"
+    forged = post(fake, "generateContent", envelope("gemini-3-flash", unsigned, tools=tools))
+    assert forged.status_code == 400
     unsigned[1]["parts"][0]["thoughtSignature"] = part["thoughtSignature"]
     signed = post(fake, "generateContent", envelope("gemini-3-flash", unsigned, tools=tools))
     assert signed.status_code == 200
+    unsigned[1]["parts"][0]["thoughtSignature"] = SKIP_SIGNATURE  # Gemini's "not mine"
+    skipped = post(fake, "generateContent", envelope("gemini-3-flash", unsigned, tools=tools))
+    assert skipped.status_code == 200
+    second = {"functionCall": {**call, "id": "fc_parallel"}}  # later calls of a step: unsigned
+    unsigned[1]["parts"].append(second)
+    parallel = post(fake, "generateContent", envelope("gemini-3-flash", unsigned, tools=tools))
+    assert parallel.status_code == 200
+
+
+def test_claude_refuses_geminis_sentinel(fake: FakeCloudCode) -> None:
+    thought = {"text": "hm", "thought": True, "thoughtSignature": SKIP_SIGNATURE}
+    contents = [user("w?"), {"role": "model", "parts": [thought]}, user("again")]
+    refused = post(fake, "generateContent", envelope("claude-sonnet-4-6", contents))
+    assert refused.status_code == 400
+    assert "Invalid `signature`" in refused.json()["error"]["message"]
 
 
 def test_claude_rules(fake: FakeCloudCode) -> None:

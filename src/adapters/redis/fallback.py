@@ -2,7 +2,8 @@
 
 While the breaker is open, round-robin and cooldowns work in the process (in the bounded
 tables of `InMemoryRotation`), config-version checks reuse the last value seen, and stats
-batches are skipped (the request log rows themselves go to the database). After `open_for_s`
+batches are skipped (the request log rows themselves go to the database), thought signatures
+are kept in the process. After `open_for_s`
 one caller probes Redis; the rest stay on the fallback until the probe answers, so a hung Redis
 costs at most one socket timeout per probe, not one per request.
 """
@@ -12,14 +13,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime
 from typing import TypeVar
 
 from redis.exceptions import RedisError
 
 from aigateway.adapters.memory.coordination import InMemoryRotation
+from aigateway.adapters.memory.signatures import InMemorySignatures
 from aigateway.application.ports.coordination import ConfigVersion, Rotation, StatsCounters, Turn
+from aigateway.application.ports.signatures import ThoughtSignatures
 from aigateway.domain.request_log import RequestLogEntry
 from aigateway.domain.routing.eligibility import Cooldown
 
@@ -127,3 +130,29 @@ class FallbackRotation:
             lambda: self._primary.clear(provider_id, account_id), lambda: 0
         )
         return max(local, shared)
+
+
+class FallbackSignatures:
+    """Redis signatures with an in-process stand-in: what could not be written to Redis is kept
+    locally, and a lookup fills what Redis does not hold from there (a call relayed during an
+    outage still finds its signature when the next turn comes back to this process)."""
+
+    def __init__(self, primary: ThoughtSignatures, breaker: CircuitBreaker) -> None:
+        self._primary = primary
+        self._local = InMemorySignatures()
+        self._breaker = breaker
+
+    async def remember(self, signatures: Mapping[str, str]) -> None:
+        await self._breaker.call(
+            lambda: self._primary.remember(signatures),
+            lambda: self._local.remember_now(signatures),
+        )
+
+    async def recall(self, call_ids: Sequence[str]) -> dict[str, str]:
+        found: dict[str, str] = await self._breaker.call(
+            lambda: self._primary.recall(call_ids), lambda: {}
+        )
+        if len(found) < len(call_ids) and len(self._local):
+            missing = [call_id for call_id in call_ids if call_id not in found]
+            found.update(self._local.recall_now(missing))
+        return found

@@ -32,3 +32,11 @@ class ModelsSource(Protocol):
     async def fetch(self, provider: Provider, secret: str, project: str) -> ModelsReport:
         """The account's models as upstream reports them now; raises ModelsUnavailable."""
         ...
+
+
+class ModelListing(Protocol):
+    """What the accounts' last reports say, read on the request path (no I/O)."""
+
+    def lists(self, account_id: str, model: str) -> bool:
+        """The account's last report lists `model` (False when there is no report)."""
+        ...

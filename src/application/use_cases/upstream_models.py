@@ -37,6 +37,7 @@ class _Stored(msgspec.Struct, frozen=True):
     provider_id: str
     fetched_at: float  # monotonic
     report: ModelsReport
+    ids: frozenset[str]  # the report's model ids, for lookups on the request path
 
 
 class AccountModels:
@@ -71,8 +72,13 @@ class AccountModels:
         found: set[str] = set()
         for stored in self._reports.values():
             if stored.provider_id == provider_id:
-                found.update(stored.report.ids())
+                found.update(stored.ids)
         return tuple(sorted(found))
+
+    def lists(self, account_id: str, model: str) -> bool:
+        """`ModelListing`: the account's last report lists `model`; no I/O."""
+        stored = self._reports.get(account_id)
+        return stored is not None and model in stored.ids
 
     async def quota(self, account_id: str) -> ModelsReport:
         """What upstream reports for the account now (404 unknown, 409 not Antigravity, 502
@@ -102,7 +108,8 @@ class AccountModels:
             secret = await self._tokens.secret_for(account, provider)
             project = await self._projects.project_for(account, provider, secret)
             report = await self._source.fetch(provider, secret, project)
-        self._reports[account.id] = _Stored(provider.id, self._clock.monotonic(), report)
+        stored = _Stored(provider.id, self._clock.monotonic(), report, frozenset(report.ids()))
+        self._reports[account.id] = stored
         return report
 
     async def refresh(self) -> None:

@@ -24,6 +24,7 @@ from aigateway.adapters.memory.coordination import (
     StaticPinger,
 )
 from aigateway.adapters.memory.login_states import InMemoryLoginStates
+from aigateway.adapters.memory.signatures import InMemorySignatures
 from aigateway.adapters.memory.tokens import InMemoryRefreshLock, InMemoryTokenCache
 from aigateway.adapters.oauth.token_endpoint import HttpTokenEndpoint
 from aigateway.adapters.oauth.userinfo import HttpUserInfo
@@ -46,16 +47,17 @@ from aigateway.adapters.redis.fallback import (
     CircuitBreaker,
     FallbackConfigVersion,
     FallbackRotation,
+    FallbackSignatures,
     FallbackStatsCounters,
 )
 from aigateway.adapters.redis.login_states import RedisLoginStates
 from aigateway.adapters.redis.pipelined import PipelinedRedis
+from aigateway.adapters.redis.signatures import RedisSignatures
 from aigateway.adapters.redis.tokens import RedisRefreshLock, RedisTokenCache
 from aigateway.adapters.upstream.aiohttp_transport import AiohttpUpstream
 from aigateway.adapters.upstream.cloud_code.available_models import CloudCodeModels
 from aigateway.adapters.upstream.cloud_code.discovery import CloudCodeDiscovery
 from aigateway.adapters.upstream.cloud_code.executor import CloudCodeExecutor
-from aigateway.adapters.upstream.cloud_code.signatures import SignatureCache
 from aigateway.adapters.upstream.executors import HttpChatExecutor
 from aigateway.adapters.upstream.profiles.anthropic import AnthropicProfile
 from aigateway.adapters.upstream.profiles.antigravity import AntigravityProfile
@@ -83,6 +85,7 @@ from aigateway.application.ports.repositories import (
     ProviderRepository,
     SettingsStore,
 )
+from aigateway.application.ports.signatures import ThoughtSignatures
 from aigateway.application.ports.unit_of_work import UnitOfWorkFactory
 from aigateway.application.ports.upstream import ChatExecutor, Upstream
 from aigateway.application.use_cases.access_tokens import (
@@ -277,6 +280,12 @@ class CoordinationProvider(Provider):
         return RedisRefreshLock(redis)
 
     @provide
+    def signatures(self, hot: PipelinedRedis | None, breaker: CircuitBreaker) -> ThoughtSignatures:
+        if hot is None:
+            return InMemorySignatures()
+        return FallbackSignatures(RedisSignatures(hot), breaker)
+
+    @provide
     def health_checks(self, engine: AsyncEngine, redis: Redis | None) -> HealthChecks:
         redis_check = RedisPinger(redis) if redis is not None else StaticPinger("redis", ok=True)
         return HealthChecks(SqlPinger(engine), redis_check)
@@ -291,7 +300,13 @@ class ApplicationProvider(Provider):
 
     @provide
     def executors(
-        self, upstream: Upstream, codecs: Codecs, settings: Settings, projects: AccountProjects
+        self,
+        upstream: Upstream,
+        codecs: Codecs,
+        settings: Settings,
+        projects: AccountProjects,
+        signatures: ThoughtSignatures,
+        models: AccountModels,
     ) -> Executors:
         timeout = settings.upstream.timeout_s
         executors: dict[ProviderKind, ChatExecutor] = {
@@ -304,7 +319,8 @@ class ApplicationProvider(Provider):
             ANTIGRAVITY,
             codecs,
             projects=projects,
-            signatures=SignatureCache(),
+            signatures=signatures,
+            listing=models,
             timeout_s=timeout,
         )
         return executors

@@ -2,10 +2,11 @@
 
 - Tool names go back to the client's (`ToolNames.to_client`).
 - A call without an upstream id gets the codec's `call_<n>`, which repeats across answers: it
-  is made unique (`call_<n>_<token>`), because the client sends it back and the signature cache
+  is made unique (`call_<n>_<token>`), because the client sends it back and the signature store
   is keyed by it.
 - The signature Gemini puts on a function call (a signature-only thinking block just before
-  the tool block) is remembered under the call's id.
+  the tool block) is noted under the call's id in `pending`; the exchange writes it to the
+  store before the client sees the call.
 - Claude's calls lose the placeholder arguments its strict schemas added
   (`drop_placeholders`).
 - The reply text is collected up to `NOTICE_CHARS`, to recognise an upgrade notice.
@@ -19,7 +20,6 @@ from typing import Any
 import msgspec
 
 from aigateway.adapters.codecs.base import StreamDecoder, json_encode
-from aigateway.adapters.upstream.cloud_code.signatures import SignatureCache
 from aigateway.adapters.upstream.cloud_code.tools import ToolNames, drop_placeholders
 from aigateway.domain.llm import (
     BlockKind,
@@ -43,20 +43,13 @@ NOTICE_CHARS = 1024
 class AnswerView:
     """What one request's answers need to know; shared by its attempts."""
 
-    __slots__ = ("claude", "names", "schemas", "signatures")
+    __slots__ = ("claude", "names", "pending", "schemas")
 
-    def __init__(
-        self,
-        names: ToolNames,
-        schemas: dict[str, Any],
-        signatures: SignatureCache,
-        *,
-        claude: bool,
-    ) -> None:
+    def __init__(self, names: ToolNames, schemas: dict[str, Any], *, claude: bool) -> None:
         self.names = names
         self.schemas = schemas
-        self.signatures = signatures
         self.claude = claude
+        self.pending: dict[str, str] = {}  # call id -> signature, not yet in the store
 
     def response(self, response: ChatResponse) -> tuple[ChatResponse, str]:
         """The answer for the client, and the start of its reply text."""
@@ -69,7 +62,7 @@ class AnswerView:
                 call_id = _unique(part.id, token)
                 previous = parts[-1] if parts else None
                 if isinstance(previous, ThinkingPart) and previous.signature and not previous.text:
-                    self.signatures.remember(call_id, previous.signature)
+                    self.pending[call_id] = previous.signature
                 arguments = part.arguments
                 if self.claude and name in self.schemas:
                     arguments = drop_placeholders(arguments, self.schemas[name])
@@ -113,7 +106,7 @@ class ViewedStream:
                     name = view.names.to_client(event.name or "")
                     call_id = _unique(event.id or "", self._token)
                     if self._signature is not None:
-                        view.signatures.remember(call_id, self._signature)
+                        view.pending[call_id] = self._signature
                     self._blocks[event.index] = name
                     event = msgspec.structs.replace(event, id=call_id, name=name)
                 self._signature = None

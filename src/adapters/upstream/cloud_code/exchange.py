@@ -7,14 +7,18 @@
   (Claude, thinking models) gets the stream read to its end and assembled into one answer.
 - A 200 whose reply text is the upstream's upgrade notice is a `Refusal` (status 200, the text
   as its body): the classifier tells the operator to raise the client version.
-- A 404 for a model the provider lists is marked `model_known`: that is the client-version
-  gate, not a missing model.
+- A 404 for a model the provider or the account lists is marked `model_known`: that is the
+  client-version gate, not a missing model.
+- The signatures of the calls in an answer are in the store before the client can see the
+  calls: a whole answer is returned once they are written; a stream's chunk that carries a
+  call is relayed once its signature is written (the client's next turn, which may reach
+  another gateway process, cannot start earlier).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import msgspec
@@ -32,6 +36,7 @@ from aigateway.adapters.upstream.exchange import (
     error_summary,
     port_usage,
 )
+from aigateway.application.ports.signatures import ThoughtSignatures
 from aigateway.application.ports.upstream import Answer, Refusal, UpstreamResponse
 from aigateway.domain.errors import error_in_success, version_gate_notice
 from aigateway.domain.llm import (
@@ -118,7 +123,7 @@ class _AnswerCodec(GeminiCodec):
 
 
 class CloudCodeExchange(TranslatedExchange):
-    __slots__ = ("_codec", "_model_known", "_reopen", "_upstream_stream")
+    __slots__ = ("_codec", "_model_known", "_reopen", "_signatures", "_upstream_stream", "_view")
 
     def __init__(
         self,
@@ -127,6 +132,7 @@ class CloudCodeExchange(TranslatedExchange):
         view: AnswerView,
         client: WireCodec,
         *,
+        signatures: ThoughtSignatures,
         client_model: str,
         include_usage: bool,
         upstream_stream: bool,
@@ -138,9 +144,17 @@ class CloudCodeExchange(TranslatedExchange):
             response, codec, client, client_model=client_model, include_usage=include_usage
         )
         self._codec = codec
+        self._view = view
+        self._signatures = signatures
         self._upstream_stream = upstream_stream
         self._model_known = model_known
         self._reopen = reopen
+
+    async def _store_signatures(self) -> None:
+        pending = self._view.pending
+        if pending:
+            self._view.pending = {}
+            await self._signatures.remember(pending)
 
     # --- refusals ---------------------------------------------------------------------------
 
@@ -195,6 +209,12 @@ class CloudCodeExchange(TranslatedExchange):
         return Answer(status=self._response.status, content_type=JSON, body=body, usage=self._usage)
 
     async def answer(self) -> Answer | Refusal:
+        result = await self._whole()
+        if isinstance(result, Answer):
+            await self._store_signatures()
+        return result
+
+    async def _whole(self) -> Answer | Refusal:
         if not self._upstream_stream:
             return await super().answer()
         for retried in (False, True):
@@ -254,6 +274,17 @@ class CloudCodeExchange(TranslatedExchange):
                 return self._notice(text)
             return self._relay(held)
         return self._empty()  # not reached: the second pass returns
+
+    async def _relay(self, held: _Held) -> AsyncIterator[bytes]:
+        relayed = super()._relay(held)
+        assert isinstance(relayed, AsyncGenerator)
+        try:
+            async for out in relayed:
+                if self._view.pending:  # this chunk shows a call: its signature is stored first
+                    await self._store_signatures()
+                yield out
+        finally:
+            await relayed.aclose()
 
     async def _hold_content(self) -> tuple[_Held, list[dict[str, Any]]]:
         """Read until an event with parts (returned with its parts) or an error event (no

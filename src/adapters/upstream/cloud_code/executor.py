@@ -4,7 +4,9 @@
 request (`request.inner_request`); `open` (once per attempt) wraps it in the envelope with the
 account's project and a fresh request id, and posts it to the provider's endpoints in order,
 moving to the next on a network error, 404, 408, 429 or 5xx (the last endpoint's answer is the
-attempt's). Claude and thinking models are always asked on the stream method.
+attempt's). Claude and thinking models are always asked on the stream method. A Gemini request
+replaying calls without their signatures is finished in its first attempt, once the signature
+store has answered (`request.Replay`).
 """
 
 from __future__ import annotations
@@ -20,14 +22,15 @@ from aigateway.adapters.upstream.cloud_code.envelope import new_request_id, wrap
 from aigateway.adapters.upstream.cloud_code.exchange import CloudCodeExchange
 from aigateway.adapters.upstream.cloud_code.request import (
     CLAUDE,
+    Replay,
     family,
     inner_request,
     streams_upstream,
 )
-from aigateway.adapters.upstream.cloud_code.signatures import SignatureCache
 from aigateway.adapters.upstream.cloud_code.tools import ToolNames
 from aigateway.adapters.upstream.profiles.antigravity import AntigravityProfile
 from aigateway.adapters.upstream.profiles.base import seconds
+from aigateway.application.ports.signatures import ThoughtSignatures
 from aigateway.application.ports.upstream import (
     ChatCall,
     ChatExchange,
@@ -37,6 +40,7 @@ from aigateway.application.ports.upstream import (
     UpstreamResponse,
     UpstreamUnavailable,
 )
+from aigateway.application.ports.upstream_models import ModelListing
 from aigateway.domain.accounts import Account
 from aigateway.domain.llm import WireFormat
 from aigateway.domain.providers import Provider
@@ -59,25 +63,15 @@ class ProjectSource(Protocol):
         ...
 
 
-class AuthDataProject:
-    """The project the operator gave in the account's `auth_data.project_id`."""
-
-    async def project_for(self, account: Account, provider: Provider, secret: str) -> str:
-        project = account.credential.data.get("project_id")
-        if isinstance(project, str) and project.strip():
-            return project.strip()
-        raise UpstreamUnavailable(
-            f"antigravity account {account.id} has no Cloud Code project: set auth_data.project_id"
-        )
-
-
 class CloudCodePrepared(PreparedChat, frozen=True, kw_only=True):
-    """`body` is the inner request; the rest is what every attempt and answer needs."""
+    """`body` is the inner request (b"" while `replay` holds it); the rest is what every
+    attempt and answer needs."""
 
     upstream_model: str
     upstream_stream: bool
     names: ToolNames
     schemas: dict[str, Any]
+    replay: Replay | None = None
 
 
 class CloudCodeExecutor:
@@ -88,7 +82,8 @@ class CloudCodeExecutor:
         codecs: Mapping[WireFormat, WireCodec],
         *,
         projects: ProjectSource,
-        signatures: SignatureCache,
+        signatures: ThoughtSignatures,
+        listing: ModelListing,
         timeout_s: float = 600.0,
     ) -> None:
         self._transport = transport
@@ -96,6 +91,7 @@ class CloudCodeExecutor:
         self._codecs = codecs
         self._projects = projects
         self._signatures = signatures
+        self._listing = listing
         self._timeout_s = timeout_s
         self.dialect = profile.dialect
 
@@ -108,7 +104,6 @@ class CloudCodeExecutor:
             profile.codec,
             request,
             upstream_model,
-            self._signatures,
             max_output_tokens=profile.max_output_tokens(provider, family(upstream_model)),
         )
         return CloudCodePrepared(
@@ -120,6 +115,7 @@ class CloudCodeExecutor:
             upstream_stream=call.stream or streams_upstream(request, upstream_model),
             names=inner.names,
             schemas=inner.schemas,
+            replay=inner.replay,
         )
 
     async def open(self, prepared: PreparedChat, account: Account, secret: str) -> ChatExchange:
@@ -127,8 +123,11 @@ class CloudCodeExecutor:
         call = prepared.call
         provider = call.provider
         project = await self._projects.project_for(account, provider, secret)
+        inner = prepared.body
+        if prepared.replay is not None:
+            inner = await prepared.replay.body(self._signatures)
         body = wrap(
-            prepared.body,
+            inner,
             project=project,
             model=prepared.upstream_model,
             request_id=new_request_id(),
@@ -138,22 +137,21 @@ class CloudCodeExecutor:
         async def reopen() -> UpstreamResponse:
             return await self._transport.open(request)
 
-        view = AnswerView(
-            prepared.names,
-            prepared.schemas,
-            self._signatures,
-            claude=family(prepared.upstream_model) == CLAUDE,
+        model = prepared.upstream_model
+        view = AnswerView(prepared.names, prepared.schemas, claude=family(model) == CLAUDE)
+        known = model in self.profile.model_map(provider).values() or self._listing.lists(
+            account.id, model
         )
-        listed = self.profile.model_map(provider).values()
         return CloudCodeExchange(
             response,
             self.profile.codec,
             view,
             self._codecs[call.client_format],
+            signatures=self._signatures,
             client_model=call.requested_model,
             include_usage=prepared.include_usage,
             upstream_stream=prepared.upstream_stream and not call.stream,
-            model_known=prepared.upstream_model in listed,
+            model_known=known,
             reopen=reopen,
         )
 

@@ -1,10 +1,16 @@
 """A client's request -> the inner Cloud Code request, once per client request.
 
-Canonical request (client model name) -> upstream model name -> tool names sanitised -> thought
-signatures put back on calls that came back without them -> Gemini JSON -> what the model
-family needs (Claude: strict schemas in `parameters`, `VALIDATED` calling mode, no empty text
-parts, no thinking blocks it did not sign, a thinking budget below the output cap) -> a stable
-`sessionId`, no `safetySettings`.
+Canonical request (client model name) -> upstream model name -> tool names sanitised -> Gemini
+JSON -> what the model family needs (Claude: strict schemas in `parameters`, `VALIDATED`
+calling mode, no empty text parts, no thinking blocks it did not sign, a thinking budget below
+the output cap) -> a stable `sessionId`, no `safetySettings`.
+
+Gemini: a replayed `functionCall` without its `thoughtSignature` (an OpenAI-format client cannot
+carry it) makes the request a `Replay`, finished in the first attempt: the signatures the store
+holds for those calls are put back (one lookup per request); a model turn whose first call is
+still unsigned (the store forgot it, or never saw it) gets `SKIP_SIGNATURE` there, which Gemini
+accepts for turns it did not sign. Claude refuses any signature it did not make: its unsigned
+thinking is dropped and nothing is looked up.
 """
 
 from __future__ import annotations
@@ -16,8 +22,8 @@ import msgspec
 from aigateway.adapters.codecs.base import json_encode
 from aigateway.adapters.codecs.gemini import GeminiCodec
 from aigateway.adapters.upstream.cloud_code.envelope import session_id
-from aigateway.adapters.upstream.cloud_code.signatures import SignatureCache
 from aigateway.adapters.upstream.cloud_code.tools import ToolNames, claude_schema
+from aigateway.application.ports.signatures import ThoughtSignatures, askable
 from aigateway.domain.llm import (
     ChatRequest,
     Message,
@@ -31,6 +37,7 @@ from aigateway.domain.llm import (
 CLAUDE = "claude"
 GEMINI = "gemini"
 MIN_CLAUDE_BUDGET = 1024  # below it the upstream refuses a thinking config: none is sent
+SKIP_SIGNATURE = "skip_thought_signature_validator"  # Gemini's "not signed by me, accept it"
 
 
 def family(upstream_model: str) -> str:
@@ -44,25 +51,61 @@ def streams_upstream(request: ChatRequest, upstream_model: str) -> bool:
     return family(upstream_model) == CLAUDE or thinking or "thinking" in upstream_model.lower()
 
 
+class Replay:
+    """A Gemini request with calls to sign: its bytes once the store has answered (the same
+    for every attempt of the request)."""
+
+    __slots__ = ("_body", "_turns", "_wire")
+
+    def __init__(self, wire: dict[str, Any], turns: list[list[dict[str, Any]]]) -> None:
+        self._wire: dict[str, Any] | None = wire
+        self._turns = turns  # per model turn: its functionCall parts, in order
+        self._body: bytes | None = None
+
+    def call_ids(self) -> list[str]:
+        """The ids of the calls that came back unsigned (to look up)."""
+        return [
+            str(part["functionCall"].get("id") or "")
+            for turn in self._turns
+            for part in turn
+            if not part.get("thoughtSignature")
+        ]
+
+    async def body(self, signatures: ThoughtSignatures) -> bytes:
+        if self._body is None:
+            assert self._wire is not None
+            wanted = [call_id for call_id in self.call_ids() if askable(call_id)]
+            found = await signatures.recall(wanted) if wanted else {}
+            for turn in self._turns:
+                for part in turn:
+                    signature = found.get(str(part["functionCall"].get("id") or ""))
+                    if signature is not None and not part.get("thoughtSignature"):
+                        part["thoughtSignature"] = signature
+                if not turn[0].get("thoughtSignature"):
+                    turn[0]["thoughtSignature"] = SKIP_SIGNATURE
+            self._body, self._wire = json_encode(self._wire), None
+        return self._body
+
+
 class InnerRequest(msgspec.Struct, frozen=True, kw_only=True):
-    body: bytes  # the JSON of the inner request
+    body: bytes  # the JSON of the inner request; b"" while `replay` holds it
     names: ToolNames
     schemas: dict[str, Any]  # client tool name -> its schema (to drop Claude's placeholders)
+    replay: Replay | None = None
 
 
 def inner_request(
     codec: GeminiCodec,
     request: ChatRequest,
     upstream_model: str,
-    signatures: SignatureCache,
     *,
     max_output_tokens: int,
 ) -> InnerRequest:
-    """The inner request's bytes (raises UnsupportedContent for what Gemini cannot express)."""
+    """The inner request (raises UnsupportedContent for what Gemini cannot express)."""
     claude = family(upstream_model) == CLAUDE
     declared = [tool for tool in request.tools if isinstance(tool, Tool)]
     names = ToolNames(tool.name for tool in declared)
-    messages = tuple(_message(m, names, signatures, claude=claude) for m in request.messages)
+    messages = tuple(_message(m, names, claude=claude) for m in request.messages)
     tools = tuple(
         msgspec.structs.replace(tool, name=names.to_upstream(tool.name))
         if isinstance(tool, Tool)
@@ -85,35 +128,36 @@ def inner_request(
     if claude:
         _claude_rules(wire, {names.to_upstream(t.name): t.parameters for t in declared})
     wire["sessionId"] = session_id(_first_user_text(request.messages))
-    return InnerRequest(
-        body=json_encode(wire),
-        names=names,
-        schemas={tool.name: tool.parameters for tool in declared if tool.parameters is not None},
-    )
+    schemas = {tool.name: tool.parameters for tool in declared if tool.parameters is not None}
+    turns = [] if claude else _unsigned_turns(wire)
+    if turns:
+        return InnerRequest(body=b"", names=names, schemas=schemas, replay=Replay(wire, turns))
+    return InnerRequest(body=json_encode(wire), names=names, schemas=schemas)
 
 
-def _message(
-    message: Message, names: ToolNames, signatures: SignatureCache, *, claude: bool
-) -> Message:
+def _unsigned_turns(wire: dict[str, Any]) -> list[list[dict[str, Any]]]:
+    """The functionCall parts of each model turn whose first call is unsigned (Gemini signs
+    the first call of a step; a turn whose first call carries one is complete)."""
+    turns = []
+    for content in wire.get("contents") or ():
+        if content.get("role") != "model":
+            continue
+        calls = [part for part in content.get("parts") or () if "functionCall" in part]
+        if calls and not calls[0].get("thoughtSignature"):
+            turns.append(calls)
+    return turns
+
+
+def _message(message: Message, names: ToolNames, *, claude: bool) -> Message:
     parts: list[Part] = []
     for part in message.content:
         if isinstance(part, ToolCallPart):
-            if not claude and message.role == "assistant" and not _signed_before(parts):
-                signature = signatures.recall(part.id)
-                if signature is not None:
-                    parts.append(ThinkingPart(signature=signature))
             parts.append(msgspec.structs.replace(part, name=names.to_upstream(part.name)))
         elif claude and isinstance(part, ThinkingPart) and not _claude_thinking(part):
             continue  # unsigned, or a Gemini signature: Claude refuses what it did not sign
         else:
             parts.append(part)
     return msgspec.structs.replace(message, content=tuple(parts))
-
-
-def _signed_before(parts: list[Part]) -> bool:
-    """The part before a call is its signature (a signature-only thinking part)."""
-    last = parts[-1] if parts else None
-    return isinstance(last, ThinkingPart) and bool(last.signature) and not last.text
 
 
 def _claude_thinking(part: ThinkingPart) -> bool:

@@ -22,7 +22,6 @@ from typing import Any
 from aigateway.adapters.codecs.base import json_encode
 from aigateway.adapters.codecs.gemini.schema import MAX_DEPTH, clean_schema
 
-CLAUDE_SCHEMA_KEYS = frozenset({"type", "description", "properties", "required", "items"})
 # Kept as description hints, in this order, when they are dropped.
 _HINTED = (
     "minimum",
