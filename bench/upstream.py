@@ -8,6 +8,14 @@ alive, and answers from bodies built once at start.
                                "stream": true (N chunk events, the last with finish_reason,
                                then a usage chunk, then `data: [DONE]`)
     POST /v1/messages          Anthropic Messages, or its SSE event stream
+    POST /v1internal:generateContent
+                               Cloud Code (Antigravity): `{"response": {Gemini
+                               GenerateContentResponse}, "traceId": ...}`
+    POST /v1internal:streamGenerateContent?alt=sse
+                               the same, one `data:` line per chunk (the last with
+                               finishReason and usageMetadata), no `[DONE]`
+    POST /v1internal:loadCodeAssist, :fetchAvailableModels, :countTokens
+                               fixed answers (project `bench-project`, a small model map)
     GET  /health               200 ok
 
 Every content piece carries its index (`chunk-<i> `) so a client can check order and loss.
@@ -181,6 +189,78 @@ def anthropic_events(chunks: int) -> tuple[list[bytes], list[bytes], list[bytes]
     return opening, content, closing
 
 
+GEMINI_MODEL = "gemini-3-flash"
+PROJECT = "bench-project"
+
+
+def _cloudcode(response: dict[str, Any]) -> bytes:
+    return _json({"response": response, "traceId": "bench-trace"})
+
+
+def _gemini_usage(chunks: int) -> dict[str, int]:
+    return {
+        "promptTokenCount": PROMPT_TOKENS,
+        "candidatesTokenCount": chunks,
+        "totalTokenCount": PROMPT_TOKENS + chunks,
+    }
+
+
+def cloudcode_completion(chunks: int) -> bytes:
+    text = "".join(piece(i) for i in range(chunks))
+    return _cloudcode(
+        {
+            "candidates": [
+                {"content": {"role": "model", "parts": [{"text": text}]}, "finishReason": "STOP"}
+            ],
+            "usageMetadata": _gemini_usage(chunks),
+            "modelVersion": GEMINI_MODEL,
+            "responseId": "bench-response",
+        }
+    )
+
+
+def cloudcode_events(chunks: int) -> tuple[list[bytes], list[bytes]]:
+    """(content events, closing events) of `streamGenerateContent?alt=sse`: the envelope on
+    every line, CRLF framing as Google sends it, the stream just ends (no `[DONE]`)."""
+
+    def event(response: dict[str, Any]) -> bytes:
+        return b"data: " + _cloudcode(response) + b"\r\n\r\n"
+
+    content = []
+    for i in range(chunks):
+        candidate: dict[str, Any] = {"content": {"role": "model", "parts": [{"text": piece(i)}]}}
+        response: dict[str, Any] = {"candidates": [candidate]}
+        if i == chunks - 1:
+            candidate["finishReason"] = "STOP"
+            response["usageMetadata"] = _gemini_usage(chunks)
+        response |= {"modelVersion": GEMINI_MODEL, "responseId": "bench-response"}
+        content.append(event(response))
+    return content, []
+
+
+def cloudcode_fixed() -> dict[bytes, bytes]:
+    """The other `v1internal` methods a Cloud Code client may call, with fixed answers."""
+    models = {
+        name: {
+            "displayName": name,
+            "maxOutputTokens": 65536,
+            "quotaInfo": {"remainingFraction": 1.0, "resetTime": "2099-01-01T00:00:00Z"},
+        }
+        for name in (GEMINI_MODEL, "gemini-3.1-pro-low", "claude-sonnet-4-6")
+    }
+    return {
+        b"/v1internal:loadCodeAssist": _json(
+            {
+                "cloudaicompanionProject": PROJECT,
+                "currentTier": {"id": "standard-tier"},
+                "allowedTiers": [{"id": "standard-tier", "isDefault": True}],
+            }
+        ),
+        b"/v1internal:fetchAvailableModels": _json({"models": models}),
+        b"/v1internal:countTokens": _json({"totalTokens": PROMPT_TOKENS}),
+    }
+
+
 @dataclass(frozen=True)
 class Stream:
     """A streamed answer: `first` goes out at once, then each of `spaced` after the delay."""
@@ -210,6 +290,12 @@ class Answers:
         self.openai_stream = build_stream([], content, closing)
         self.anthropic = _response("200 OK", "application/json", anthropic_message(chunks))
         self.anthropic_stream = build_stream(*anthropic_events(chunks))
+        self.cloudcode = _response("200 OK", "application/json", cloudcode_completion(chunks))
+        self.cloudcode_stream = build_stream([], *cloudcode_events(chunks))
+        self.cloudcode_fixed = {
+            path: _response("200 OK", "application/json", body)
+            for path, body in cloudcode_fixed().items()
+        }
         self.health = _response("200 OK", "text/plain", b"ok")
         self.not_found = _response(
             "404 Not Found", "application/json", b'{"error":{"message":"not found"}}'
@@ -277,16 +363,24 @@ class UpstreamProtocol(asyncio.Protocol):
             if STREAM_TRUE.search(body) is None:
                 self._finish(answers.openai if openai else answers.anthropic, keep_alive)
                 return
-            stream = answers.openai_stream if openai else answers.anthropic_stream
-            if self._delay_s <= 0:
-                self._finish(stream.whole(), keep_alive)
-                return
-            self._busy = True
-            asyncio.get_running_loop().create_task(self._slow(stream, keep_alive))
+            self._stream(answers.openai_stream if openai else answers.anthropic_stream, keep_alive)
+        elif method == b"POST" and path == b"/v1internal:generateContent":
+            self._finish(answers.cloudcode, keep_alive)
+        elif method == b"POST" and path == b"/v1internal:streamGenerateContent":
+            self._stream(answers.cloudcode_stream, keep_alive)
+        elif method == b"POST" and path in answers.cloudcode_fixed:
+            self._finish(answers.cloudcode_fixed[path], keep_alive)
         elif method == b"GET" and path == b"/health":
             self._finish(answers.health, keep_alive)
         else:
             self._finish(answers.not_found, keep_alive)
+
+    def _stream(self, stream: Stream, keep_alive: bool) -> None:
+        if self._delay_s <= 0:
+            self._finish(stream.whole(), keep_alive)
+            return
+        self._busy = True
+        asyncio.get_running_loop().create_task(self._slow(stream, keep_alive))
 
     def _finish(self, data: bytes, keep_alive: bool) -> None:
         if self._transport is None:
