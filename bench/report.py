@@ -179,7 +179,10 @@ def target_lines(checks: list[dict[str, Any]]) -> list[str]:
 
 def print_throughput(duration_s: int, results: dict[str, Any]) -> None:
     print()
+    measured = results["args"].get("scenarios") or list(results["scenarios"])
     for scenario in SCENARIOS:
+        if scenario.key not in measured:
+            continue
         entry = results["scenarios"][scenario.key]
         print(scenario_block(scenario.title(duration_s), scenario, entry))
         print()

@@ -66,6 +66,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--targets", default="D,P,G,L", help="which of D,P,G,L to measure (default all)"
     )
+    parser.add_argument(
+        "--only",
+        metavar="WORDS",
+        help="measure only scenarios whose key contains one of these comma-separated words "
+        "(e.g. agentic, or 'openai non-stream c=32')",
+    )
     parser.add_argument("--ttfb-requests", type=int, help="sequential streams for TTFB (500)")
     parser.add_argument("--soak", action="store_true", help="the concurrent slow-stream soak")
     parser.add_argument("--soak-streams", type=int, help="concurrent streams (1000)")
@@ -105,6 +111,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         if getattr(args, name) is None:
             setattr(args, name, quick_value if quick else full_value)
     args.targets = [t.strip().upper() for t in args.targets.split(",") if t.strip()]
+    words = [w.strip() for w in (args.only or "").split(",") if w.strip()]
+    args.scenarios = [s.key for s in SCENARIOS if not words or any(w in s.key for w in words)]
+    if not args.scenarios:
+        parser.error(f"--only {args.only!r} matches no scenario: {', '.join(BY_KEY)}")
     unknown = set(args.targets) - {"D", "P", "G", "L"}
     if unknown:
         parser.error(f"unknown targets: {', '.join(sorted(unknown))}")
@@ -265,7 +275,7 @@ def measure_target(
             entry = results["scenarios"][scenario.key]
             if scenario.fmt == "anthropic" and not anthropic:
                 continue
-            if not scenario.target_measures(name):
+            if scenario.key not in args.scenarios or not scenario.target_measures(name):
                 continue
             if name != "G":
                 row = measure_scenario(target, scenario, "openai", args, bodies)
@@ -321,6 +331,7 @@ def throughput(args: argparse.Namespace, log_dir: Path, results: dict[str, Any])
         len(s.routes) if name == "G" else int(s.target_measures(name))
         for name in order
         for s in SCENARIOS
+        if s.key in args.scenarios
     )
     minutes = runs * (args.warmup + args.duration + 0.5) / 60
     log(f"bench: up to {runs} wrk runs of {args.warmup}+{args.duration} s (~{minutes:.1f} min)")
