@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from backend import describe
-from scenarios import SCENARIOS
-from summary import NOISY_CORES
+from scenarios import ROWS, SCENARIOS, Scenario, row_label
+from summary import NOISY_CORES, TRANSLATION_BUDGET
 
 TARGET_ORDER = ("D", "P", "G", "L")
 COLUMNS = ("target", "req/s", "p50 ms", "p99 ms", "errors", "CPU ms/req", "RSS MiB")
-WIDTHS = (6, 11, 9, 9, 24, 11, 8)
+WIDTHS = (14, 11, 9, 9, 24, 11, 8)
 
 
 def _num(value: float | None, digits: int = 2) -> str:
@@ -47,36 +47,73 @@ def _ratio_text(label: str, found: dict[str, Any] | None) -> str | None:
     return f"{label} {found['value']:.2f}×{marks}"
 
 
-def scenario_block(title: str, scenario: dict[str, Any]) -> str:
+def scenario_block(title: str, spec: Scenario, scenario: dict[str, Any]) -> str:
     lines = [title, _line(COLUMNS)]
     rows = scenario["targets"]
     if scenario.get("status") == "n/a":
         return f"{title}\n  {scenario['reason']}"
-    for name in TARGET_ORDER:
+    width = WIDTHS[0]
+    for name in spec.rows():
         if name not in rows:
             continue
-        cells = row_cells(name, rows[name])
-        lines.append(_line(cells) if len(cells) == len(COLUMNS) else f"{cells[0]:<6}  {cells[1]}")
+        cells = row_cells(row_label(name), rows[name])
+        lines.append(
+            _line(cells) if len(cells) == len(COLUMNS) else f"{cells[0]:<{width}}  {cells[1]}"
+        )
+    if "D" not in spec.references:
+        lines.append("(D and L run the small bodies only)")
     noisy = [n for n, r in rows.items() if r.get("noisy")]
     if noisy:
         worst = max(rows[n]["other_cpu_cores"] for n in noisy)
         lines.append(
-            f"~ {', '.join(noisy)}: other processes used up to {worst:.2f} cores during the run;"
-            " these numbers are disturbed"
+            f"~ {', '.join(row_label(n) for n in noisy)}: other processes used up to "
+            f"{worst:.2f} cores during the run; these numbers are disturbed"
         )
-    calls = rows.get("G", {}).get("backend_per_req")
-    if calls:
-        lines.append("G per request: " + describe(calls) + " (server-wide counters)")
+    for route in spec.routes:
+        calls = rows.get(ROWS[route], {}).get("backend_per_req")
+        if calls:
+            lines.append(
+                f"{row_label(ROWS[route])} per request: {describe(calls)} (server-wide counters)"
+            )
     ratios = scenario.get("ratios", {})
-    texts = [
-        _ratio_text("G/P req/s", ratios.get("G/P rps")),
-        _ratio_text("G/P CPU per req", ratios.get("G/P cpu")),
-        _ratio_text("G/L req/s", ratios.get("G/L rps")),
-        _ratio_text("G/L CPU per req", ratios.get("G/L cpu")),
+    routes = scenario.get("routes", {})
+    texts = []
+    for route in spec.routes:
+        found = routes.get(route, {})
+        label = row_label(ROWS[route])
+        texts += [
+            _ratio_text(f"{label}/P req/s", found.get("vs P rps")),
+            _ratio_text(f"{label}/P CPU per req", found.get("vs P cpu")),
+        ]
+    texts += [
+        _ratio_text("G→openai/L req/s", ratios.get("G/L rps")),
+        _ratio_text("G→openai/L CPU per req", ratios.get("G/L cpu")),
     ]
     shown = [t for t in texts if t]
     if shown:
         lines.append("ratios: " + ", ".join(shown))
+    for route, found in scenario.get("translated", {}).items():
+        base = found["passthrough"]
+        parts = [
+            text
+            for text in (
+                _ratio_text("CPU per req", found["cpu"]),
+                _ratio_text("req/s", found["rps"]),
+            )
+            if text
+        ]
+        verdict = (
+            f"OVER the {TRANSLATION_BUDGET:g}× budget"
+            if found["over"]
+            else f"within the {TRANSLATION_BUDGET:g}× budget"
+            if found["cpu"]
+            else "no CPU figure"
+        )
+        lines.append(
+            f"translated/passthrough ({spec.fmt}→{route} over {spec.fmt}→{base}): "
+            + ", ".join(parts)
+            + f" — {verdict}"
+        )
     return "\n".join(lines)
 
 
@@ -131,19 +168,23 @@ def target_lines(checks: list[dict[str, Any]]) -> list[str]:
     if not checks:
         return []
     lines = ["targets (PERFORMANCE.md):"]
+    width = max(60, *(len(check["what"]) for check in checks))
     for check in checks:
         verdict = "n/a" if check["met"] is None else ("met" if check["met"] else "MISSED")
         if check.get("noisy"):
             verdict += " (noisy run)"
-        lines.append(f"  {check['what']:<60} {check['value']:>12}  {verdict}")
+        lines.append(f"  {check['what']:<{width}} {check['value']:>12}  {verdict}")
     return lines
 
 
 def print_throughput(duration_s: int, results: dict[str, Any]) -> None:
     print()
+    measured = results["args"].get("scenarios") or list(results["scenarios"])
     for scenario in SCENARIOS:
+        if scenario.key not in measured:
+            continue
         entry = results["scenarios"][scenario.key]
-        print(scenario_block(scenario.title(duration_s), entry))
+        print(scenario_block(scenario.title(duration_s), scenario, entry))
         print()
     for line in added_latency_lines(results["added_latency_c1"]):
         print(line)

@@ -1,7 +1,7 @@
 """`just bench`: D, P, G (and L) measured back to back in one run; see bench/README.md.
 
-    just bench                  throughput + latency tables, streaming TTFB (~4-5 min)
-    just bench --quick          the same as a smoke run (~2 s per measurement)
+    just bench                  throughput + latency tables, streaming TTFB (~10 min)
+    just bench --quick          the same as a smoke run (~2 s per measurement, ~2.5 min)
     just bench --soak           1,000 concurrent slow streams on G (and D as the reference)
     just bench --memory         G's RSS over 100,000 requests
     just bench --profile        py-spy on G under c=32 load (needs py-spy in .venv)
@@ -37,7 +37,7 @@ import pyspy
 import report
 import summary
 from memory import PLAIN, STREAMED, drive
-from scenarios import SCENARIOS, Scenario
+from scenarios import BY_KEY, MODELS, ROUTES, ROWS, SCENARIOS, Scenario, row_label
 from soak import run_soak
 from targets import Services, Target, litellm_bin, running
 from ttfb import measure as measure_ttfb
@@ -51,6 +51,7 @@ RESULTS = BENCH / "results"
 ANTHROPIC_PROBE = (
     b'{"model":"gpt-4o-mini","max_tokens":16,"messages":[{"role":"user","content":"Say hello."}]}'
 )
+UNSUPPORTED = 501  # what G answers for a provider kind it has no executor for
 
 
 def log(message: str) -> None:
@@ -65,6 +66,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--targets", default="D,P,G,L", help="which of D,P,G,L to measure (default all)"
     )
+    parser.add_argument(
+        "--only",
+        metavar="WORDS",
+        help="measure only scenarios whose key contains one of these comma-separated words "
+        "(e.g. agentic, or 'openai non-stream c=32')",
+    )
     parser.add_argument("--ttfb-requests", type=int, help="sequential streams for TTFB (500)")
     parser.add_argument("--soak", action="store_true", help="the concurrent slow-stream soak")
     parser.add_argument("--soak-streams", type=int, help="concurrent streams (1000)")
@@ -75,6 +82,19 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--memory-step", type=int, help="RSS is read every N requests (10000)")
     parser.add_argument(
         "--profile", action="store_true", help="py-spy on G under c=32 non-streaming load"
+    )
+    parser.add_argument(
+        "--profile-scenario",
+        default="openai non-stream c=32",
+        choices=sorted(BY_KEY),
+        metavar="KEY",
+        help="the scenario --profile loads G with (default: openai non-stream c=32)",
+    )
+    parser.add_argument(
+        "--profile-route",
+        default="openai",
+        choices=ROUTES,
+        help="the upstream kind G reaches under --profile (default: openai)",
     )
     parser.add_argument("--keep-logs", action="store_true", help="keep the servers' log files")
     args = parser.parse_args(argv)
@@ -91,6 +111,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         if getattr(args, name) is None:
             setattr(args, name, quick_value if quick else full_value)
     args.targets = [t.strip().upper() for t in args.targets.split(",") if t.strip()]
+    words = [w.strip() for w in (args.only or "").split(",") if w.strip()]
+    args.scenarios = [s.key for s in SCENARIOS if not words or any(w in s.key for w in words)]
+    if not args.scenarios:
+        parser.error(f"--only {args.only!r} matches no scenario: {', '.join(BY_KEY)}")
     unknown = set(args.targets) - {"D", "P", "G", "L"}
     if unknown:
         parser.error(f"unknown targets: {', '.join(sorted(unknown))}")
@@ -101,10 +125,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def measure_scenario(
-    target: Target, scenario: Scenario, args: argparse.Namespace
+    target: Target, scenario: Scenario, route: str, args: argparse.Namespace, bodies: Path
 ) -> dict[str, Any]:
     url = target.base_url + scenario.path
-    env = {"BENCH_API_KEY": target.api_key}
+    env = scenario.wrk_env(route, bodies, target.api_key)
+    label = row_label(ROWS[route]) if target.name == "G" else target.name
     shape = {"threads": scenario.threads, "connections": scenario.connections}
     warm = run_wrk(url, scenario.script, duration_s=args.warmup, env=env, **shape)
     services = procs.pids_named("mariadbd", "mysqld", "redis-server")
@@ -141,7 +166,7 @@ def measure_scenario(
     if warm.errors:
         flag += f"  (warm-up had {warm.errors} errors)"
     log(
-        f"  [{target.name}] {scenario.key:<24} {result.rps:>10,.1f} req/s  "
+        f"  [{label}] {scenario.key:<32} {result.rps:>10,.1f} req/s  "
         f"p50 {result.p50_ms or 0:.3f} ms  p99 {result.p99_ms or 0:.3f} ms  "
         f"CPU {row['cpu_ms_per_req'] or 0:.3f} ms/req{flag}"
     )
@@ -159,6 +184,47 @@ def probe_anthropic(target: Target) -> tuple[bool, str]:
     except httpx.HTTPError as exc:
         return False, f"probe failed: {exc}"
     return response.is_success, f"probe answered {response.status_code}"
+
+
+def probe_routes(target: Target, results: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Which upstream kinds G serves: one small request per route and client format. A route
+    whose provider could not be set up, or that G answers 501 (a provider kind this gateway
+    version has no executor for), is skipped; other failures are measured (and flagged)."""
+    routes: dict[str, dict[str, Any]] = {}
+    for route in ROUTES:
+        failed_setup = target.info.get(f"setup_failed:{route}")
+        if failed_setup:
+            routes[route] = {"supported": False, "detail": f"skipped: setup failed: {failed_setup}"}
+            log(f"  [G] {route}: {routes[route]['detail']}")
+            continue
+        answers = []
+        for fmt, path in (("openai", "/v1/chat/completions"), ("anthropic", "/v1/messages")):
+            for stream in (False, True):
+                body = Scenario(fmt, stream, 1).body_bytes(route)
+                headers = {"Content-Type": "application/json", **target.headers}
+                if fmt == "anthropic":
+                    headers |= {"anthropic-version": "2023-06-01", "x-api-key": target.api_key}
+                try:
+                    answer = httpx.post(
+                        target.base_url + path, content=body, headers=headers, timeout=30
+                    )
+                except httpx.HTTPError as exc:
+                    answers.append((fmt, stream, f"{type(exc).__name__}: {exc}", ""))
+                    continue
+                answers.append((fmt, stream, answer.status_code, answer.text[:300]))
+        if any(status == UNSUPPORTED for _, _, status, _ in answers):
+            text = next(text for _, _, status, text in answers if status == UNSUPPORTED)
+            detail = f"skipped: G answers 501 for provider kind `{route}` (not in this version)"
+            routes[route] = {"supported": False, "detail": detail, "answer": text}
+            log(f"  [G] {route}: {detail}: {text[:160]}")
+            continue
+        failed = [a for a in answers if a[2] != 200]
+        routes[route] = {"supported": True, "detail": "ok", "failed_probes": failed}
+        for fmt, stream, status, text in failed:
+            kind = "stream" if stream else "non-stream"
+            log(f"  [G] warning: {fmt} {kind} to {MODELS[route]} answered {status}: {text[:200]}")
+    results["routes"] = routes
+    return routes
 
 
 def count_request_logs(database: str) -> int | None:
@@ -193,6 +259,7 @@ def measure_target(
     name: str, args: argparse.Namespace, log_dir: Path, results: dict[str, Any]
 ) -> None:
     log(f"[{name}] starting")
+    bodies = log_dir / "bodies"
     with running(name, log_dir) as target:
         results["targets"][name] = {"status": "ok", **target.info}
         prime(target)
@@ -200,14 +267,29 @@ def measure_target(
             supported, why = probe_anthropic(target)
             results["anthropic_probe"] = {"supported": supported, "detail": why}
             log(f"  [G] POST /v1/messages: {why}")
+            probe_routes(target, results)
         anthropic = results.get("anthropic_probe", {}).get("supported", False)
+        routes = results.get("routes", {})
         served = 0
         for scenario in SCENARIOS:
             entry = results["scenarios"][scenario.key]
             if scenario.fmt == "anthropic" and not anthropic:
                 continue
-            entry["targets"][name] = measure_scenario(target, scenario, args)
-            served += entry["targets"][name]["requests"]
+            if scenario.key not in args.scenarios or not scenario.target_measures(name):
+                continue
+            if name != "G":
+                row = measure_scenario(target, scenario, "openai", args, bodies)
+                entry["targets"][name] = row
+                served += row["requests"]
+                continue
+            for route in scenario.routes:
+                if not routes.get(route, {}).get("supported", True):
+                    reason = routes[route]["detail"]
+                    entry["targets"][ROWS[route]] = {"status": "skipped", "reason": reason}
+                    continue
+                row = measure_scenario(target, scenario, route, args, bodies)
+                entry["targets"][ROWS[route]] = row
+                served += row["requests"]
         services = procs.pids_named("mariadbd", "mysqld", "redis-server")
         before = procs.CpuSample.take(target.server, target.upstream, services)
         measured = uvloop.run(
@@ -245,6 +327,14 @@ def throughput(args: argparse.Namespace, log_dir: Path, results: dict[str, Any])
             "reason": "L: not installed (see bench/README.md)",
         }
         log("L: not installed (see bench/README.md)")
+    runs = sum(
+        len(s.routes) if name == "G" else int(s.target_measures(name))
+        for name in order
+        for s in SCENARIOS
+        if s.key in args.scenarios
+    )
+    minutes = runs * (args.warmup + args.duration + 0.5) / 60
+    log(f"bench: up to {runs} wrk runs of {args.warmup}+{args.duration} s (~{minutes:.1f} min)")
     for name in order:
         measure_target(name, args, log_dir, results)
     summary.summarize_throughput(results)
@@ -363,24 +453,25 @@ def soak_mode(args: argparse.Namespace, log_dir: Path, results: dict[str, Any]) 
 def profile_mode(
     args: argparse.Namespace, log_dir: Path, results: dict[str, Any], started: datetime
 ) -> None:
-    scenario = Scenario("openai", False, 32)
-    raw = RESULTS / f"{started.strftime('%Y%m%dT%H%M%SZ')}-pyspy-G-c32.txt"
+    scenario, route = BY_KEY[args.profile_scenario], args.profile_route
+    stamp = started.strftime("%Y%m%dT%H%M%SZ")
+    slug = f"{scenario.key}-{route}".replace(" ", "_").replace("=", "")
+    raw = RESULTS / f"{stamp}-pyspy-G-{slug}.txt"
     RESULTS.mkdir(exist_ok=True)
-    log(f"[profile] G under {scenario.key}, py-spy for {args.duration} s")
+    log(f"[profile] G under {scenario.key} to {route}, py-spy for {args.duration} s")
     with running("G", log_dir) as target:
         url = target.base_url + scenario.path
-        env = {"BENCH_API_KEY": target.api_key}
-        run_wrk(url, scenario.script, threads=2, connections=32, duration_s=args.warmup, env=env)
+        env = scenario.wrk_env(route, log_dir / "bodies", target.api_key)
+        shape = {"threads": scenario.threads, "connections": scenario.connections}
+        run_wrk(url, scenario.script, duration_s=args.warmup, env=env, **shape)
         spy = pyspy.record(target.server.pid, args.duration, raw)
         time.sleep(0.5)
-        result = run_wrk(
-            url, scenario.script, threads=2, connections=32, duration_s=args.duration, env=env
-        )
+        result = run_wrk(url, scenario.script, duration_s=args.duration, env=env, **shape)
         _, stderr = spy.communicate(timeout=args.duration + 60)
     if spy.returncode != 0 or not raw.exists():
         raise RuntimeError(f"py-spy failed: {stderr.decode(errors='replace')[-500:]}")
     results["profile"] = {
-        "scenario": scenario.key,
+        "scenario": f"{scenario.key}, G→{route}",
         "rps_while_sampled": result.rps,
         "errors": result.errors,
         "raw": str(raw.relative_to(REPO)),

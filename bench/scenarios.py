@@ -1,15 +1,46 @@
-"""The wrk scenarios: two client formats x streaming or not x concurrency 1 or 32."""
+"""The wrk scenarios: what the client sends (format, body, streaming, concurrency), and which
+upstreams G reaches with it.
+
+A scenario is one client request shape. D, P (and L) are measured with it once: they forward
+the client's format as it is. G is measured once per route: the same request with a model name
+that G routes to an upstream of the kind `openai`, `anthropic` or `antigravity` — the route of
+the client's own format is G's passthrough, the others are translated.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
+
+import bodies
+
+ROUTES = ("openai", "anthropic", "antigravity")
+# the model a client names to reach each route (G's pool serves gpt-*, claude-*, gemini-*)
+MODELS = {
+    "openai": "gpt-4o-mini",
+    "anthropic": "claude-sonnet-4-5",
+    "antigravity": "gemini-3-flash",
+}
+# the row of each route in a scenario's results ("G" is the openai route, as before routes)
+ROWS = {"openai": "G", "anthropic": "G:anthropic", "antigravity": "G:antigravity"}
+FORMAT_NAMES = {"openai": "OpenAI /v1/chat/completions", "anthropic": "Anthropic /v1/messages"}
+
+
+def row_label(row: str) -> str:
+    """`G:anthropic` -> `G→anthropic`; D, P, L unchanged."""
+    if row == "G":
+        return "G→openai"
+    return row.replace("G:", "G→") if row.startswith("G:") else row
 
 
 @dataclass(frozen=True)
 class Scenario:
-    fmt: str  # "openai" | "anthropic"
+    fmt: str  # the client's format: "openai" | "anthropic"
     stream: bool
     connections: int
+    body: str = "small"  # "small" | "agentic" (bodies.py)
+    routes: tuple[str, ...] = ("openai",)  # the upstream kinds G is measured against
+    references: tuple[str, ...] = ("D", "P", "L")  # the other targets measured with it
 
     @property
     def threads(self) -> int:
@@ -17,26 +48,84 @@ class Scenario:
 
     @property
     def key(self) -> str:
-        return f"{self.fmt} {'stream' if self.stream else 'non-stream'} c={self.connections}"
+        body = "" if self.body == "small" else f" {self.body}"
+        kind = "stream" if self.stream else "non-stream"
+        return f"{self.fmt}{body} {kind} c={self.connections}"
 
     @property
     def path(self) -> str:
         return "/v1/chat/completions" if self.fmt == "openai" else "/v1/messages"
 
+    script = "request.lua"
+
     @property
-    def script(self) -> str:
-        return f"{self.fmt}{'_stream' if self.stream else ''}.lua"
+    def passthrough(self) -> str | None:
+        """G's route that speaks the client's format, when measured."""
+        return self.fmt if self.fmt in self.routes else None
+
+    @property
+    def translated(self) -> tuple[str, ...]:
+        return tuple(r for r in self.routes if r != self.fmt)
+
+    def rows(self) -> tuple[str, ...]:
+        """The result rows this scenario can have, in print order."""
+        refs = [t for t in ("D", "P") if t in self.references]
+        tail = ["L"] if "L" in self.references else []
+        return (*refs, *(ROWS[r] for r in self.routes), *tail)
+
+    def target_measures(self, target: str) -> bool:
+        return target == "G" or target in self.references
+
+    def body_bytes(self, route: str) -> bytes:
+        return bodies.build(self.body, self.fmt, MODELS[route], self.stream)
+
+    def body_file(self, route: str, directory: Path) -> Path:
+        """The request body for `route` (D, P and L get the openai route's: `gpt-4o-mini`)."""
+        path = directory / f"{self.key.replace(' ', '_').replace('=', '')}-{route}.json"
+        if not path.exists():
+            directory.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(self.body_bytes(route))
+        return path
+
+    def wrk_env(self, route: str, directory: Path, api_key: str) -> dict[str, str]:
+        return {
+            "BENCH_API_KEY": api_key,
+            "BENCH_FORMAT": self.fmt,
+            "BENCH_STREAM": "1" if self.stream else "0",
+            "BENCH_BODY_FILE": str(self.body_file(route, directory)),
+        }
 
     def title(self, duration_s: int) -> str:
-        name = "OpenAI /v1/chat/completions" if self.fmt == "openai" else "Anthropic /v1/messages"
+        body = ""
+        if self.body != "small":
+            size = len(self.body_bytes("openai")) / 1000
+            body = f", {self.body} body ({size:.0f} KB)"
         kind = "streaming" if self.stream else "non-streaming"
         wrk = f"wrk -t{self.threads} -c{self.connections}"
-        return f"== {name}, {kind}, c={self.connections} ({wrk}, {duration_s} s) =="
+        return (
+            f"== {FORMAT_NAMES[self.fmt]}{body}, {kind}, c={self.connections} "
+            f"({wrk}, {duration_s} s) =="
+        )
+
+
+def _routes(fmt: str) -> tuple[str, ...]:
+    """The client format's own upstream kind first (G's passthrough), then the translated."""
+    return (fmt, *(r for r in ROUTES if r != fmt))
 
 
 SCENARIOS = [
-    Scenario(fmt, stream, connections)
-    for fmt in ("openai", "anthropic")
-    for stream in (False, True)
-    for connections in (1, 32)
+    # small body: c=1 reaches the openai upstream only (the added-latency figures); c=32 all
+    *(
+        Scenario(fmt, stream, connections, routes=_routes(fmt) if connections > 1 else ("openai",))
+        for fmt in ("openai", "anthropic")
+        for stream in (False, True)
+        for connections in (1, 32)
+    ),
+    # the large agentic turn, every route, against P (D and L only run the small body)
+    *(
+        Scenario(fmt, stream, 32, body="agentic", routes=_routes(fmt), references=("P",))
+        for fmt in ("openai", "anthropic")
+        for stream in (False, True)
+    ),
 ]
+BY_KEY = {s.key: s for s in SCENARIOS}

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from scenarios import SCENARIOS
+from scenarios import ROWS, SCENARIOS, Scenario
 
 NOISY_CORES = 0.3  # CPU used by processes outside the measurement, on average, to flag a run
+TRANSLATION_BUDGET = 2.0  # a translated request may cost at most this many passthrough ones
 
 
 def ratio(a: dict[str, Any] | None, b: dict[str, Any] | None, key: str) -> dict[str, Any] | None:
@@ -52,7 +53,7 @@ def summarize_throughput(results: dict[str, Any]) -> None:
                 entry["reason"] = "n/a (G was not measured, so /v1/messages was not probed)"
             continue
         for name, status in results["targets"].items():
-            if status.get("status") != "ok":
+            if status.get("status") != "ok" and scenario.target_measures(name):
                 rows[name] = {"status": status["status"], "reason": status["reason"]}
         entry["ratios"] = {
             "G/P rps": ratio(rows.get("G"), rows.get("P"), "rps"),
@@ -60,6 +61,14 @@ def summarize_throughput(results: dict[str, Any]) -> None:
             "G/L rps": ratio(rows.get("G"), rows.get("L"), "rps"),
             "G/L cpu": ratio(rows.get("G"), rows.get("L"), "cpu_ms_per_req"),
         }
+        entry["routes"] = {
+            route: {
+                "vs P rps": ratio(rows.get(ROWS[route]), rows.get("P"), "rps"),
+                "vs P cpu": ratio(rows.get(ROWS[route]), rows.get("P"), "cpu_ms_per_req"),
+            }
+            for route in scenario.routes
+        }
+        entry["translated"] = translated_ratios(scenario, rows)
     latency: dict[str, Any] = {}
     for kind in ("non-stream", "stream"):
         rows = scenarios[f"openai {kind} c=1"]["targets"]
@@ -73,6 +82,23 @@ def summarize_throughput(results: dict[str, Any]) -> None:
         n: found for n in ("P", "G", "L") if (found := difference(ttfb_rows, n, keys=keys))
     }
     results["checks"] = throughput_checks(results)
+
+
+def translated_ratios(scenario: Scenario, rows: dict[str, Any]) -> dict[str, Any]:
+    """Per translated route: its CPU per request and req/s over G's passthrough route for the
+    same client request, in the same run (the budget: CPU at most TRANSLATION_BUDGET×)."""
+    if scenario.passthrough is None:
+        return {}
+    base = rows.get(ROWS[scenario.passthrough])
+    found = {}
+    for route in scenario.translated:
+        cpu = ratio(rows.get(ROWS[route]), base, "cpu_ms_per_req")
+        rps = ratio(rows.get(ROWS[route]), base, "rps")
+        if cpu is None and rps is None:
+            continue
+        over = cpu is not None and cpu["value"] > TRANSLATION_BUDGET
+        found[route] = {"passthrough": scenario.passthrough, "cpu": cpu, "rps": rps, "over": over}
+    return found
 
 
 def check(
@@ -136,4 +162,21 @@ def throughput_checks(results: dict[str, Any]) -> list[dict[str, Any]]:
             noisy=bool(ttfb and ttfb["noisy"]),
         )
     )
+    for scenario in SCENARIOS:
+        for route, found in scenarios[scenario.key].get("translated", {}).items():
+            cpu = found["cpu"]
+            body = "" if scenario.body == "small" else f" {scenario.body}"
+            kind = "stream" if scenario.stream else "non-stream"
+            checks.append(
+                check(
+                    f"CPU/req {scenario.fmt}→{route}{body} {kind} c={scenario.connections}: "
+                    f"≤ {TRANSLATION_BUDGET:g}× {found['passthrough']}→{found['passthrough']}",
+                    cpu["value"] if cpu else None,
+                    TRANSLATION_BUDGET,
+                    at_least=False,
+                    unit="×",
+                    flagged=bool(cpu and cpu["flagged"]),
+                    noisy=bool(cpu and cpu["noisy"]),
+                )
+            )
     return checks

@@ -3,7 +3,8 @@
 - D: the fake upstream itself (the rig's ceiling).
 - P: bench/passthrough.py (the floor a Python gateway is compared against).
 - G: the real gateway: `aigateway migrate` + `aigateway serve` on MariaDB + Redis, its pool
-  set up through the admin API.
+  set up through the admin API: the seeded providers `openai` (gpt-*), `anthropic` (claude-*)
+  and `antigravity` (gemini-*) all pointed at the one fake upstream, 3 accounts each.
 - L: a LiteLLM proxy from its own venv, when one is installed.
 """
 
@@ -163,8 +164,9 @@ def _gateway(
         server = Server("G", [aigateway, "serve", "--port", str(port)], log_dir, env, workdir)
         url = f"http://127.0.0.1:{port}"
         server.wait_ready(url=f"{url}/health", timeout=90)
-        key = _set_up_pool(url, f"{upstream_url}/v1")
+        key, problems = _set_up_pool(url, upstream_url)
         info = {"database": database, "redis_db": str(services.redis_db)}
+        info |= {f"setup_failed:{route}": why for route, why in problems.items()}
         yield Target("G", url, server, upstream, {"Authorization": f"Bearer {key}"}, key, info)
     finally:
         if server is not None:
@@ -177,27 +179,65 @@ def _gateway(
         redis_client.close()
 
 
-def _set_up_pool(gateway_url: str, upstream_base: str) -> str:
-    """Point `openai` at the fake upstream, add 3 accounts, return a new client key."""
+ANTIGRAVITY_AUTH_DATA = {
+    "refresh_token": "bench-refresh-token",
+    "expires_at": "2099-01-01T00:00:00Z",  # far ahead: the bench never refreshes a token
+    "project_id": "bench-project",
+}
+
+
+def _set_up_pool(gateway_url: str, upstream_url: str) -> tuple[str, dict[str, str]]:
+    """Point `openai`, `anthropic` and `antigravity` at the fake upstream with 3 accounts each;
+    return a new client key and, per route that could not be set up, why."""
     admin = httpx.Client(
         base_url=f"{gateway_url}/api/v1",
         headers={"Authorization": f"Bearer {ADMIN_KEY}"},
         timeout=10,
     )
+    pools: dict[str, dict[str, object]] = {
+        "openai": {"base_url": f"{upstream_url}/v1", "models": ["gpt-*"]},
+        "anthropic": {"base_url": upstream_url, "models": ["claude-*"]},
+        "antigravity": {
+            "base_url": upstream_url,
+            "models": ["gemini-*"],
+            "config": {"base_urls": [upstream_url]},
+        },
+    }
+    problems: dict[str, str] = {}
     with admin:
-        update = {"base_url": upstream_base, "models": ["gpt-*"]}
-        admin.patch("/providers/openai", json=update).raise_for_status()
-        for index in range(3):
-            account = {
-                "provider_id": "openai",
-                "label": f"bench account {index}",
-                "auth_data": {"api_key": f"sk-bench-account-{index}-{uuid.uuid4().hex}"},
-                "is_active": True,
-            }
-            admin.post("/accounts", json=account).raise_for_status()
+        for provider, update in pools.items():
+            answer = admin.patch(f"/providers/{provider}", json=update)
+            if not answer.is_success:
+                if provider == "openai":
+                    answer.raise_for_status()
+                problems[provider] = (
+                    f"PATCH /providers/{provider}: {answer.status_code} " + (answer.text[:200])
+                )
+                continue
+            for index in range(3):
+                token = f"bench-{provider}-{index}-{uuid.uuid4().hex}"
+                auth_data = (
+                    {"api_key": f"sk-{token}"}
+                    if provider != "antigravity"
+                    else {"access_token": f"ya29.{token}", **ANTIGRAVITY_AUTH_DATA}
+                )
+                account = {
+                    "provider_id": provider,
+                    "label": f"bench {provider} account {index}",
+                    "auth_data": auth_data,
+                    "is_active": True,
+                }
+                created = admin.post("/accounts", json=account)
+                if not created.is_success:
+                    if provider == "openai":
+                        created.raise_for_status()
+                    problems[provider] = (
+                        f"POST /accounts: {created.status_code} " + (created.text[:200])
+                    )
+                    break
         created = admin.post("/api-keys", json={"label": "bench"})
         created.raise_for_status()
-        return str(created.json()["key"])
+        return str(created.json()["key"]), problems
 
 
 @contextlib.contextmanager
