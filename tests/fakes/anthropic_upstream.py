@@ -185,7 +185,9 @@ class FakeAnthropic:
     tool_name: str | None = None
     # a text block sent before the tool_use block (None: the tool_use block only)
     tool_preamble: str | None = "Let me check."
-    # index in `calls` -> the raw bytes answered (the whole SSE stream for a stream)
+    # index in `calls` -> the raw bytes answered (the whole SSE stream for a stream). Recorded
+    # before they are sent: a reader that stops at the last event (the gateway does, without
+    # waiting for the end of the body) must find them here even if this thread stalls
     raw_responses: dict[int, bytes] = field(default_factory=dict)
     # index in `calls` -> the id of the tool call answered to that call
     issued_tool_ids: dict[int, str] = field(default_factory=dict)
@@ -352,7 +354,9 @@ class FakeAnthropic:
             if self.chunk_delay_s:
                 await asyncio.sleep(self.chunk_delay_s)
             data = sse_event(payload)
+            # recorded before the bytes leave (see `raw_responses`)
             sent.append(data)
+            self.raw_responses[index] = b"".join(sent)
             await response.write(data)
 
         start = dict(message, content=[], stop_reason=None)
@@ -401,7 +405,6 @@ class FakeAnthropic:
             }
         )
         await send({"type": "message_stop"})
-        self.raw_responses[index] = b"".join(sent)
         await response.write_eof()
         return response
 

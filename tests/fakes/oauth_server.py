@@ -12,7 +12,8 @@
   answer holds `account.email_address`.
 
 Refresh tokens are made with `fake.issue_refresh_token(email)`, or by a code exchange.
-Switches: `revoke(refresh_token)` (then 400 `invalid_grant`), `delay_s` (slow), `down`
+Switches: `revoke(refresh_token)` (then 400 `invalid_grant`), `revoke_access(access_token)`
+(an upstream linked through `is_current` / `IssuedTokens` then refuses it), `delay_s` (slow), `down`
 (answers 503), `rotate` (every refresh answers a new refresh token and retires the old one),
 `expires_in`, `login_email` (who logs in at /authorize). `token_calls` records every call to a
 token endpoint (shape, grant type, the refresh token used).
@@ -79,6 +80,7 @@ class FakeOAuth:
     refresh_tokens: dict[str, str] = field(default_factory=dict)
     access_tokens: dict[str, str] = field(default_factory=dict)
     revoked: set[str] = field(default_factory=set)
+    revoked_access: set[str] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         self._server = UpstreamServer()
@@ -125,14 +127,24 @@ class FakeOAuth:
         with self._lock:
             self.revoked.add(refresh_token)
 
+    def revoke_access(self, access_token: str) -> None:
+        with self._lock:
+            self.revoked_access.add(access_token)
+
     def calls(self, grant_type: str | None = None) -> list[TokenCall]:
         with self._lock:
             return [c for c in self.token_calls if grant_type in (None, c.grant_type)]
 
     def is_current(self, access_token: str) -> bool:
-        """True for an access token this server issued (and so is known to be fresh)."""
+        """True for an access token this server issued (and so is known to be fresh) and did
+        not revoke."""
         with self._lock:
-            return access_token in self.access_tokens
+            return access_token in self.access_tokens and access_token not in self.revoked_access
+
+    def email_of(self, access_token: str) -> str | None:
+        """Whose access token it is (None: not one this server issued)."""
+        with self._lock:
+            return self.access_tokens.get(access_token)
 
     def __enter__(self) -> FakeOAuth:
         routes: list[tuple[str, str, Handler]] = []
@@ -174,8 +186,7 @@ class FakeOAuth:
 
     async def _userinfo(self, request: web.Request) -> web.Response:
         token = request.headers.get("Authorization", "").removeprefix("Bearer ")
-        with self._lock:
-            email = self.access_tokens.get(token)
+        email = self.email_of(token) if self.is_current(token) else None
         if email is None:
             return web.json_response({"error": "invalid_token"}, status=401)
         return web.json_response({"email": email, "verified_email": True})
@@ -261,6 +272,19 @@ class FakeOAuth:
         if shape == "anthropic":
             answer["account"] = {"uuid": "acc-" + email, "email_address": email}
         return web.json_response(answer)
+
+
+class IssuedTokens(set[str]):
+    """The tokens an upstream fake accepts (`FakeCloudCode(tokens=IssuedTokens(oauth))`): the
+    current access tokens `oauth` issued; anything else (an expired or revoked token) is
+    refused with a 401."""
+
+    def __init__(self, oauth: FakeOAuth) -> None:
+        super().__init__()
+        self._oauth = oauth
+
+    def __contains__(self, token: object) -> bool:
+        return isinstance(token, str) and self._oauth.is_current(token)
 
 
 def oauth_client(fake: FakeOAuth, shape: Shape, *, redirect_uri: str = "") -> OAuthClient:

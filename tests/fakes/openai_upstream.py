@@ -224,7 +224,9 @@ class FakeOpenAI:
     tool_arguments: dict[str, Any] = field(default_factory=lambda: {"city": "Paris"})
     # the tool to call when the request offers one of that name (None: the first tool)
     tool_name: str | None = None
-    # index in `calls` -> the raw bytes answered (the whole SSE stream for a stream)
+    # index in `calls` -> the raw bytes answered (the whole SSE stream for a stream). Recorded
+    # before they are sent: a reader that stops at the last event (the gateway does, without
+    # waiting for the end of the body) must find them here even if this thread stalls
     raw_responses: dict[int, bytes] = field(default_factory=dict)
     # index in `calls` -> the id of the tool call answered to that call
     issued_tool_ids: dict[int, str] = field(default_factory=dict)
@@ -366,7 +368,9 @@ class FakeOpenAI:
         sent: list[bytes] = []
 
         async def send(payload: bytes) -> None:
+            # recorded before the bytes leave (see `raw_responses`)
             sent.append(payload)
+            self.raw_responses[index] = b"".join(sent)
             await response.write(payload)
 
         def chunk(delta: dict[str, Any], finish: str | None = None) -> bytes:
@@ -415,7 +419,6 @@ class FakeOpenAI:
             }
             await send(b"data: " + json.dumps(payload).encode() + b"\n\n")
         await send(b"data: [DONE]\n\n")
-        self.raw_responses[index] = b"".join(sent)
         await response.write_eof()
         return response
 

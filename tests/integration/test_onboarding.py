@@ -34,24 +34,13 @@ from aigateway.entrypoints.http.app import create_app
 from aigateway.entrypoints.ioc.providers import production_providers
 from aigateway.entrypoints.ioc.settings import Settings, load_settings, resolve_secret_key
 from tests.fakes.cloud_code import FakeCloudCode
-from tests.fakes.oauth_server import FakeOAuth
+from tests.fakes.oauth_server import FakeOAuth, IssuedTokens
 
 ADMIN_KEY = "adm_onboarding"
 ADMIN = {"Authorization": f"Bearer {ADMIN_KEY}"}
 REDIRECT_URI = "http://gateway.test/api/v1/oauth/callback"
 
 Client = AsyncTestClient[Any]
-
-
-class IssuedTokens(set[str]):
-    """The Cloud Code fake accepts the access tokens the OAuth fake issued."""
-
-    def __init__(self, oauth: FakeOAuth) -> None:
-        super().__init__()
-        self._oauth = oauth
-
-    def __contains__(self, token: object) -> bool:
-        return isinstance(token, str) and self._oauth.is_current(token)
 
 
 @dataclass
