@@ -114,3 +114,21 @@ async def test_an_oauth_expiry_that_is_not_a_timestamp_is_a_422(
     response = await client.post("/api/v1/accounts", content=body, headers=ADMIN)
     assert response.status_code == 422, response.text
     assert response.json()["error"]["message"].startswith("auth_data.expires_at must be")
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/accounts/{id}",
+        "/api/v1/providers/{id}",
+        "/api/v1/accounts/{id}/quota",
+        "/api/v1/accounts/{id}/cooldowns",
+    ],
+)
+async def test_an_unknown_id_of_ten_kilobytes_is_a_short_404(
+    client: AsyncTestClient,  # type: ignore[type-arg]
+    path: str,
+) -> None:
+    response = await client.get(path.format(id="x" * 10_000), headers=ADMIN)
+    assert response.status_code == 404, response.text
+    assert len(response.content) < 300  # the id is not echoed back whole

@@ -149,7 +149,7 @@ class SqlProviderRepository(_SqlStore):
         async with self._write(f"provider {provider_id!r} still has accounts") as conn:
             result = await conn.execute(delete(providers).where(providers.c.id == provider_id))
             if result.rowcount == 0:
-                raise NotFound(f"provider {provider_id!r} not found")
+                raise NotFound(f"provider {_shown(provider_id)} not found")
 
 
 def _provider_values(provider: Provider) -> dict[str, Any]:
@@ -168,7 +168,7 @@ async def _get_provider(conn: AsyncConnection, provider_id: str, *, lock: bool =
     query = select(providers).where(providers.c.id == provider_id)
     row = (await conn.execute(query.with_for_update() if lock else query)).first()
     if row is None:
-        raise NotFound(f"provider {provider_id!r} not found")
+        raise NotFound(f"provider {_shown(provider_id)} not found")
     return _provider(row)
 
 
@@ -247,7 +247,7 @@ class SqlAccountRepository(_SqlStore):
         async with self._write() as conn:
             result = await conn.execute(delete(accounts).where(accounts.c.id == account_id))
             if result.rowcount == 0:
-                raise NotFound(f"account {account_id!r} not found")
+                raise NotFound(f"account {_shown(account_id)} not found")
 
     async def disable(self, account_id: str, fingerprint: str, reason: str) -> bool:
         statement = (
@@ -305,7 +305,7 @@ class SqlAccountRepository(_SqlStore):
         query = select(accounts).where(accounts.c.id == account_id)
         row = (await conn.execute(query.with_for_update() if lock else query)).first()
         if row is None:
-            raise NotFound(f"account {account_id!r} not found")
+            raise NotFound(f"account {_shown(account_id)} not found")
         return self._account(row)
 
     def _account(self, row: Row[Any]) -> Account:
@@ -395,7 +395,7 @@ class SqlClientKeyRepository(_SqlStore):
 async def _get_client_key(conn: AsyncConnection, key_id: str) -> ClientKey:
     row = (await conn.execute(select(api_keys).where(api_keys.c.id == key_id))).first()
     if row is None:
-        raise NotFound(f"client key {key_id!r} not found")
+        raise NotFound(f"client key {_shown(key_id)} not found")
     return _client_key(row)
 
 
@@ -430,3 +430,11 @@ class SqlSettingsStore(_SqlStore):
             else:
                 mysql_stmt = mysql_insert(system_settings).values(row)
                 await conn.execute(mysql_stmt.on_duplicate_key_update(changes))
+
+
+MAX_SHOWN_ID = 64
+
+
+def _shown(row_id: str) -> str:
+    """An id as a message quotes it: ids come from URL paths, so a long one is cut."""
+    return repr(row_id if len(row_id) <= MAX_SHOWN_ID else row_id[:MAX_SHOWN_ID] + "…")
