@@ -131,6 +131,7 @@ def start_env(tmp_path: Path, mysql_url: str, extra: dict[str, str]) -> dict[str
             "AIGATEWAY_REDIS_URL": REDIS_URL,
             "AIGATEWAY_ADMIN_KEY": "adm_e2e_" + uuid.uuid4().hex,
             "AIGATEWAY_SECRET_KEY": "e2e-secret-" + uuid.uuid4().hex,
+            "AIGATEWAY_LOGGING_LEVEL": "debug",  # the most the gateway ever logs
             **extra,
         },
     )
@@ -202,6 +203,16 @@ async def spread(
 def ask(gw: Gateway, case: Case, client_key: str) -> httpx.Response:
     (answer,) = asyncio.run(spread([gw], case, client_key, 1))
     return answer
+
+
+def assert_no_secret_logged(oauth: FakeOAuth, *gateways: Gateway) -> None:
+    """No refresh token, access token or client secret in any log line, at DEBUG level."""
+    secrets = [*oauth.refresh_tokens, *oauth.access_tokens, oauth.client_secret]
+    for gw in gateways:
+        output = gw.output()
+        assert "DEBUG" in output  # the level took effect: the check reads a debug log
+        leaked = [s[:6] + "…" for s in secrets if s in output]
+        assert not leaked, f"secrets in the log of {gw.port}: {leaked}"
 
 
 def instant(text: str) -> datetime:
@@ -283,6 +294,7 @@ def test_an_expired_token_is_refreshed_once_for_every_process(
         assert len(oauth.calls("refresh_token")) in (2, 3)
         assert first.stop() == 0
         assert second.stop() == 0
+        assert_no_secret_logged(oauth, first, second)
 
 
 @pytest.mark.parametrize("case", CASES)
@@ -364,6 +376,7 @@ def test_a_revoked_refresh_token_disables_its_account(
         later = asyncio.run(spread([first, second], case, client_key, 10))
         assert [a.status_code for a in later] == [200] * 10
         assert {oauth.email_of(k) for k in upstream.tokens_sent()} == {"alive@example.com"}
+        assert_no_secret_logged(oauth, first, second)
 
 
 @pytest.mark.parametrize("case", CASES)
