@@ -26,16 +26,30 @@ format's upstream; same-format traffic is a byte passthrough and keeps everythin
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
+
+import msgspec
 
 from aigateway.adapters.codecs.anthropic_messages.wire import (
     FORMAT,
     KNOWN_FIELDS,
     SERVER_TOOL_PREFIXES,
     UNPORTABLE_FIELDS,
+    FastBlock,
+    FastImage,
+    FastMessage,
+    FastRequest,
+    FastText,
+    FastThinking,
+    FastTool,
+    FastToolResult,
+    FastToolUse,
+    FastUrlSource,
     WireBase64Source,
     WireDocument,
     WireImage,
+    WireMessage,
     WireMidConvSystem,
     WireRedacted,
     WireRequest,
@@ -46,6 +60,7 @@ from aigateway.adapters.codecs.anthropic_messages.wire import (
     WireToolResult,
     WireToolUse,
     WireUrlSource,
+    decode_fast_request,
 )
 from aigateway.adapters.codecs.base import convert, decode_body
 from aigateway.application.errors import invalid_request
@@ -135,8 +150,53 @@ def _as_text_in(raw: dict[str, Any], path: str) -> list[ToolResultContent] | Non
     return parts
 
 
-def block_in(raw: dict[str, Any], path: str) -> Part:
+def _fast_image_in(image: FastImage) -> ImagePart:
+    source = image.source
+    if isinstance(source, FastUrlSource):
+        return ImagePart(url=source.url, cache_control=image.cache_control)
+    return ImagePart(
+        media_type=source.media_type, data=source.data, cache_control=image.cache_control
+    )
+
+
+def _fast_block_in(block: FastBlock) -> Part:
+    if isinstance(block, FastText):
+        return TextPart(block.text, block.cache_control)
+    if isinstance(block, FastToolUse):
+        arguments = block.input if block.input is not None else {}
+        return ToolCallPart(
+            id=block.id, name=block.name, arguments=arguments, cache_control=block.cache_control
+        )
+    if isinstance(block, FastToolResult):
+        content: tuple[ToolResultContent, ...]
+        if block.content is None:
+            content = ()
+        elif isinstance(block.content, str):
+            content = (TextPart(block.content),)
+        else:
+            content = tuple(
+                TextPart(item.text, item.cache_control)
+                if isinstance(item, FastText)
+                else _fast_image_in(item)
+                for item in block.content
+            )
+        return ToolResultPart(
+            tool_call_id=block.tool_use_id,
+            content=content,
+            is_error=bool(block.is_error),
+            cache_control=block.cache_control,
+        )
+    if isinstance(block, FastImage):
+        return _fast_image_in(block)
+    if isinstance(block, FastThinking):
+        return ThinkingPart(text=block.thinking, signature=block.signature)
+    return ThinkingPart(redacted_data=block.data)
+
+
+def block_in(raw: dict[str, Any] | FastBlock, path: str) -> Part:
     """One content block -> a canonical part (unknown block types become opaque parts)."""
+    if isinstance(raw, FastBlock):
+        return _fast_block_in(raw)
     kind = raw.get("type")
     if kind == "text":
         text = convert(raw, WireText, path)
@@ -179,9 +239,18 @@ def block_in(raw: dict[str, Any], path: str) -> Part:
 
 
 def decode_request(body: bytes) -> ChatRequest:
-    """A client body -> canonical request; malformed or ill-typed bodies are 400s."""
-    document = decode_body(body)
-    wire = convert(document, WireRequest, None)
+    """A client body -> canonical request; malformed or ill-typed bodies are 400s.
+
+    The common shape decodes in one typed pass (`FastRequest`); any other body is decoded
+    generically, then validated piece by piece (naming the field in a 400). Both paths go on
+    through the same code, so they give the same request."""
+    document: dict[str, Any] | None = None
+    wire: WireRequest | FastRequest
+    try:
+        wire = decode_fast_request(body)
+    except (msgspec.MsgspecError, RecursionError):
+        document = decode_body(body)
+        wire = convert(document, WireRequest, None)
     if not wire.model.strip():
         raise invalid_request("model is required", param="model")
     if not wire.messages:
@@ -192,9 +261,11 @@ def decode_request(body: bytes) -> ChatRequest:
     if isinstance(wire.system, str):
         system.append(TextPart(wire.system))
     elif wire.system is not None:
-        system.extend(_system_block_in(raw, f"system[{k}]") for k, raw in enumerate(wire.system))
+        blocks: Sequence[dict[str, Any] | FastText] = wire.system
+        system.extend(_system_block_in(raw, f"system[{k}]") for k, raw in enumerate(blocks))
     messages: list[Message] = []
-    for i, message in enumerate(wire.messages):
+    wire_messages: Sequence[WireMessage | FastMessage] = wire.messages
+    for i, message in enumerate(wire_messages):
         path = f"messages[{i}].content"
         if message.role == "system":
             system.extend(_system_content_in(message.content, path))
@@ -220,18 +291,20 @@ def decode_request(body: bytes) -> ChatRequest:
             tool_choice = ToolChoice("required" if choice.type == "any" else choice.type)
         if choice.disable_parallel_tool_use is not None:
             parallel = not choice.disable_parallel_tool_use
-    extras = {k: v for k, v in document.items() if k not in KNOWN_FIELDS}
+    # A FastRequest has no field outside KNOWN_FIELDS (nor an unportable one).
+    extras = {k: v for k, v in (document or {}).items() if k not in KNOWN_FIELDS}
     opaque = tuple(
-        OpaquePart(format=FORMAT, kind="field", name=key, data=document[key])
-        for key in sorted(UNPORTABLE_FIELDS.intersection(document))
+        OpaquePart(format=FORMAT, kind="field", name=key, data=(document or {})[key])
+        for key in sorted(UNPORTABLE_FIELDS.intersection(document or ()))
     )
     stream = bool(wire.stream)
     output = wire.output_config
+    wire_tools: Sequence[dict[str, Any] | FastTool] = wire.tools or ()
     return ChatRequest(
         model=wire.model,
         messages=tuple(messages),
         system=tuple(system),
-        tools=tuple(_tool_in(raw, f"tools[{k}]") for k, raw in enumerate(wire.tools or ())),
+        tools=tuple(_tool_in(raw, f"tools[{k}]") for k, raw in enumerate(wire_tools)),
         tool_choice=tool_choice,
         parallel_tool_calls=parallel,
         max_tokens=wire.max_tokens,
@@ -251,7 +324,7 @@ def decode_request(body: bytes) -> ChatRequest:
     )
 
 
-def _thinking_in(wire: WireRequest, effort: str | None) -> Thinking | None:
+def _thinking_in(wire: WireRequest | FastRequest, effort: str | None) -> Thinking | None:
     """`thinking` plus `output_config.effort` (Claude Code sends adaptive + an effort)."""
     if wire.thinking is None:
         return None if effort is None else Thinking(effort=effort)
@@ -282,14 +355,19 @@ def _response_format_in(output_format: dict[str, Any] | None) -> dict[str, Any] 
     }
 
 
-def _content_in(
-    content: str | list[dict[str, Any]], path: str, system: list[TextPart]
-) -> tuple[Part, ...]:
+_Content = str | list[dict[str, Any]] | list[FastBlock]
+
+
+def _content_in(content: _Content, path: str, system: list[TextPart]) -> tuple[Part, ...]:
     """The blocks of a user or assistant turn; `mid_conv_system` blocks go to `system`."""
     if isinstance(content, str):
         return (TextPart(content),)
     parts: list[Part] = []
-    for k, raw in enumerate(content):
+    blocks: Sequence[dict[str, Any] | FastBlock] = content
+    for k, raw in enumerate(blocks):
+        if isinstance(raw, FastBlock):
+            parts.append(_fast_block_in(raw))
+            continue
         at = f"{path}[{k}]"
         if raw.get("type") == "mid_conv_system":
             system.extend(
@@ -305,14 +383,17 @@ def _content_in(
     return tuple(parts)
 
 
-def _system_content_in(content: str | list[dict[str, Any]], path: str) -> list[TextPart]:
+def _system_content_in(content: _Content, path: str) -> list[TextPart]:
     if isinstance(content, str):
         return [TextPart(content)]
-    return [_system_block_in(raw, f"{path}[{k}]") for k, raw in enumerate(content)]
+    blocks: Sequence[dict[str, Any] | FastBlock] = content
+    return [_system_block_in(raw, f"{path}[{k}]") for k, raw in enumerate(blocks)]
 
 
-def _system_block_in(raw: dict[str, Any], path: str) -> TextPart:
-    if raw.get("type") != "text":
+def _system_block_in(raw: dict[str, Any] | FastBlock, path: str) -> TextPart:
+    if isinstance(raw, FastText):
+        return TextPart(raw.text, raw.cache_control)
+    if isinstance(raw, FastBlock) or raw.get("type") != "text":
         raise invalid_request(
             f"{path}.type must be text: system takes text blocks only", param=f"{path}.type"
         )
@@ -320,14 +401,18 @@ def _system_block_in(raw: dict[str, Any], path: str) -> TextPart:
     return TextPart(text.text, text.cache_control)
 
 
-def _tool_in(raw: dict[str, Any], path: str) -> Tool | OpaquePart:
-    kind = raw.get("type")
-    if kind not in (None, "custom"):
-        server_tool = str(kind).startswith(SERVER_TOOL_PREFIXES)
-        return OpaquePart(
-            format=FORMAT, kind="tool", name=str(kind), data=raw, droppable=server_tool
-        )
-    tool = convert(raw, WireTool, path)
+def _tool_in(raw: dict[str, Any] | FastTool, path: str) -> Tool | OpaquePart:
+    tool: WireTool | FastTool
+    if isinstance(raw, FastTool):
+        tool = raw
+    else:
+        kind = raw.get("type")
+        if kind not in (None, "custom"):
+            server_tool = str(kind).startswith(SERVER_TOOL_PREFIXES)
+            return OpaquePart(
+                format=FORMAT, kind="tool", name=str(kind), data=raw, droppable=server_tool
+            )
+        tool = convert(raw, WireTool, path)
     return Tool(
         name=tool.name,
         description=tool.description,

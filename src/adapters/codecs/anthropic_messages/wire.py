@@ -228,6 +228,92 @@ class WireMidConvSystem(msgspec.Struct):
     content: list[WireText]
 
 
+# --- the same request, typed to the end (the common shape, decoded in one pass) -------------
+# A body of this shape decodes straight into these Structs; anything else (an unknown field or
+# block type, a document, a server tool, an ill-typed value) fails here and is decoded by the
+# general path above, which gives the same canonical request or the same 400.
+
+
+class FastText(msgspec.Struct, tag_field="type", tag="text"):
+    text: str
+    cache_control: dict[str, Any] | None = None
+
+
+class FastBase64Source(msgspec.Struct, tag_field="type", tag="base64"):
+    media_type: str
+    data: str
+
+
+class FastUrlSource(msgspec.Struct, tag_field="type", tag="url"):
+    url: str
+
+
+class FastImage(msgspec.Struct, tag_field="type", tag="image"):
+    source: FastBase64Source | FastUrlSource
+    cache_control: dict[str, Any] | None = None
+
+
+class FastToolUse(msgspec.Struct, tag_field="type", tag="tool_use"):
+    id: str
+    name: str
+    input: Any = None
+    cache_control: dict[str, Any] | None = None
+
+
+class FastToolResult(msgspec.Struct, tag_field="type", tag="tool_result"):
+    tool_use_id: str
+    content: str | list[FastText | FastImage] | None = None
+    is_error: bool | None = None
+    cache_control: dict[str, Any] | None = None
+
+
+class FastThinking(msgspec.Struct, tag_field="type", tag="thinking"):
+    thinking: str
+    signature: str | None = None
+
+
+class FastRedacted(msgspec.Struct, tag_field="type", tag="redacted_thinking"):
+    data: str
+
+
+FastBlock = FastText | FastImage | FastToolUse | FastToolResult | FastThinking | FastRedacted
+
+
+class FastMessage(msgspec.Struct):
+    role: Literal["user", "assistant", "system"]
+    content: str | list[FastBlock]
+
+
+class FastTool(msgspec.Struct):
+    name: str
+    input_schema: dict[str, Any]
+    description: str | None = None
+    cache_control: dict[str, Any] | None = None
+    strict: bool | None = None
+    type: Literal["custom"] | None = None
+
+
+class FastRequest(msgspec.Struct, forbid_unknown_fields=True):
+    model: str
+    messages: list[FastMessage]
+    max_tokens: int
+    system: str | list[FastText] | None = None
+    temperature: float | None = None
+    top_p: float | None = None
+    top_k: int | None = None
+    stop_sequences: list[str] | None = None
+    stream: bool | None = None
+    tools: list[FastTool] | None = None
+    tool_choice: WireToolChoice | None = None
+    thinking: WireThinking | None = None
+    metadata: WireMetadata | None = None
+    output_config: WireOutputConfig | None = None
+    output_format: dict[str, Any] | None = None
+
+
+decode_fast_request = msgspec.json.Decoder(FastRequest).decode
+
+
 class WireUsage(msgspec.Struct):
     input_tokens: int | None = None
     output_tokens: int | None = None
