@@ -22,7 +22,7 @@ import msgspec
 from aigateway.adapters.codecs.base import json_encode
 from aigateway.adapters.codecs.gemini import GeminiCodec
 from aigateway.adapters.upstream.cloud_code.envelope import session_id
-from aigateway.adapters.upstream.cloud_code.tools import ToolNames, claude_schema
+from aigateway.adapters.upstream.cloud_code.tools import ToolNames, claude_schema_json
 from aigateway.application.ports.signatures import ThoughtSignatures, askable
 from aigateway.domain.llm import (
     ChatRequest,
@@ -180,7 +180,7 @@ def _claude_rules(wire: dict[str, Any], schemas: dict[str, Any]) -> None:
         for declaration in tool.get("functionDeclarations") or ():
             declared = True
             declaration.pop("parametersJsonSchema", None)
-            declaration["parameters"] = claude_schema(schemas.get(declaration["name"]) or {})
+            declaration["parameters"] = claude_schema_json(schemas.get(declaration["name"]) or {})
     if declared:
         calling = wire.setdefault("toolConfig", {}).setdefault("functionCallingConfig", {})
         calling["mode"] = "VALIDATED"
