@@ -27,7 +27,7 @@ format's upstream; same-format traffic is a byte passthrough and keeps everythin
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 import msgspec
 
@@ -160,6 +160,7 @@ def _fast_image_in(image: FastImage) -> ImagePart:
 
 
 def _fast_block_in(block: FastBlock) -> Part:
+    """A block of the typed shape -> its part, as `block_in` makes it of the same dict."""
     if isinstance(block, FastText):
         return TextPart(block.text, block.cache_control)
     if isinstance(block, FastToolUse):
@@ -193,10 +194,8 @@ def _fast_block_in(block: FastBlock) -> Part:
     return ThinkingPart(redacted_data=block.data)
 
 
-def block_in(raw: dict[str, Any] | FastBlock, path: str) -> Part:
+def block_in(raw: dict[str, Any], path: str) -> Part:
     """One content block -> a canonical part (unknown block types become opaque parts)."""
-    if isinstance(raw, FastBlock):
-        return _fast_block_in(raw)
     kind = raw.get("type")
     if kind == "text":
         text = convert(raw, WireText, path)
@@ -362,12 +361,11 @@ def _content_in(content: _Content, path: str, system: list[TextPart]) -> tuple[P
     """The blocks of a user or assistant turn; `mid_conv_system` blocks go to `system`."""
     if isinstance(content, str):
         return (TextPart(content),)
+    if content and not isinstance(content[0], dict):  # a FastMessage's: typed to the end
+        return tuple(map(_fast_block_in, content))
     parts: list[Part] = []
-    blocks: Sequence[dict[str, Any] | FastBlock] = content
+    blocks = cast("list[dict[str, Any]]", content)
     for k, raw in enumerate(blocks):
-        if isinstance(raw, FastBlock):
-            parts.append(_fast_block_in(raw))
-            continue
         at = f"{path}[{k}]"
         if raw.get("type") == "mid_conv_system":
             system.extend(
