@@ -488,6 +488,37 @@ def test_anthropic_response_round_trip_is_identity(response: ChatResponse) -> No
     assert ANTHROPIC.decode_response(ANTHROPIC.encode_response(response)) == response
 
 
+def _with_unknown_field(body: bytes) -> bytes:
+    document = msgspec.json.decode(body)
+    document["x_unknown_field"] = [1, {"a": None}]
+    return msgspec.json.encode(document)
+
+
+def _plus_unknown_field(request: ChatRequest, format_: str) -> ChatRequest:
+    extras = {**request.extras.get(format_, {}), "x_unknown_field": [1, {"a": None}]}
+    return msgspec.structs.replace(request, extras={**request.extras, format_: extras})
+
+
+@given(openai_requests())
+def test_openai_unknown_field_changes_only_the_extras(request: ChatRequest) -> None:
+    """A body of the common shape and the same body with a field the codec does not know
+    (decoded by the general path) give the same request, but for that field."""
+    body = OPENAI.encode_request(request)
+    decoded = OPENAI.decode_request(body)
+    assert OPENAI.decode_request(_with_unknown_field(body)) == _plus_unknown_field(
+        decoded, openai_chat.FORMAT
+    )
+
+
+@given(anthropic_requests())
+def test_anthropic_unknown_field_changes_only_the_extras(request: ChatRequest) -> None:
+    body = ANTHROPIC.encode_request(request)
+    decoded = ANTHROPIC.decode_request(body)
+    assert ANTHROPIC.decode_request(_with_unknown_field(body)) == _plus_unknown_field(
+        decoded, anthropic_messages.FORMAT
+    )
+
+
 # --- crossing formats ---------------------------------------------------------------------------
 
 

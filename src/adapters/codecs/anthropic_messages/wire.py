@@ -231,60 +231,61 @@ class WireMidConvSystem(msgspec.Struct):
 # --- the same request, typed to the end (the common shape, decoded in one pass) -------------
 # A body of this shape decodes straight into these Structs; anything else (an unknown field or
 # block type, a document, a server tool, an ill-typed value) fails here and is decoded by the
-# general path above, which gives the same canonical request or the same 400.
+# general path above, which gives the same canonical request or the same 400. They hold JSON
+# values only (no reference cycles), so the collector does not track them.
 
 
-class FastText(msgspec.Struct, tag_field="type", tag="text"):
+class FastText(msgspec.Struct, gc=False, tag_field="type", tag="text"):
     text: str
     cache_control: dict[str, Any] | None = None
 
 
-class FastBase64Source(msgspec.Struct, tag_field="type", tag="base64"):
+class FastBase64Source(msgspec.Struct, gc=False, tag_field="type", tag="base64"):
     media_type: str
     data: str
 
 
-class FastUrlSource(msgspec.Struct, tag_field="type", tag="url"):
+class FastUrlSource(msgspec.Struct, gc=False, tag_field="type", tag="url"):
     url: str
 
 
-class FastImage(msgspec.Struct, tag_field="type", tag="image"):
+class FastImage(msgspec.Struct, gc=False, tag_field="type", tag="image"):
     source: FastBase64Source | FastUrlSource
     cache_control: dict[str, Any] | None = None
 
 
-class FastToolUse(msgspec.Struct, tag_field="type", tag="tool_use"):
+class FastToolUse(msgspec.Struct, gc=False, tag_field="type", tag="tool_use"):
     id: str
     name: str
     input: Any = None
     cache_control: dict[str, Any] | None = None
 
 
-class FastToolResult(msgspec.Struct, tag_field="type", tag="tool_result"):
+class FastToolResult(msgspec.Struct, gc=False, tag_field="type", tag="tool_result"):
     tool_use_id: str
     content: str | list[FastText | FastImage] | None = None
     is_error: bool | None = None
     cache_control: dict[str, Any] | None = None
 
 
-class FastThinking(msgspec.Struct, tag_field="type", tag="thinking"):
+class FastThinking(msgspec.Struct, gc=False, tag_field="type", tag="thinking"):
     thinking: str
     signature: str | None = None
 
 
-class FastRedacted(msgspec.Struct, tag_field="type", tag="redacted_thinking"):
+class FastRedacted(msgspec.Struct, gc=False, tag_field="type", tag="redacted_thinking"):
     data: str
 
 
 FastBlock = FastText | FastImage | FastToolUse | FastToolResult | FastThinking | FastRedacted
 
 
-class FastMessage(msgspec.Struct):
+class FastMessage(msgspec.Struct, gc=False):
     role: Literal["user", "assistant", "system"]
     content: str | list[FastBlock]
 
 
-class FastTool(msgspec.Struct):
+class FastTool(msgspec.Struct, gc=False):
     name: str
     input_schema: dict[str, Any]
     description: str | None = None
@@ -293,7 +294,7 @@ class FastTool(msgspec.Struct):
     type: Literal["custom"] | None = None
 
 
-class FastRequest(msgspec.Struct, forbid_unknown_fields=True):
+class FastRequest(msgspec.Struct, gc=False, forbid_unknown_fields=True):
     model: str
     messages: list[FastMessage]
     max_tokens: int

@@ -204,29 +204,29 @@ class WireNamedChoice(msgspec.Struct):
 # decoded by the general path above, which gives the same canonical request or the same 400.
 
 
-class FastText(msgspec.Struct, tag_field="type", tag="text"):
+class FastText(msgspec.Struct, gc=False, tag_field="type", tag="text"):
     text: str
     prompt_cache_breakpoint: dict[str, Any] | None = None
 
 
-class FastImage(msgspec.Struct, tag_field="type", tag="image_url"):
+class FastImage(msgspec.Struct, gc=False, tag_field="type", tag="image_url"):
     image_url: _WireImageUrl
 
 
-class FastRefusal(msgspec.Struct, tag_field="type", tag="refusal"):
+class FastRefusal(msgspec.Struct, gc=False, tag_field="type", tag="refusal"):
     refusal: str
 
 
 FastPart = FastText | FastImage | FastRefusal
 
 
-class FastToolCall(msgspec.Struct):
+class FastToolCall(msgspec.Struct, gc=False):
     id: str
     function: _WireFunction
     type: Literal["function"] = "function"
 
 
-class FastMessage(msgspec.Struct):
+class FastMessage(msgspec.Struct, gc=False):
     role: Literal["system", "developer", "user", "assistant", "tool"]
     content: str | list[FastPart] | None = None
     name: str | None = None
@@ -237,12 +237,12 @@ class FastMessage(msgspec.Struct):
     function_call: dict[str, Any] | None = None
 
 
-class FastTool(msgspec.Struct):
+class FastTool(msgspec.Struct, gc=False):
     function: _WireFunctionSpec
     type: Literal["function"] = "function"
 
 
-class FastRequest(msgspec.Struct, forbid_unknown_fields=True):
+class FastRequest(msgspec.Struct, gc=False, forbid_unknown_fields=True):
     model: str
     messages: list[FastMessage]
     stream: bool | None = None
