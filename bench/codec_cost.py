@@ -14,9 +14,9 @@ executors do in `prepare` for every route, with the production codecs and profil
 
     python bench/codec_cost.py [--body agentic|small|both] [--seconds S] [--json FILE]
 
-The garbage collector is set up as the server sets it up. Each figure is the best of 5 rounds of ~S/5 seconds each (the minimum is what the code costs;
-the rest is the machine's noise), in µs per call. Run it on an idle machine and compare runs
-only with each other.
+The garbage collector is set up as the server sets it up. Each figure is the best of 5 rounds
+of ~S/5 seconds each (the minimum is what the code costs; the rest is the machine's noise), in
+µs per call. Run it on an idle machine and compare runs only with each other.
 """
 
 from __future__ import annotations
@@ -35,19 +35,23 @@ import bodies
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "pkg"))
 
-from aigateway.adapters.codecs import anthropic_messages, openai_chat  # noqa: E402
-from aigateway.adapters.codecs.json_splice import splice_model  # noqa: E402
-from aigateway.adapters.memory.signatures import InMemorySignatures  # noqa: E402
-from aigateway.adapters.upstream.cloud_code.executor import CloudCodeExecutor  # noqa: E402
-from aigateway.adapters.upstream.executors import HttpChatExecutor  # noqa: E402
-from aigateway.application.ports.upstream import ChatCall  # noqa: E402
-from aigateway.domain.providers import Provider, ProviderKind  # noqa: E402
-from aigateway.entrypoints.ioc.providers import ANTIGRAVITY, CODECS, PROFILES  # noqa: E402
+from aigateway.adapters.codecs import anthropic_messages, openai_chat
+from aigateway.adapters.codecs.json_splice import splice_model
+from aigateway.adapters.memory.signatures import InMemorySignatures
+from aigateway.adapters.upstream.cloud_code.executor import CloudCodeExecutor
+from aigateway.adapters.upstream.executors import HttpChatExecutor
+from aigateway.application.ports.upstream import ChatCall
+from aigateway.domain.providers import Provider, ProviderKind
+from aigateway.entrypoints.ioc.providers import ANTIGRAVITY, CODECS, PROFILES
 
 CODEC_BY_FORMAT = {codec.format: codec for codec in CODECS}
 FORMATS = {"openai": openai_chat.FORMAT, "anthropic": anthropic_messages.FORMAT}
 HEADS = {"openai": openai_chat.decode_head, "anthropic": anthropic_messages.decode_head}
-MODELS = {"openai": "gpt-4o-mini", "anthropic": "claude-sonnet-4-5", "antigravity": "gemini-3-flash"}
+MODELS = {
+    "openai": "gpt-4o-mini",
+    "anthropic": "claude-sonnet-4-5",
+    "antigravity": "gemini-3-flash",
+}
 KINDS = {
     "openai": ProviderKind.OPENAI,
     "anthropic": ProviderKind.ANTHROPIC,
@@ -116,15 +120,17 @@ def measure(kind: str, seconds: float) -> dict[str, float]:
             executor = executors[route]
             if route == client:
 
-                def passthrough(body: bytes = body, route: str = route) -> None:
+                def passthrough(body: bytes = body, route: str = route, head: Any = head) -> None:
                     head(body)
                     splice_model(body, MODELS[route] + "-x")
 
                 results[f"{client}->{route} (passthrough)"] = best_us(passthrough, seconds)
-                results[f"{client} head decode"] = best_us(lambda b=body: head(b), seconds)
+                results[f"{client} head decode"] = best_us(lambda b=body, h=head: h(b), seconds)
                 continue
 
-            def translated(call: ChatCall = call, executor: Any = executor) -> None:
+            def translated(
+                call: ChatCall = call, executor: Any = executor, head: Any = head
+            ) -> None:
                 head(call.body)
                 prepared = executor.prepare(call)
                 replay = getattr(prepared, "replay", None)
@@ -133,7 +139,9 @@ def measure(kind: str, seconds: float) -> dict[str, float]:
 
             results[f"{client}->{route}"] = best_us(translated, seconds)
         body = bodies.build(kind, client, "m", False)
-        results[f"{client} decode_request"] = best_us(lambda b=body, c=codec: c.decode_request(b), seconds)
+        results[f"{client} decode_request"] = best_us(
+            lambda b=body, c=codec: c.decode_request(b), seconds
+        )
         request = codec.decode_request(body)
         for target in ("openai", "anthropic", "antigravity"):
             upstream = next(p.codec for p in PROFILES if p.kind.value == target)
