@@ -93,6 +93,8 @@ def tool_id(value: str) -> str:
     """An id as Anthropic accepts it (`^[A-Za-z0-9_-]+$`); stable, so results still match."""
     if not value:
         return "toolu_gateway"
+    if value.isascii() and value.replace("_", "a").replace("-", "a").isalnum():
+        return value  # the usual case, checked without the regex
     return _TOOL_ID_INVALID.sub("_", value)
 
 
