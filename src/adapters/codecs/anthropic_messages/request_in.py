@@ -42,7 +42,6 @@ from aigateway.adapters.codecs.anthropic_messages.wire import (
     FastRequest,
     FastText,
     FastThinking,
-    FastTool,
     FastToolResult,
     FastToolUse,
     FastUrlSource,
@@ -61,8 +60,10 @@ from aigateway.adapters.codecs.anthropic_messages.wire import (
     WireToolUse,
     WireUrlSource,
     decode_fast_request,
+    decode_fast_tools,
 )
-from aigateway.adapters.codecs.base import convert, decode_body
+from aigateway.adapters.codecs.base import convert, decode_body, json_decode, present
+from aigateway.adapters.codecs.tool_lists import ToolList, ToolLists
 from aigateway.application.errors import invalid_request
 from aigateway.domain.llm import (
     ChatRequest,
@@ -245,11 +246,17 @@ def decode_request(body: bytes) -> ChatRequest:
     through the same code, so they give the same request."""
     document: dict[str, Any] | None = None
     wire: WireRequest | FastRequest
+    typed_tools: ToolList | None = ()
     try:
         wire = decode_fast_request(body)
-    except (msgspec.MsgspecError, RecursionError):
+        if present(wire.tools):
+            typed_tools = _TOOL_LISTS.get(bytes(wire.tools), _typed_tools_in)
+        if typed_tools is None:
+            raise _General
+    except (msgspec.MsgspecError, RecursionError, _General):
         document = decode_body(body)
         wire = convert(document, WireRequest, None)
+        typed_tools = None
     if not wire.model.strip():
         raise invalid_request("model is required", param="model")
     if not wire.messages:
@@ -298,12 +305,16 @@ def decode_request(body: bytes) -> ChatRequest:
     )
     stream = bool(wire.stream)
     output = wire.output_config
-    wire_tools: Sequence[dict[str, Any] | FastTool] = wire.tools or ()
+    if typed_tools is not None:
+        tools = typed_tools
+    else:
+        assert isinstance(wire, WireRequest)
+        tools = tuple(_tool_in(raw, f"tools[{k}]") for k, raw in enumerate(wire.tools or ()))
     return ChatRequest(
         model=wire.model,
         messages=tuple(messages),
         system=tuple(system),
-        tools=tuple(_tool_in(raw, f"tools[{k}]") for k, raw in enumerate(wire_tools)),
+        tools=tools,
         tool_choice=tool_choice,
         parallel_tool_calls=parallel,
         max_tokens=wire.max_tokens,
@@ -399,18 +410,48 @@ def _system_block_in(raw: dict[str, Any] | FastBlock, path: str) -> TextPart:
     return TextPart(text.text, text.cache_control)
 
 
-def _tool_in(raw: dict[str, Any] | FastTool, path: str) -> Tool | OpaquePart:
-    tool: WireTool | FastTool
-    if isinstance(raw, FastTool):
-        tool = raw
-    else:
-        kind = raw.get("type")
-        if kind not in (None, "custom"):
-            server_tool = str(kind).startswith(SERVER_TOOL_PREFIXES)
-            return OpaquePart(
-                format=FORMAT, kind="tool", name=str(kind), data=raw, droppable=server_tool
+class _General(Exception):
+    """The body is not of the typed shape: decode it generically."""
+
+
+_TOOL_LISTS = ToolLists()
+
+
+def _typed_tools_in(raw: bytes) -> tuple[ToolList, list[tuple[Any, bytes]]] | None:
+    """A `tools` array of custom tools -> their tools and schemas (with their JSON), as
+    `_tool_in` makes them; None for any other array (decoded generically)."""
+    try:
+        typed = decode_fast_tools(raw)
+    except msgspec.MsgspecError:
+        return None
+    tools: list[Tool | OpaquePart] = []
+    schemas: list[tuple[Any, bytes]] = []
+    for tool in typed:
+        json = bytes(tool.input_schema)
+        schema = json_decode(json)
+        if not isinstance(schema, dict):
+            return None
+        schemas.append((schema, json))
+        tools.append(
+            Tool(
+                name=tool.name,
+                description=tool.description,
+                parameters=schema,
+                strict=tool.strict,
+                cache_control=tool.cache_control,
             )
-        tool = convert(raw, WireTool, path)
+        )
+    return tuple(tools), schemas
+
+
+def _tool_in(raw: dict[str, Any], path: str) -> Tool | OpaquePart:
+    kind = raw.get("type")
+    if kind not in (None, "custom"):
+        server_tool = str(kind).startswith(SERVER_TOOL_PREFIXES)
+        return OpaquePart(
+            format=FORMAT, kind="tool", name=str(kind), data=raw, droppable=server_tool
+        )
+    tool = convert(raw, WireTool, path)
     return Tool(
         name=tool.name,
         description=tool.description,

@@ -15,6 +15,7 @@ from aigateway.adapters.codecs.anthropic_messages.wire import (
     with_cache,
 )
 from aigateway.adapters.codecs.base import json_encode
+from aigateway.adapters.codecs.tool_lists import as_sent
 from aigateway.domain.llm import (
     ChatRequest,
     ImagePart,
@@ -151,7 +152,9 @@ def _tool_out(tool: Tool | OpaquePart) -> dict[str, Any]:
     if tool.description is not None:
         out["description"] = tool.description
     out["input_schema"] = (
-        tool.parameters if tool.parameters is not None else {"type": "object", "properties": {}}
+        as_sent(tool.parameters)
+        if tool.parameters is not None
+        else {"type": "object", "properties": {}}
     )
     return with_cache(out, tool.cache_control)
 

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 import msgspec
 
-from aigateway.adapters.codecs.base import json_encode
+from aigateway.adapters.codecs.base import ABSENT, json_encode
 from aigateway.domain.llm import (
     ErrorType,
     ImagePart,
@@ -289,7 +289,7 @@ class FastMessage(msgspec.Struct, gc=False):
 
 class FastTool(msgspec.Struct, gc=False):
     name: str
-    input_schema: dict[str, Any]
+    input_schema: msgspec.Raw  # its JSON is kept (tool_lists)
     description: str | None = None
     cache_control: dict[str, Any] | None = None
     strict: bool | None = None
@@ -306,7 +306,7 @@ class FastRequest(msgspec.Struct, gc=False, forbid_unknown_fields=True):
     top_k: int | None = None
     stop_sequences: list[str] | None = None
     stream: bool | None = None
-    tools: list[FastTool] | None = None
+    tools: msgspec.Raw = ABSENT  # a list of FastTool, converted through tool_lists
     tool_choice: WireToolChoice | None = None
     thinking: WireThinking | None = None
     metadata: WireMetadata | None = None
@@ -315,6 +315,7 @@ class FastRequest(msgspec.Struct, gc=False, forbid_unknown_fields=True):
 
 
 decode_fast_request = msgspec.json.Decoder(FastRequest).decode
+decode_fast_tools = msgspec.json.Decoder(list[FastTool]).decode
 
 
 class WireUsage(msgspec.Struct):

@@ -9,6 +9,7 @@ from typing import Any
 import msgspec
 
 from aigateway.adapters.codecs.base import json_decode, json_encode
+from aigateway.adapters.codecs.tool_lists import schema_key
 
 # The keywords of Gemini's `Schema` that the gateway passes on; every other one is refused by
 # Gemini ("Invalid JSON payload received. Unknown name ...") and dropped.
@@ -159,7 +160,7 @@ def remembered(transform: Callable[[Any], Any]) -> Callable[[Any], msgspec.Raw]:
         return msgspec.Raw(json_encode(transform(json_decode(key))))
 
     def apply(schema: Any) -> msgspec.Raw:
-        key = json_encode(schema)
+        key = schema_key(schema)
         if len(key) > MAX_REMEMBERED_SCHEMA:
             return msgspec.Raw(json_encode(transform(schema)))
         return by_json(key)

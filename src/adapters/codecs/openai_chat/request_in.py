@@ -30,7 +30,7 @@ from typing import Any
 
 import msgspec
 
-from aigateway.adapters.codecs.base import convert, decode_body
+from aigateway.adapters.codecs.base import convert, decode_body, json_decode, present
 from aigateway.adapters.codecs.openai_chat.wire import (
     EFFORTS,
     FORMAT,
@@ -43,7 +43,6 @@ from aigateway.adapters.codecs.openai_chat.wire import (
     FastRefusal,
     FastRequest,
     FastText,
-    FastTool,
     FastToolCall,
     WireImage,
     WireMessage,
@@ -54,8 +53,10 @@ from aigateway.adapters.codecs.openai_chat.wire import (
     WireTool,
     WireToolCall,
     decode_fast_request,
+    decode_fast_tools,
     image_in,
 )
+from aigateway.adapters.codecs.tool_lists import ToolList, ToolLists
 from aigateway.application.errors import invalid_request
 from aigateway.domain.llm import (
     ChatRequest,
@@ -84,11 +85,17 @@ def decode_request(body: bytes) -> ChatRequest:
     through the same code, so they give the same request."""
     document: dict[str, Any] | None = None
     wire: WireRequest | FastRequest
+    typed_tools: ToolList | None = ()
     try:
         wire = decode_fast_request(body)
-    except (msgspec.MsgspecError, RecursionError):
+        if present(wire.tools):
+            typed_tools = _TOOL_LISTS.get(bytes(wire.tools), _typed_tools_in)
+        if typed_tools is None:
+            raise _General
+    except (msgspec.MsgspecError, RecursionError, _General):
         document = decode_body(body)
         wire = convert(document, WireRequest, None)
+        typed_tools = None
     if not wire.model.strip():
         raise invalid_request("model is required", param="model")
     if not wire.messages:
@@ -153,8 +160,11 @@ def decode_request(body: bytes) -> ChatRequest:
     include_usage = bool(stream_options.pop("include_usage", False))
     if stream_options:
         extras["stream_options"] = stream_options
-    wire_tools: Sequence[dict[str, Any] | FastTool] = wire.tools or ()
-    tools = tuple(_tool_in(tool, f"tools[{i}]") for i, tool in enumerate(wire_tools))
+    if typed_tools is not None:
+        tools = typed_tools
+    else:
+        assert isinstance(wire, WireRequest)
+        tools = tuple(_tool_in(tool, f"tools[{i}]") for i, tool in enumerate(wire.tools or ()))
     tool_choice, choice_opaque = _tool_choice_in(wire.tool_choice)
     if choice_opaque is not None:
         allowed = _allowed_tools_in(choice_opaque.data)
@@ -296,14 +306,47 @@ def tool_call_in(raw: dict[str, Any] | FastToolCall, path: str) -> ToolCallPart 
     )
 
 
-def _tool_in(raw: dict[str, Any] | FastTool, path: str) -> Tool | OpaquePart:
-    if isinstance(raw, FastTool):
-        spec = raw.function
-    else:
-        kind = raw.get("type", "function")
-        if kind != "function":
-            return OpaquePart(format=FORMAT, kind="tool", name=str(kind), data=raw)
-        spec = convert(raw, WireTool, path).function
+class _General(Exception):
+    """The body is not of the typed shape: decode it generically."""
+
+
+_TOOL_LISTS = ToolLists()
+
+
+def _typed_tools_in(raw: bytes) -> tuple[ToolList, list[tuple[Any, bytes]]] | None:
+    """A `tools` array of function tools -> their tools and schemas (with their JSON), as
+    `_tool_in` makes them; None for any other array (decoded generically)."""
+    try:
+        typed = decode_fast_tools(raw)
+    except msgspec.MsgspecError:
+        return None
+    tools: list[Tool | OpaquePart] = []
+    schemas: list[tuple[Any, bytes]] = []
+    for tool in typed:
+        spec = tool.function
+        parameters = None
+        if present(spec.parameters):
+            json = bytes(spec.parameters)
+            parameters = json_decode(json)
+            if not isinstance(parameters, dict):
+                return None
+            schemas.append((parameters, json))
+        tools.append(
+            Tool(
+                name=spec.name,
+                description=spec.description,
+                parameters=parameters,
+                strict=spec.strict,
+            )
+        )
+    return tuple(tools), schemas
+
+
+def _tool_in(raw: dict[str, Any], path: str) -> Tool | OpaquePart:
+    kind = raw.get("type", "function")
+    if kind != "function":
+        return OpaquePart(format=FORMAT, kind="tool", name=str(kind), data=raw)
+    spec = convert(raw, WireTool, path).function
     return Tool(
         name=spec.name,
         description=spec.description,

@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 import msgspec
 
-from aigateway.adapters.codecs.base import data_url, json_encode, parse_data_url
+from aigateway.adapters.codecs.base import ABSENT, data_url, json_encode, parse_data_url
 from aigateway.domain.llm import (
     ErrorType,
     ImagePart,
@@ -237,9 +237,19 @@ class FastMessage(msgspec.Struct, gc=False):
     function_call: dict[str, Any] | None = None
 
 
+class _FastFunctionSpec(msgspec.Struct, gc=False):
+    name: str
+    description: str | None = None
+    parameters: msgspec.Raw = ABSENT  # its JSON is kept (tool_lists)
+    strict: bool | None = None
+
+
 class FastTool(msgspec.Struct, gc=False):
-    function: _WireFunctionSpec
+    function: _FastFunctionSpec
     type: Literal["function"] = "function"
+
+
+decode_fast_tools = msgspec.json.Decoder(list[FastTool]).decode
 
 
 class FastRequest(msgspec.Struct, gc=False, forbid_unknown_fields=True):
@@ -254,7 +264,7 @@ class FastRequest(msgspec.Struct, gc=False, forbid_unknown_fields=True):
     top_k: int | None = None
     stop: str | list[str] | None = None
     n: int | None = None
-    tools: list[FastTool] | None = None
+    tools: msgspec.Raw = ABSENT  # a list of FastTool, converted through tool_lists
     tool_choice: str | dict[str, Any] | None = None
     parallel_tool_calls: bool | None = None
     response_format: dict[str, Any] | None = None
