@@ -32,6 +32,7 @@ from typing import Any, cast
 import msgspec
 
 from aigateway.adapters.codecs.anthropic_messages.wire import (
+    FAST_EXTRAS,
     FORMAT,
     KNOWN_FIELDS,
     SERVER_TOOL_PREFIXES,
@@ -297,8 +298,11 @@ def decode_request(body: bytes) -> ChatRequest:
             tool_choice = ToolChoice("required" if choice.type == "any" else choice.type)
         if choice.disable_parallel_tool_use is not None:
             parallel = not choice.disable_parallel_tool_use
-    # A FastRequest has no field outside KNOWN_FIELDS (nor an unportable one).
-    extras = {k: v for k, v in (document or {}).items() if k not in KNOWN_FIELDS}
+    extras = (
+        {k: v for k, v in document.items() if k not in KNOWN_FIELDS}
+        if document is not None
+        else _typed_extras(wire)
+    )
     opaque = tuple(
         OpaquePart(format=FORMAT, kind="field", name=key, data=(document or {})[key])
         for key in sorted(UNPORTABLE_FIELDS.intersection(document or ()))
@@ -408,6 +412,12 @@ def _system_block_in(raw: dict[str, Any] | FastBlock, path: str) -> TextPart:
         )
     text = convert(raw, WireText, path)
     return TextPart(text.text, text.cache_control)
+
+
+def _typed_extras(wire: WireRequest | FastRequest) -> dict[str, Any]:
+    """The fields of a FastRequest that only this format acts on (it has no other unknown
+    field), as the generic decode keeps them."""
+    return {name: json_decode(raw) for name in FAST_EXTRAS if (raw := getattr(wire, name))}
 
 
 class _General(Exception):

@@ -312,8 +312,30 @@ class FastRequest(msgspec.Struct, gc=False, forbid_unknown_fields=True):
     metadata: WireMetadata | None = None
     output_config: WireOutputConfig | None = None
     output_format: dict[str, Any] | None = None
+    # Fields only the Anthropic API acts on, which clients send (Claude Code sends
+    # `context_management`): kept as they are, for the extras.
+    cache_control: msgspec.Raw = ABSENT
+    context_management: msgspec.Raw = ABSENT
+    container: msgspec.Raw = ABSENT
+    inference_geo: msgspec.Raw = ABSENT
+    service_tier: msgspec.Raw = ABSENT
+    speed: msgspec.Raw = ABSENT
+    fallbacks: msgspec.Raw = ABSENT
+    fallback_credit_token: msgspec.Raw = ABSENT
+    diagnostics: msgspec.Raw = ABSENT
 
 
+FAST_EXTRAS = (
+    "cache_control",
+    "context_management",
+    "container",
+    "inference_geo",
+    "service_tier",
+    "speed",
+    "fallbacks",
+    "fallback_credit_token",
+    "diagnostics",
+)
 decode_fast_request = msgspec.json.Decoder(FastRequest).decode
 decode_fast_tools = msgspec.json.Decoder(list[FastTool]).decode
 

@@ -33,6 +33,7 @@ import msgspec
 from aigateway.adapters.codecs.base import convert, decode_body, json_decode, present
 from aigateway.adapters.codecs.openai_chat.wire import (
     EFFORTS,
+    FAST_EXTRAS,
     FORMAT,
     KNOWN_FIELDS,
     TOOL_CHOICES,
@@ -154,8 +155,11 @@ def decode_request(body: bytes) -> ChatRequest:
         )
     if wire.logprobs:
         opaque_fields.append(OpaquePart(format=FORMAT, kind="field", name="logprobs", data=True))
-    # A FastRequest has no field outside KNOWN_FIELDS.
-    extras = {k: v for k, v in (document or {}).items() if k not in KNOWN_FIELDS}
+    extras = (
+        {k: v for k, v in document.items() if k not in KNOWN_FIELDS}
+        if document is not None
+        else _typed_extras(wire)
+    )
     stream_options = dict(wire.stream_options or {})
     include_usage = bool(stream_options.pop("include_usage", False))
     if stream_options:
@@ -304,6 +308,12 @@ def tool_call_in(raw: dict[str, Any] | FastToolCall, path: str) -> ToolCallPart 
     return ToolCallPart(
         id=call.id, name=call.function.name, arguments=arguments, raw_arguments=invalid
     )
+
+
+def _typed_extras(wire: WireRequest | FastRequest) -> dict[str, Any]:
+    """The fields of a FastRequest that only this format acts on (it has no other unknown
+    field), as the generic decode keeps them."""
+    return {name: json_decode(raw) for name in FAST_EXTRAS if (raw := getattr(wire, name))}
 
 
 class _General(Exception):

@@ -273,8 +273,37 @@ class FastRequest(msgspec.Struct, gc=False, forbid_unknown_fields=True):
     safety_identifier: str | None = None
     modalities: list[str] | None = None
     logprobs: bool | None = None
+    # Fields only OpenAI acts on, which clients send: kept as they are, for the extras.
+    verbosity: msgspec.Raw = ABSENT
+    prediction: msgspec.Raw = ABSENT
+    store: msgspec.Raw = ABSENT
+    metadata: msgspec.Raw = ABSENT
+    prompt_cache_key: msgspec.Raw = ABSENT
+    prompt_cache_options: msgspec.Raw = ABSENT
+    prompt_cache_retention: msgspec.Raw = ABSENT
+    moderation: msgspec.Raw = ABSENT
+    service_tier: msgspec.Raw = ABSENT
+    seed: msgspec.Raw = ABSENT
+    frequency_penalty: msgspec.Raw = ABSENT
+    presence_penalty: msgspec.Raw = ABSENT
+    logit_bias: msgspec.Raw = ABSENT
 
 
+FAST_EXTRAS = (
+    "verbosity",
+    "prediction",
+    "store",
+    "metadata",
+    "prompt_cache_key",
+    "prompt_cache_options",
+    "prompt_cache_retention",
+    "moderation",
+    "service_tier",
+    "seed",
+    "frequency_penalty",
+    "presence_penalty",
+    "logit_bias",
+)
 decode_fast_request = msgspec.json.Decoder(FastRequest).decode
 
 
