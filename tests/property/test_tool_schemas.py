@@ -13,7 +13,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import msgspec
-
 from hypothesis import given
 from hypothesis import strategies as st
 
