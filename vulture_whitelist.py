@@ -24,6 +24,12 @@ _.includeThoughts  # Gemini thinkingConfig (adapters/codecs/gemini/wire.py)
 _.display_name, _.has_more, _.first_id, _.last_id  # model list (http/formats/anthropic_messages.py)
 _.service, _.uptime_seconds  # /health (entrypoints/http/health.py)
 _.retry_count, _.switched_from_account_id  # RequestLogEntry, written by column name
+# fields only the source format acts on, read by name from FAST_EXTRAS (codecs/*/wire.py)
+_.context_management, _.inference_geo, _.service_tier, _.speed, _.fallbacks  # Anthropic
+_.fallback_credit_token, _.diagnostics  # Anthropic
+_.verbosity, _.prediction, _.prompt_cache_key, _.prompt_cache_options  # OpenAI
+_.prompt_cache_retention, _.moderation, _.seed, _.frequency_penalty  # OpenAI
+_.presence_penalty, _.logit_bias  # OpenAI
 
 _.exception_handlers  # litestar Controller attribute (entrypoints/http/oauth.py)
 MANUAL  # FlowType member, decoded from request bodies (application/ports/onboarding.py)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import itertools
+import re
 import string
 from typing import Any, Literal
 
@@ -20,6 +21,7 @@ from hypothesis import strategies as st
 
 from aigateway.adapters.codecs import anthropic_messages, openai_chat
 from aigateway.adapters.codecs.anthropic_messages import DEFAULT_MAX_TOKENS
+from aigateway.adapters.codecs.anthropic_messages.wire import tool_id
 from aigateway.adapters.codecs.base import StreamDecoder
 from aigateway.adapters.codecs.openai_chat import OpenAIChatCodec
 from aigateway.adapters.codecs.sse import SSEEvent, SSEParser
@@ -486,6 +488,49 @@ def test_openai_response_round_trip_is_identity(response: ChatResponse) -> None:
 @given(anthropic_responses())
 def test_anthropic_response_round_trip_is_identity(response: ChatResponse) -> None:
     assert ANTHROPIC.decode_response(ANTHROPIC.encode_response(response)) == response
+
+
+def _with_unknown_field(body: bytes) -> bytes:
+    document = msgspec.json.decode(body)
+    document["x_unknown_field"] = [1, {"a": None}]
+    return msgspec.json.encode(document)
+
+
+def _plus_unknown_field(request: ChatRequest, format_: str) -> ChatRequest:
+    extras = {**request.extras.get(format_, {}), "x_unknown_field": [1, {"a": None}]}
+    return msgspec.structs.replace(request, extras={**request.extras, format_: extras})
+
+
+@given(openai_requests())
+def test_openai_unknown_field_changes_only_the_extras(request: ChatRequest) -> None:
+    """A body of the common shape and the same body with a field the codec does not know
+    (decoded by the general path) give the same request, but for that field."""
+    body = OPENAI.encode_request(request)
+    decoded = OPENAI.decode_request(body)
+    assert OPENAI.decode_request(_with_unknown_field(body)) == _plus_unknown_field(
+        decoded, openai_chat.FORMAT
+    )
+
+
+@given(anthropic_requests())
+def test_anthropic_unknown_field_changes_only_the_extras(request: ChatRequest) -> None:
+    body = ANTHROPIC.encode_request(request)
+    decoded = ANTHROPIC.decode_request(body)
+    assert ANTHROPIC.decode_request(_with_unknown_field(body)) == _plus_unknown_field(
+        decoded, anthropic_messages.FORMAT
+    )
+
+
+@given(st.text(max_size=12) | st.from_regex(r"[A-Za-z0-9_-]{1,12}", fullmatch=True))
+def test_anthropic_tool_ids_keep_their_length_and_valid_characters(value: str) -> None:
+    """Every character Anthropic refuses becomes `_`; the others stay; valid ids pass as they
+    are; no id is empty."""
+    sent = tool_id(value)
+    assert re.fullmatch(r"[A-Za-z0-9_-]+", sent)
+    if value:
+        assert len(sent) == len(value)
+        assert all(a == b or b == "_" for a, b in zip(value, sent, strict=True))
+        assert (sent == value) == bool(re.fullmatch(r"[A-Za-z0-9_-]+", value))
 
 
 # --- crossing formats ---------------------------------------------------------------------------

@@ -12,11 +12,16 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+import msgspec
 from hypothesis import given
 from hypothesis import strategies as st
 
-from aigateway.adapters.codecs.gemini.schema import SCHEMA_KEYS, clean_schema
-from aigateway.adapters.upstream.cloud_code.tools import ToolNames, claude_schema
+from aigateway.adapters.codecs.gemini.schema import SCHEMA_KEYS, clean_schema, clean_schema_json
+from aigateway.adapters.upstream.cloud_code.tools import (
+    ToolNames,
+    claude_schema,
+    claude_schema_json,
+)
 
 # the keywords Claude through Antigravity accepts in a tool schema (late-2026 behaviour)
 CLAUDE_SCHEMA_KEYS = frozenset({"type", "description", "properties", "required", "items"})
@@ -132,6 +137,14 @@ def test_claude_cleaning_is_idempotent_and_strict(schema: Any) -> None:
             assert required, node
             assert set(required) <= set(node["properties"])
             assert len(set(required)) == len(required)
+
+
+@given(schemas)
+def test_remembered_cleaning_gives_what_cleaning_gives(schema: Any) -> None:
+    """The JSON put into a request is the cleaned schema, asked once or again (remembered)."""
+    for _ in range(2):
+        assert msgspec.json.decode(clean_schema_json(schema)) == clean_schema(schema)
+        assert msgspec.json.decode(claude_schema_json(schema)) == claude_schema(schema)
 
 
 tool_names = st.text(

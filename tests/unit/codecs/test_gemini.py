@@ -420,6 +420,25 @@ def test_recursive_refs_stop() -> None:
     assert clean_schema(schema) == {"properties": {"n": {}}}
 
 
+@pytest.mark.parametrize("size", [10, 1000], ids=["small", "past the remembered size"])
+def test_tool_schemas_go_out_cleaned_on_every_request(size: int) -> None:
+    """Schemas are cleaned once and remembered; a long one is cleaned every time; the request
+    carries the cleaned schema either way, on the first request and the next."""
+    schema = {
+        "$schema": "http://json-schema.org/draft-07/schema#",
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {f"p{i}": {"type": "string", "default": "x"} for i in range(size)},
+    }
+    tool = Tool(name="t", parameters=schema)
+    for _ in range(2):
+        sent = json.loads(
+            GEMINI.encode_request(_request(Message("user", (TextPart("hi"),)), tools=(tool,)))
+        )
+        assert sent["tools"][0]["functionDeclarations"][0]["parameters"] == clean_schema(schema)
+        assert "additionalProperties" not in json.dumps(sent)
+
+
 # --- validation ---------------------------------------------------------------------------------
 
 

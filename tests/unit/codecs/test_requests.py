@@ -8,7 +8,9 @@ from typing import Any
 import pytest
 
 from aigateway.adapters.codecs.anthropic_messages import AnthropicMessagesCodec
+from aigateway.adapters.codecs.anthropic_messages import wire as anthropic_wire
 from aigateway.adapters.codecs.openai_chat import OpenAIChatCodec
+from aigateway.adapters.codecs.openai_chat import wire as openai_wire
 from aigateway.domain.llm import (
     ChatRequest,
     ChatResponse,
@@ -368,3 +370,13 @@ def test_tools_keep_schema_and_cache_hint_for_anthropic() -> None:
             "function": {"name": "f", "description": "d", "parameters": {"type": "object"}},
         }
     ]
+
+
+@pytest.mark.parametrize("wire", [openai_wire, anthropic_wire], ids=["openai", "anthropic"])
+def test_the_typed_decode_reads_every_field_the_generic_one_keeps(wire: Any) -> None:
+    """A body decodes in one typed pass only when it holds no field outside these; every field
+    the generic decode reads or keeps in the extras is one of them, unportable ones aside (a
+    body with one of those takes the generic decode)."""
+    typed = set(wire.FastRequest.__struct_fields__)
+    assert typed == (wire.KNOWN_FIELDS - wire.UNPORTABLE_FIELDS) | set(wire.FAST_EXTRAS)
+    assert not wire.KNOWN_FIELDS & set(wire.FAST_EXTRAS)

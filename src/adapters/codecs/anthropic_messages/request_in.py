@@ -26,16 +26,30 @@ format's upstream; same-format traffic is a byte passthrough and keeps everythin
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, cast
+
+import msgspec
 
 from aigateway.adapters.codecs.anthropic_messages.wire import (
+    FAST_EXTRAS,
     FORMAT,
     KNOWN_FIELDS,
     SERVER_TOOL_PREFIXES,
     UNPORTABLE_FIELDS,
+    FastBlock,
+    FastImage,
+    FastMessage,
+    FastRequest,
+    FastText,
+    FastThinking,
+    FastToolResult,
+    FastToolUse,
+    FastUrlSource,
     WireBase64Source,
     WireDocument,
     WireImage,
+    WireMessage,
     WireMidConvSystem,
     WireRedacted,
     WireRequest,
@@ -46,8 +60,11 @@ from aigateway.adapters.codecs.anthropic_messages.wire import (
     WireToolResult,
     WireToolUse,
     WireUrlSource,
+    decode_fast_request,
+    decode_fast_tools,
 )
-from aigateway.adapters.codecs.base import convert, decode_body
+from aigateway.adapters.codecs.base import convert, decode_body, json_decode, present
+from aigateway.adapters.codecs.tool_lists import ToolList, ToolLists
 from aigateway.application.errors import invalid_request
 from aigateway.domain.llm import (
     ChatRequest,
@@ -135,6 +152,50 @@ def _as_text_in(raw: dict[str, Any], path: str) -> list[ToolResultContent] | Non
     return parts
 
 
+def _fast_image_in(image: FastImage) -> ImagePart:
+    source = image.source
+    if isinstance(source, FastUrlSource):
+        return ImagePart(url=source.url, cache_control=image.cache_control)
+    return ImagePart(
+        media_type=source.media_type, data=source.data, cache_control=image.cache_control
+    )
+
+
+def _fast_block_in(block: FastBlock) -> Part:
+    """A block of the typed shape -> its part, as `block_in` makes it of the same dict."""
+    if isinstance(block, FastText):
+        return TextPart(block.text, block.cache_control)
+    if isinstance(block, FastToolUse):
+        arguments = block.input if block.input is not None else {}
+        return ToolCallPart(
+            id=block.id, name=block.name, arguments=arguments, cache_control=block.cache_control
+        )
+    if isinstance(block, FastToolResult):
+        content: tuple[ToolResultContent, ...]
+        if block.content is None:
+            content = ()
+        elif isinstance(block.content, str):
+            content = (TextPart(block.content),)
+        else:
+            content = tuple(
+                TextPart(item.text, item.cache_control)
+                if isinstance(item, FastText)
+                else _fast_image_in(item)
+                for item in block.content
+            )
+        return ToolResultPart(
+            tool_call_id=block.tool_use_id,
+            content=content,
+            is_error=bool(block.is_error),
+            cache_control=block.cache_control,
+        )
+    if isinstance(block, FastImage):
+        return _fast_image_in(block)
+    if isinstance(block, FastThinking):
+        return ThinkingPart(text=block.thinking, signature=block.signature)
+    return ThinkingPart(redacted_data=block.data)
+
+
 def block_in(raw: dict[str, Any], path: str) -> Part:
     """One content block -> a canonical part (unknown block types become opaque parts)."""
     kind = raw.get("type")
@@ -179,9 +240,24 @@ def block_in(raw: dict[str, Any], path: str) -> Part:
 
 
 def decode_request(body: bytes) -> ChatRequest:
-    """A client body -> canonical request; malformed or ill-typed bodies are 400s."""
-    document = decode_body(body)
-    wire = convert(document, WireRequest, None)
+    """A client body -> canonical request; malformed or ill-typed bodies are 400s.
+
+    The common shape decodes in one typed pass (`FastRequest`); any other body is decoded
+    generically, then validated piece by piece (naming the field in a 400). Both paths go on
+    through the same code, so they give the same request."""
+    document: dict[str, Any] | None = None
+    wire: WireRequest | FastRequest
+    typed_tools: ToolList | None = ()
+    try:
+        wire = decode_fast_request(body)
+        if present(wire.tools):
+            typed_tools = _TOOL_LISTS.get(bytes(wire.tools), _typed_tools_in)
+        if typed_tools is None:
+            raise _General
+    except (msgspec.MsgspecError, RecursionError, _General):
+        document = decode_body(body)
+        wire = convert(document, WireRequest, None)
+        typed_tools = None
     if not wire.model.strip():
         raise invalid_request("model is required", param="model")
     if not wire.messages:
@@ -192,9 +268,11 @@ def decode_request(body: bytes) -> ChatRequest:
     if isinstance(wire.system, str):
         system.append(TextPart(wire.system))
     elif wire.system is not None:
-        system.extend(_system_block_in(raw, f"system[{k}]") for k, raw in enumerate(wire.system))
+        blocks: Sequence[dict[str, Any] | FastText] = wire.system
+        system.extend(_system_block_in(raw, f"system[{k}]") for k, raw in enumerate(blocks))
     messages: list[Message] = []
-    for i, message in enumerate(wire.messages):
+    wire_messages: Sequence[WireMessage | FastMessage] = wire.messages
+    for i, message in enumerate(wire_messages):
         path = f"messages[{i}].content"
         if message.role == "system":
             system.extend(_system_content_in(message.content, path))
@@ -220,18 +298,27 @@ def decode_request(body: bytes) -> ChatRequest:
             tool_choice = ToolChoice("required" if choice.type == "any" else choice.type)
         if choice.disable_parallel_tool_use is not None:
             parallel = not choice.disable_parallel_tool_use
-    extras = {k: v for k, v in document.items() if k not in KNOWN_FIELDS}
+    extras = (
+        {k: v for k, v in document.items() if k not in KNOWN_FIELDS}
+        if document is not None
+        else _typed_extras(wire)
+    )
     opaque = tuple(
-        OpaquePart(format=FORMAT, kind="field", name=key, data=document[key])
-        for key in sorted(UNPORTABLE_FIELDS.intersection(document))
+        OpaquePart(format=FORMAT, kind="field", name=key, data=(document or {})[key])
+        for key in sorted(UNPORTABLE_FIELDS.intersection(document or ()))
     )
     stream = bool(wire.stream)
     output = wire.output_config
+    if typed_tools is not None:
+        tools = typed_tools
+    else:
+        assert isinstance(wire, WireRequest)
+        tools = tuple(_tool_in(raw, f"tools[{k}]") for k, raw in enumerate(wire.tools or ()))
     return ChatRequest(
         model=wire.model,
         messages=tuple(messages),
         system=tuple(system),
-        tools=tuple(_tool_in(raw, f"tools[{k}]") for k, raw in enumerate(wire.tools or ())),
+        tools=tools,
         tool_choice=tool_choice,
         parallel_tool_calls=parallel,
         max_tokens=wire.max_tokens,
@@ -251,7 +338,7 @@ def decode_request(body: bytes) -> ChatRequest:
     )
 
 
-def _thinking_in(wire: WireRequest, effort: str | None) -> Thinking | None:
+def _thinking_in(wire: WireRequest | FastRequest, effort: str | None) -> Thinking | None:
     """`thinking` plus `output_config.effort` (Claude Code sends adaptive + an effort)."""
     if wire.thinking is None:
         return None if effort is None else Thinking(effort=effort)
@@ -282,14 +369,18 @@ def _response_format_in(output_format: dict[str, Any] | None) -> dict[str, Any] 
     }
 
 
-def _content_in(
-    content: str | list[dict[str, Any]], path: str, system: list[TextPart]
-) -> tuple[Part, ...]:
+_Content = str | list[dict[str, Any]] | list[FastBlock]
+
+
+def _content_in(content: _Content, path: str, system: list[TextPart]) -> tuple[Part, ...]:
     """The blocks of a user or assistant turn; `mid_conv_system` blocks go to `system`."""
     if isinstance(content, str):
         return (TextPart(content),)
+    if content and not isinstance(content[0], dict):  # a FastMessage's: typed to the end
+        return tuple(map(_fast_block_in, content))
     parts: list[Part] = []
-    for k, raw in enumerate(content):
+    blocks = cast("list[dict[str, Any]]", content)
+    for k, raw in enumerate(blocks):
         at = f"{path}[{k}]"
         if raw.get("type") == "mid_conv_system":
             system.extend(
@@ -305,19 +396,62 @@ def _content_in(
     return tuple(parts)
 
 
-def _system_content_in(content: str | list[dict[str, Any]], path: str) -> list[TextPart]:
+def _system_content_in(content: _Content, path: str) -> list[TextPart]:
     if isinstance(content, str):
         return [TextPart(content)]
-    return [_system_block_in(raw, f"{path}[{k}]") for k, raw in enumerate(content)]
+    blocks: Sequence[dict[str, Any] | FastBlock] = content
+    return [_system_block_in(raw, f"{path}[{k}]") for k, raw in enumerate(blocks)]
 
 
-def _system_block_in(raw: dict[str, Any], path: str) -> TextPart:
-    if raw.get("type") != "text":
+def _system_block_in(raw: dict[str, Any] | FastBlock, path: str) -> TextPart:
+    if isinstance(raw, FastText):
+        return TextPart(raw.text, raw.cache_control)
+    if isinstance(raw, FastBlock) or raw.get("type") != "text":
         raise invalid_request(
             f"{path}.type must be text: system takes text blocks only", param=f"{path}.type"
         )
     text = convert(raw, WireText, path)
     return TextPart(text.text, text.cache_control)
+
+
+def _typed_extras(wire: WireRequest | FastRequest) -> dict[str, Any]:
+    """The fields of a FastRequest that only this format acts on (it has no other unknown
+    field), as the generic decode keeps them."""
+    return {name: json_decode(raw) for name in FAST_EXTRAS if (raw := getattr(wire, name))}
+
+
+class _General(Exception):
+    """The body is not of the typed shape: decode it generically."""
+
+
+_TOOL_LISTS = ToolLists()
+
+
+def _typed_tools_in(raw: bytes) -> tuple[ToolList, list[tuple[Any, bytes]]] | None:
+    """A `tools` array of custom tools -> their tools and schemas (with their JSON), as
+    `_tool_in` makes them; None for any other array (decoded generically)."""
+    try:
+        typed = decode_fast_tools(raw)
+    except msgspec.MsgspecError:
+        return None
+    tools: list[Tool | OpaquePart] = []
+    schemas: list[tuple[Any, bytes]] = []
+    for tool in typed:
+        json = bytes(tool.input_schema)
+        schema = json_decode(json)
+        if not isinstance(schema, dict):
+            return None
+        schemas.append((schema, json))
+        tools.append(
+            Tool(
+                name=tool.name,
+                description=tool.description,
+                parameters=schema,
+                strict=tool.strict,
+                cache_control=tool.cache_control,
+            )
+        )
+    return tuple(tools), schemas
 
 
 def _tool_in(raw: dict[str, Any], path: str) -> Tool | OpaquePart:

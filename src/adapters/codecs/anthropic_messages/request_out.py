@@ -15,6 +15,7 @@ from aigateway.adapters.codecs.anthropic_messages.wire import (
     with_cache,
 )
 from aigateway.adapters.codecs.base import json_encode
+from aigateway.adapters.codecs.tool_lists import as_sent
 from aigateway.domain.llm import (
     ChatRequest,
     ImagePart,
@@ -151,7 +152,9 @@ def _tool_out(tool: Tool | OpaquePart) -> dict[str, Any]:
     if tool.description is not None:
         out["description"] = tool.description
     out["input_schema"] = (
-        tool.parameters if tool.parameters is not None else {"type": "object", "properties": {}}
+        as_sent(tool.parameters)
+        if tool.parameters is not None
+        else {"type": "object", "properties": {}}
     )
     return with_cache(out, tool.cache_control)
 
@@ -160,9 +163,14 @@ def _message_out(message: Message) -> dict[str, Any]:
     parts = message.content
     if len(parts) == 1 and isinstance(parts[0], TextPart) and parts[0].cache_control is None:
         return {"role": message.role, "content": parts[0].text}
-    blocks = [b for b in (block_out(p, request=True) for p in parts) if b is not None]
-    if len(parts) > 1:  # Anthropic rejects empty text blocks next to other content
-        blocks = [b for b in blocks if b.get("type") != "text" or b.get("text")]
+    several = len(parts) > 1  # Anthropic rejects empty text blocks next to other content
+    blocks: list[dict[str, Any]] = []
+    for part in parts:
+        block = block_out(part, request=True)
+        if block is not None and not (
+            several and block.get("type") == "text" and not block.get("text")
+        ):
+            blocks.append(block)
     return {"role": message.role, "content": blocks}
 
 
@@ -177,6 +185,10 @@ def block_out(part: Part, *, request: bool) -> dict[str, Any] | None:
             "input": tool_input(part.arguments),
         }
         return with_cache(block, part.cache_control)
+    if isinstance(part, ToolResultPart):
+        if not request:
+            raise unsupported("a tool result in an assistant answer")
+        return _tool_result_out(part)
     if isinstance(part, ThinkingPart):
         if part.redacted_data is not None:
             return {"type": "redacted_thinking", "data": part.redacted_data}
@@ -187,10 +199,6 @@ def block_out(part: Part, *, request: bool) -> dict[str, Any] | None:
         if not request:
             raise unsupported("an image in an assistant answer")
         return image_out(part)
-    if isinstance(part, ToolResultPart):
-        if not request:
-            raise unsupported("a tool result in an assistant answer")
-        return _tool_result_out(part)
     if part.format != FORMAT:
         raise opaque_unsupported(part)
     return dict(part.data)

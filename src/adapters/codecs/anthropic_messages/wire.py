@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 import msgspec
 
-from aigateway.adapters.codecs.base import json_encode
+from aigateway.adapters.codecs.base import ABSENT, json_encode
 from aigateway.domain.llm import (
     ErrorType,
     ImagePart,
@@ -93,6 +93,8 @@ def tool_id(value: str) -> str:
     """An id as Anthropic accepts it (`^[A-Za-z0-9_-]+$`); stable, so results still match."""
     if not value:
         return "toolu_gateway"
+    if value.isascii() and value.replace("_", "a").replace("-", "a").isalnum():
+        return value  # the usual case, checked without the regex
     return _TOOL_ID_INVALID.sub("_", value)
 
 
@@ -226,6 +228,116 @@ class WireSearchResult(msgspec.Struct):
 
 class WireMidConvSystem(msgspec.Struct):
     content: list[WireText]
+
+
+# --- the same request, typed to the end (the common shape, decoded in one pass) -------------
+# A body of this shape decodes straight into these Structs; anything else (an unknown field or
+# block type, a document, a server tool, an ill-typed value) fails here and is decoded by the
+# general path above, which gives the same canonical request or the same 400. They hold JSON
+# values only (no reference cycles), so the collector does not track them.
+
+
+class FastText(msgspec.Struct, gc=False, tag_field="type", tag="text"):
+    text: str
+    cache_control: dict[str, Any] | None = None
+
+
+class FastBase64Source(msgspec.Struct, gc=False, tag_field="type", tag="base64"):
+    media_type: str
+    data: str
+
+
+class FastUrlSource(msgspec.Struct, gc=False, tag_field="type", tag="url"):
+    url: str
+
+
+class FastImage(msgspec.Struct, gc=False, tag_field="type", tag="image"):
+    source: FastBase64Source | FastUrlSource
+    cache_control: dict[str, Any] | None = None
+
+
+class FastToolUse(msgspec.Struct, gc=False, tag_field="type", tag="tool_use"):
+    id: str
+    name: str
+    input: Any = None
+    cache_control: dict[str, Any] | None = None
+
+
+class FastToolResult(msgspec.Struct, gc=False, tag_field="type", tag="tool_result"):
+    tool_use_id: str
+    content: str | list[FastText | FastImage] | None = None
+    is_error: bool | None = None
+    cache_control: dict[str, Any] | None = None
+
+
+class FastThinking(msgspec.Struct, gc=False, tag_field="type", tag="thinking"):
+    thinking: str
+    signature: str | None = None
+
+
+class FastRedacted(msgspec.Struct, gc=False, tag_field="type", tag="redacted_thinking"):
+    data: str
+
+
+FastBlock = FastText | FastImage | FastToolUse | FastToolResult | FastThinking | FastRedacted
+
+
+class FastMessage(msgspec.Struct, gc=False):
+    role: Literal["user", "assistant", "system"]
+    content: str | list[FastBlock]
+
+
+class FastTool(msgspec.Struct, gc=False):
+    name: str
+    input_schema: msgspec.Raw  # its JSON is kept (tool_lists)
+    description: str | None = None
+    cache_control: dict[str, Any] | None = None
+    strict: bool | None = None
+    type: Literal["custom"] | None = None
+
+
+class FastRequest(msgspec.Struct, gc=False, forbid_unknown_fields=True):
+    model: str
+    messages: list[FastMessage]
+    max_tokens: int
+    system: str | list[FastText] | None = None
+    temperature: float | None = None
+    top_p: float | None = None
+    top_k: int | None = None
+    stop_sequences: list[str] | None = None
+    stream: bool | None = None
+    tools: msgspec.Raw = ABSENT  # a list of FastTool, converted through tool_lists
+    tool_choice: WireToolChoice | None = None
+    thinking: WireThinking | None = None
+    metadata: WireMetadata | None = None
+    output_config: WireOutputConfig | None = None
+    output_format: dict[str, Any] | None = None
+    # Fields only the Anthropic API acts on, which clients send (Claude Code sends
+    # `context_management`): kept as they are, for the extras.
+    cache_control: msgspec.Raw = ABSENT
+    context_management: msgspec.Raw = ABSENT
+    container: msgspec.Raw = ABSENT
+    inference_geo: msgspec.Raw = ABSENT
+    service_tier: msgspec.Raw = ABSENT
+    speed: msgspec.Raw = ABSENT
+    fallbacks: msgspec.Raw = ABSENT
+    fallback_credit_token: msgspec.Raw = ABSENT
+    diagnostics: msgspec.Raw = ABSENT
+
+
+FAST_EXTRAS = (
+    "cache_control",
+    "context_management",
+    "container",
+    "inference_geo",
+    "service_tier",
+    "speed",
+    "fallbacks",
+    "fallback_credit_token",
+    "diagnostics",
+)
+decode_fast_request = msgspec.json.Decoder(FastRequest).decode
+decode_fast_tools = msgspec.json.Decoder(list[FastTool]).decode
 
 
 class WireUsage(msgspec.Struct):

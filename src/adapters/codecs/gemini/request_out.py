@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from aigateway.adapters.codecs.base import json_encode
 from aigateway.adapters.codecs.gemini.parts import parts_out
-from aigateway.adapters.codecs.gemini.schema import clean_schema
+from aigateway.adapters.codecs.gemini.schema import clean_schema_json
 from aigateway.adapters.codecs.gemini.wire import (
     FORMAT,
     LEADING_USER_TEXT,
@@ -59,7 +59,7 @@ def to_wire_request(codec: GeminiCodec, request: ChatRequest) -> dict[str, Any]:
             if tool.description is not None:
                 declaration["description"] = tool.description
             if tool.parameters is not None:
-                declaration["parameters"] = clean_schema(tool.parameters)
+                declaration["parameters"] = clean_schema_json(tool.parameters)
             declarations.append(declaration)
         body["tools"] = ([{"functionDeclarations": declarations}] if declarations else []) + (
             others

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from typing import Any
 
-from aigateway.adapters.codecs.base import json_encode
+import msgspec
+
+from aigateway.adapters.codecs.base import json_decode, json_encode
+from aigateway.adapters.codecs.tool_lists import schema_key
 
 # The keywords of Gemini's `Schema` that the gateway passes on; every other one is refused by
 # Gemini ("Invalid JSON payload received. Unknown name ...") and dropped.
@@ -31,6 +36,10 @@ SCHEMA_KEYS = frozenset(
 )
 MAX_DEPTH = 32  # nesting of properties / items / anyOf; deeper schemas become `{}`
 MAX_REFS = 64  # `$ref`s inlined per schema: a recursive or fanned-out definition stops here
+# Cleaned schemas remembered per process (agents send the same tools on every turn), keyed by
+# the schema's JSON: at most this many, each at most this long; longer ones are not kept.
+REMEMBERED_SCHEMAS = 256
+MAX_REMEMBERED_SCHEMA = 16 * 1024
 
 
 class _Refs:
@@ -140,3 +149,24 @@ def _clean(node: Any, refs: _Refs, depth: int) -> dict[str, Any]:
         if not isinstance(kind, str) or kind.lower() != "string":
             del out["enum"]  # Gemini: "enum: only allowed for STRING type"
     return out
+
+
+def remembered(transform: Callable[[Any], Any]) -> Callable[[Any], msgspec.Raw]:
+    """`transform` (a pure function of a JSON schema) -> the same, answering the JSON of its
+    result (to put in a request as it is) and remembering it per schema in a bounded LRU."""
+
+    @functools.lru_cache(maxsize=REMEMBERED_SCHEMAS)
+    def by_json(key: bytes) -> msgspec.Raw:
+        return msgspec.Raw(json_encode(transform(json_decode(key))))
+
+    def apply(schema: Any) -> msgspec.Raw:
+        key = schema_key(schema)
+        if len(key) > MAX_REMEMBERED_SCHEMA:
+            return msgspec.Raw(json_encode(transform(schema)))
+        return by_json(key)
+
+    return apply
+
+
+clean_schema_json = remembered(clean_schema)
+"""`clean_schema` as JSON, remembered per schema."""

@@ -25,15 +25,26 @@ byte passthrough and keeps everything):
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from aigateway.adapters.codecs.base import convert, decode_body
+import msgspec
+
+from aigateway.adapters.codecs.base import convert, decode_body, json_decode, present
 from aigateway.adapters.codecs.openai_chat.wire import (
     EFFORTS,
+    FAST_EXTRAS,
     FORMAT,
     KNOWN_FIELDS,
     TOOL_CHOICES,
     UNPORTABLE_FIELDS,
+    FastImage,
+    FastMessage,
+    FastPart,
+    FastRefusal,
+    FastRequest,
+    FastText,
+    FastToolCall,
     WireImage,
     WireMessage,
     WireNamedChoice,
@@ -42,8 +53,11 @@ from aigateway.adapters.codecs.openai_chat.wire import (
     WireText,
     WireTool,
     WireToolCall,
+    decode_fast_request,
+    decode_fast_tools,
     image_in,
 )
+from aigateway.adapters.codecs.tool_lists import ToolList, ToolLists
 from aigateway.application.errors import invalid_request
 from aigateway.domain.llm import (
     ChatRequest,
@@ -61,11 +75,28 @@ from aigateway.domain.llm import (
     parse_tool_arguments,
 )
 
+_Content = str | list[dict[str, Any]] | list[FastPart] | None
+
 
 def decode_request(body: bytes) -> ChatRequest:
-    """A client body -> canonical request; malformed or ill-typed bodies are 400s."""
-    document = decode_body(body)
-    wire = convert(document, WireRequest, None)
+    """A client body -> canonical request; malformed or ill-typed bodies are 400s.
+
+    The common shape decodes in one typed pass (`FastRequest`); any other body is decoded
+    generically, then validated piece by piece (naming the field in a 400). Both paths go on
+    through the same code, so they give the same request."""
+    document: dict[str, Any] | None = None
+    wire: WireRequest | FastRequest
+    typed_tools: ToolList | None = ()
+    try:
+        wire = decode_fast_request(body)
+        if present(wire.tools):
+            typed_tools = _TOOL_LISTS.get(bytes(wire.tools), _typed_tools_in)
+        if typed_tools is None:
+            raise _General
+    except (msgspec.MsgspecError, RecursionError, _General):
+        document = decode_body(body)
+        wire = convert(document, WireRequest, None)
+        typed_tools = None
     if not wire.model.strip():
         raise invalid_request("model is required", param="model")
     if not wire.messages:
@@ -73,7 +104,8 @@ def decode_request(body: bytes) -> ChatRequest:
     system: list[TextPart] = []
     messages: list[Message] = []
     tool_turn = False  # the last canonical message holds only tool results
-    for i, message in enumerate(wire.messages):
+    wire_messages: Sequence[WireMessage | FastMessage] = wire.messages
+    for i, message in enumerate(wire_messages):
         path = f"messages[{i}]"
         role = message.role
         if role in ("system", "developer"):
@@ -101,15 +133,20 @@ def decode_request(body: bytes) -> ChatRequest:
             else:
                 messages.append(Message("user", (result,)))
             tool_turn = True
-        else:  # legacy `function` role
+        else:  # legacy `function` role (never in a FastRequest)
+            assert document is not None
             raw = document["messages"][i]
             opaque = OpaquePart(format=FORMAT, kind="message", name=role, data=raw)
             messages.append(Message("user", (opaque,)))
             tool_turn = False
-    opaque_fields = [
-        OpaquePart(format=FORMAT, kind="field", name=key, data=document[key])
-        for key in sorted(UNPORTABLE_FIELDS.intersection(document))
-    ]
+    opaque_fields = (
+        [
+            OpaquePart(format=FORMAT, kind="field", name=key, data=document[key])
+            for key in sorted(UNPORTABLE_FIELDS.intersection(document))
+        ]
+        if document is not None
+        else []
+    )
     if wire.n is not None and wire.n != 1:
         opaque_fields.append(OpaquePart(format=FORMAT, kind="field", name="n", data=wire.n))
     if wire.modalities is not None and wire.modalities != ["text"]:
@@ -118,12 +155,20 @@ def decode_request(body: bytes) -> ChatRequest:
         )
     if wire.logprobs:
         opaque_fields.append(OpaquePart(format=FORMAT, kind="field", name="logprobs", data=True))
-    extras = {k: v for k, v in document.items() if k not in KNOWN_FIELDS}
+    extras = (
+        {k: v for k, v in document.items() if k not in KNOWN_FIELDS}
+        if document is not None
+        else _typed_extras(wire)
+    )
     stream_options = dict(wire.stream_options or {})
     include_usage = bool(stream_options.pop("include_usage", False))
     if stream_options:
         extras["stream_options"] = stream_options
-    tools = tuple(_tool_in(tool, f"tools[{i}]") for i, tool in enumerate(wire.tools or ()))
+    if typed_tools is not None:
+        tools = typed_tools
+    else:
+        assert isinstance(wire, WireRequest)
+        tools = tuple(_tool_in(tool, f"tools[{i}]") for i, tool in enumerate(wire.tools or ()))
     tool_choice, choice_opaque = _tool_choice_in(wire.tool_choice)
     if choice_opaque is not None:
         allowed = _allowed_tools_in(choice_opaque.data)
@@ -167,14 +212,17 @@ def decode_request(body: bytes) -> ChatRequest:
     )
 
 
-def _system_in(content: str | list[dict[str, Any]] | None, path: str) -> list[TextPart]:
+def _system_in(content: _Content, path: str) -> list[TextPart]:
     if content is None:
         return []
     if isinstance(content, str):
         return [TextPart(content)]
     parts: list[TextPart] = []
     for j, raw in enumerate(content):
-        if raw.get("type") != "text":
+        if isinstance(raw, FastText):
+            parts.append(_fast_text_in(raw))
+            continue
+        if isinstance(raw, FastPart) or raw.get("type") != "text":
             raise invalid_request(
                 f"{path}.content[{j}].type must be text: system messages take text only",
                 param=f"{path}.content[{j}].type",
@@ -189,7 +237,18 @@ def _text_in(raw: dict[str, Any], path: str) -> TextPart:
     return TextPart(text.text, {"type": "ephemeral"} if breakpoint_ is not None else None)
 
 
-def _part_in(raw: dict[str, Any], path: str) -> TextPart | ImagePart | OpaquePart:
+def _fast_text_in(text: FastText) -> TextPart:
+    breakpoint_ = text.prompt_cache_breakpoint
+    return TextPart(text.text, {"type": "ephemeral"} if breakpoint_ is not None else None)
+
+
+def _part_in(raw: dict[str, Any] | FastPart, path: str) -> TextPart | ImagePart | OpaquePart:
+    if isinstance(raw, FastText):
+        return _fast_text_in(raw)
+    if isinstance(raw, FastImage):
+        return image_in(raw.image_url.url, raw.image_url.detail)
+    if isinstance(raw, FastRefusal):
+        return TextPart(raw.refusal)
     kind = raw.get("type")
     if kind == "text":
         return _text_in(raw, path)
@@ -203,7 +262,7 @@ def _part_in(raw: dict[str, Any], path: str) -> TextPart | ImagePart | OpaquePar
     return OpaquePart(format=FORMAT, kind="part", name=kind, data=raw)
 
 
-def _user_content_in(content: str | list[dict[str, Any]] | None, path: str) -> tuple[Part, ...]:
+def _user_content_in(content: _Content, path: str) -> tuple[Part, ...]:
     if content is None:
         return ()
     if isinstance(content, str):
@@ -211,9 +270,7 @@ def _user_content_in(content: str | list[dict[str, Any]] | None, path: str) -> t
     return tuple(_part_in(raw, f"{path}.content[{j}]") for j, raw in enumerate(content))
 
 
-def _tool_content_in(
-    content: str | list[dict[str, Any]] | None, path: str
-) -> tuple[TextPart | ImagePart | OpaquePart, ...]:
+def _tool_content_in(content: _Content, path: str) -> tuple[TextPart | ImagePart | OpaquePart, ...]:
     if not content:
         return ()
     if isinstance(content, str):
@@ -221,14 +278,15 @@ def _tool_content_in(
     return tuple(_part_in(raw, f"{path}.content[{j}]") for j, raw in enumerate(content))
 
 
-def _assistant_in(message: WireMessage, path: str) -> tuple[Part, ...]:
+def _assistant_in(message: WireMessage | FastMessage, path: str) -> tuple[Part, ...]:
     parts: list[Part] = []
     if message.reasoning_content:
         parts.append(ThinkingPart(text=message.reasoning_content))
     parts.extend(_user_content_in(message.content, path))
     if message.refusal:
         parts.append(TextPart(message.refusal))
-    for j, raw in enumerate(message.tool_calls or ()):
+    calls: Sequence[dict[str, Any] | FastToolCall] = message.tool_calls or ()
+    for j, raw in enumerate(calls):
         parts.append(tool_call_in(raw, f"{path}.tool_calls[{j}]"))
     if message.function_call is not None:
         parts.append(
@@ -237,15 +295,61 @@ def _assistant_in(message: WireMessage, path: str) -> tuple[Part, ...]:
     return tuple(parts)
 
 
-def tool_call_in(raw: dict[str, Any], path: str) -> ToolCallPart | OpaquePart:
-    kind = raw.get("type", "function")
-    if kind != "function":
-        return OpaquePart(format=FORMAT, kind="part", name=f"tool_call:{kind}", data=raw)
-    call = convert(raw, WireToolCall, path)
+def tool_call_in(raw: dict[str, Any] | FastToolCall, path: str) -> ToolCallPart | OpaquePart:
+    call: WireToolCall | FastToolCall
+    if isinstance(raw, FastToolCall):
+        call = raw
+    else:
+        kind = raw.get("type", "function")
+        if kind != "function":
+            return OpaquePart(format=FORMAT, kind="part", name=f"tool_call:{kind}", data=raw)
+        call = convert(raw, WireToolCall, path)
     arguments, invalid = parse_tool_arguments(call.function.arguments or "")
     return ToolCallPart(
         id=call.id, name=call.function.name, arguments=arguments, raw_arguments=invalid
     )
+
+
+def _typed_extras(wire: WireRequest | FastRequest) -> dict[str, Any]:
+    """The fields of a FastRequest that only this format acts on (it has no other unknown
+    field), as the generic decode keeps them."""
+    return {name: json_decode(raw) for name in FAST_EXTRAS if (raw := getattr(wire, name))}
+
+
+class _General(Exception):
+    """The body is not of the typed shape: decode it generically."""
+
+
+_TOOL_LISTS = ToolLists()
+
+
+def _typed_tools_in(raw: bytes) -> tuple[ToolList, list[tuple[Any, bytes]]] | None:
+    """A `tools` array of function tools -> their tools and schemas (with their JSON), as
+    `_tool_in` makes them; None for any other array (decoded generically)."""
+    try:
+        typed = decode_fast_tools(raw)
+    except msgspec.MsgspecError:
+        return None
+    tools: list[Tool | OpaquePart] = []
+    schemas: list[tuple[Any, bytes]] = []
+    for tool in typed:
+        spec = tool.function
+        parameters = None
+        if present(spec.parameters):
+            json = bytes(spec.parameters)
+            parameters = json_decode(json)
+            if not isinstance(parameters, dict):
+                return None
+            schemas.append((parameters, json))
+        tools.append(
+            Tool(
+                name=spec.name,
+                description=spec.description,
+                parameters=parameters,
+                strict=spec.strict,
+            )
+        )
+    return tuple(tools), schemas
 
 
 def _tool_in(raw: dict[str, Any], path: str) -> Tool | OpaquePart:

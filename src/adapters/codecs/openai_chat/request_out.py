@@ -14,6 +14,7 @@ from aigateway.adapters.codecs.openai_chat.wire import (
     text_content,
     unsupported,
 )
+from aigateway.adapters.codecs.tool_lists import as_sent
 from aigateway.domain.llm import (
     ChatRequest,
     ImagePart,
@@ -224,7 +225,7 @@ def _tool_out(tool: Tool | OpaquePart) -> dict[str, Any]:
     if tool.description is not None:
         function["description"] = tool.description
     if tool.parameters is not None:
-        function["parameters"] = tool.parameters
+        function["parameters"] = as_sent(tool.parameters)
     if tool.strict is not None:
         function["strict"] = tool.strict
     return {"type": "function", "function": function}

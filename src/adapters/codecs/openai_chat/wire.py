@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 import msgspec
 
-from aigateway.adapters.codecs.base import data_url, json_encode, parse_data_url
+from aigateway.adapters.codecs.base import ABSENT, data_url, json_encode, parse_data_url
 from aigateway.domain.llm import (
     ErrorType,
     ImagePart,
@@ -196,6 +196,115 @@ class _WireNamedFunction(msgspec.Struct):
 
 class WireNamedChoice(msgspec.Struct):
     function: _WireNamedFunction
+
+
+# --- the same request, typed to the end (the common shape, decoded in one pass) -------------
+# A body of this shape decodes straight into these Structs; anything else (an unknown field or
+# part type, a custom tool, a legacy `function` message, an ill-typed value) fails here and is
+# decoded by the general path above, which gives the same canonical request or the same 400.
+
+
+class FastText(msgspec.Struct, gc=False, tag_field="type", tag="text"):
+    text: str
+    prompt_cache_breakpoint: dict[str, Any] | None = None
+
+
+class FastImage(msgspec.Struct, gc=False, tag_field="type", tag="image_url"):
+    image_url: _WireImageUrl
+
+
+class FastRefusal(msgspec.Struct, gc=False, tag_field="type", tag="refusal"):
+    refusal: str
+
+
+FastPart = FastText | FastImage | FastRefusal
+
+
+class FastToolCall(msgspec.Struct, gc=False):
+    id: str
+    function: _WireFunction
+    type: Literal["function"] = "function"
+
+
+class FastMessage(msgspec.Struct, gc=False):
+    role: Literal["system", "developer", "user", "assistant", "tool"]
+    content: str | list[FastPart] | None = None
+    name: str | None = None
+    tool_calls: list[FastToolCall] | None = None
+    tool_call_id: str | None = None
+    reasoning_content: str | None = None
+    refusal: str | None = None
+    function_call: dict[str, Any] | None = None
+
+
+class _FastFunctionSpec(msgspec.Struct, gc=False):
+    name: str
+    description: str | None = None
+    parameters: msgspec.Raw = ABSENT  # its JSON is kept (tool_lists)
+    strict: bool | None = None
+
+
+class FastTool(msgspec.Struct, gc=False):
+    function: _FastFunctionSpec
+    type: Literal["function"] = "function"
+
+
+decode_fast_tools = msgspec.json.Decoder(list[FastTool]).decode
+
+
+class FastRequest(msgspec.Struct, gc=False, forbid_unknown_fields=True):
+    model: str
+    messages: list[FastMessage]
+    stream: bool | None = None
+    stream_options: dict[str, Any] | None = None
+    max_tokens: int | None = None
+    max_completion_tokens: int | None = None
+    temperature: float | None = None
+    top_p: float | None = None
+    top_k: int | None = None
+    stop: str | list[str] | None = None
+    n: int | None = None
+    tools: msgspec.Raw = ABSENT  # a list of FastTool, converted through tool_lists
+    tool_choice: str | dict[str, Any] | None = None
+    parallel_tool_calls: bool | None = None
+    response_format: dict[str, Any] | None = None
+    reasoning_effort: str | None = None
+    user: str | None = None
+    safety_identifier: str | None = None
+    modalities: list[str] | None = None
+    logprobs: bool | None = None
+    # Fields only OpenAI acts on, which clients send: kept as they are, for the extras.
+    verbosity: msgspec.Raw = ABSENT
+    prediction: msgspec.Raw = ABSENT
+    store: msgspec.Raw = ABSENT
+    metadata: msgspec.Raw = ABSENT
+    prompt_cache_key: msgspec.Raw = ABSENT
+    prompt_cache_options: msgspec.Raw = ABSENT
+    prompt_cache_retention: msgspec.Raw = ABSENT
+    moderation: msgspec.Raw = ABSENT
+    service_tier: msgspec.Raw = ABSENT
+    seed: msgspec.Raw = ABSENT
+    frequency_penalty: msgspec.Raw = ABSENT
+    presence_penalty: msgspec.Raw = ABSENT
+    logit_bias: msgspec.Raw = ABSENT
+
+
+FAST_EXTRAS = (
+    "verbosity",
+    "prediction",
+    "store",
+    "metadata",
+    "prompt_cache_key",
+    "prompt_cache_options",
+    "prompt_cache_retention",
+    "moderation",
+    "service_tier",
+    "seed",
+    "frequency_penalty",
+    "presence_penalty",
+    "logit_bias",
+)
+decode_fast_request = msgspec.json.Decoder(FastRequest).decode
 
 
 TOOL_CHOICES = {

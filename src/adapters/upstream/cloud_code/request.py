@@ -15,14 +15,14 @@ thinking is dropped and nothing is looked up.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
 
 from aigateway.adapters.codecs.base import json_encode
 from aigateway.adapters.codecs.gemini import GeminiCodec
 from aigateway.adapters.upstream.cloud_code.envelope import session_id
-from aigateway.adapters.upstream.cloud_code.tools import ToolNames, claude_schema
+from aigateway.adapters.upstream.cloud_code.tools import ToolNames, claude_schema_json
 from aigateway.application.ports.signatures import ThoughtSignatures, askable
 from aigateway.domain.llm import (
     ChatRequest,
@@ -33,6 +33,8 @@ from aigateway.domain.llm import (
     Tool,
     ToolCallPart,
 )
+
+_Named = TypeVar("_Named", Tool, ToolCallPart)
 
 CLAUDE = "claude"
 GEMINI = "gemini"
@@ -107,9 +109,7 @@ def inner_request(
     names = ToolNames(tool.name for tool in declared)
     messages = tuple(_message(m, names, claude=claude) for m in request.messages)
     tools = tuple(
-        msgspec.structs.replace(tool, name=names.to_upstream(tool.name))
-        if isinstance(tool, Tool)
-        else tool
+        _renamed(tool, names.to_upstream(tool.name)) if isinstance(tool, Tool) else tool
         for tool in request.tools
     )
     choice = request.tool_choice
@@ -148,16 +148,25 @@ def _unsigned_turns(wire: dict[str, Any]) -> list[list[dict[str, Any]]]:
     return turns
 
 
+def _renamed(item: _Named, name: str) -> _Named:
+    return item if item.name == name else msgspec.structs.replace(item, name=name)
+
+
 def _message(message: Message, names: ToolNames, *, claude: bool) -> Message:
+    """The message with its tool calls named as upstream knows them (and, for Claude, without
+    the thinking it refuses); the same message when nothing changes."""
     parts: list[Part] = []
+    changed = False
     for part in message.content:
         if isinstance(part, ToolCallPart):
-            parts.append(msgspec.structs.replace(part, name=names.to_upstream(part.name)))
+            renamed = _renamed(part, names.to_upstream(part.name))
+            changed = changed or renamed is not part
+            parts.append(renamed)
         elif claude and isinstance(part, ThinkingPart) and not _claude_thinking(part):
-            continue  # unsigned, or a Gemini signature: Claude refuses what it did not sign
+            changed = True  # unsigned, or a Gemini signature: Claude refuses what it did not sign
         else:
             parts.append(part)
-    return msgspec.structs.replace(message, content=tuple(parts))
+    return msgspec.structs.replace(message, content=tuple(parts)) if changed else message
 
 
 def _claude_thinking(part: ThinkingPart) -> bool:
@@ -180,7 +189,7 @@ def _claude_rules(wire: dict[str, Any], schemas: dict[str, Any]) -> None:
         for declaration in tool.get("functionDeclarations") or ():
             declared = True
             declaration.pop("parametersJsonSchema", None)
-            declaration["parameters"] = claude_schema(schemas.get(declaration["name"]) or {})
+            declaration["parameters"] = claude_schema_json(schemas.get(declaration["name"]) or {})
     if declared:
         calling = wire.setdefault("toolConfig", {}).setdefault("functionCallingConfig", {})
         calling["mode"] = "VALIDATED"

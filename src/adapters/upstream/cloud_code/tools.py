@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from aigateway.adapters.codecs.base import json_encode
-from aigateway.adapters.codecs.gemini.schema import MAX_DEPTH, clean_schema
+from aigateway.adapters.codecs.gemini.schema import MAX_DEPTH, clean_schema, remembered
 
 # Kept as description hints, in this order, when they are dropped.
 _HINTED = (
@@ -63,6 +63,10 @@ def claude_schema(schema: Any) -> dict[str, Any]:
     cleaned = clean_schema(schema)
     top = cleaned if isinstance(cleaned, dict) else {}
     return _claude({**top, "type": "object"}, 0)
+
+
+claude_schema_json = remembered(claude_schema)
+"""`claude_schema` as JSON, remembered per schema."""
 
 
 def _claude(node: dict[str, Any], depth: int) -> dict[str, Any]:
