@@ -172,3 +172,62 @@ async def test_what_an_outage_kept_in_the_process_is_found_once_redis_is_back(
         "call_in": "shared",
     }
     redis.dead.close()
+
+
+class Counted:
+    """A shared store that counts the lookups that reach it."""
+
+    def __init__(self, shared: ThoughtSignatures) -> None:
+        self.shared = shared
+        self.asked: list[list[str]] = []
+
+    async def remember(self, signatures: Mapping[str, str]) -> None:
+        await self.shared.remember(signatures)
+
+    async def recall(self, call_ids: Sequence[str]) -> dict[str, str]:
+        self.asked.append(list(call_ids))
+        return await self.shared.recall(call_ids)
+
+
+@pytest.mark.redis
+async def test_the_process_answers_what_it_relayed_and_redis_only_what_it_lacks(
+    hot: PipelinedRedis, prefix: str
+) -> None:
+    other_process = RedisSignatures(hot, prefix)
+    await other_process.remember({"call_elsewhere": "sig-elsewhere"})
+    redis = Counted(RedisSignatures(hot, prefix))
+    store = FallbackSignatures(redis, CircuitBreaker())
+    await store.remember({"call_here": SIGNATURE})
+    assert await store.recall(["call_here"]) == {"call_here": SIGNATURE}
+    assert redis.asked == []  # relayed by this process: no round trip
+    wanted = ["call_here", "call_elsewhere", "call_never_relayed"]
+    assert await store.recall(wanted) == {
+        "call_here": SIGNATURE,
+        "call_elsewhere": "sig-elsewhere",
+    }
+    assert redis.asked == [["call_elsewhere", "call_never_relayed"]]
+    # an agent resends its history: the id no process relayed is not asked for again
+    assert await store.recall(["call_never_relayed"]) == {}
+    assert len(redis.asked) == 1
+
+
+@pytest.mark.redis
+async def test_an_id_asked_while_redis_is_away_is_asked_again_once_it_is_back(
+    hot: PipelinedRedis, prefix: str
+) -> None:
+    await RedisSignatures(hot, prefix).remember({"call_1": SIGNATURE})  # another process's
+    reachable = Reachable(RedisSignatures(hot, prefix))
+    store = FallbackSignatures(reachable, CircuitBreaker(open_for_s=0.0))  # every call probes
+    reachable.up = False
+    assert await store.recall(["call_1"]) == {}  # Redis did not answer: nothing said of it
+    reachable.up = True
+    assert await store.recall(["call_1"]) == {"call_1": SIGNATURE}
+    reachable.dead.close()
+
+
+def test_in_process_signatures_are_bounded_in_bytes_too() -> None:
+    store = InMemorySignatures(max_bytes=10_000)
+    for n in range(10):
+        store.remember_now({f"call_{n}": "s" * 3_000})
+    assert len(store) == 3  # 9,000 characters: the oldest went first
+    assert store.recall_now(["call_9", "call_0"]) == {"call_9": "s" * 3_000}

@@ -132,27 +132,43 @@ class FallbackRotation:
         return max(local, shared)
 
 
+UNKNOWN_ID_TTL_S = 600.0  # how long an id Redis did not hold is not asked for again
+MAX_UNKNOWN_IDS = 10_000
+
+
 class FallbackSignatures:
-    """Redis signatures with an in-process stand-in: what could not be written to Redis is kept
-    locally, and a lookup fills what Redis does not hold from there (a call relayed during an
-    outage still finds its signature when the next turn comes back to this process)."""
+    """Redis signatures with an in-process copy in front.
+
+    Every signature relayed here is also kept in the process, so a next turn that comes back to
+    this process (the usual case with one worker) is answered without Redis; Redis is asked only
+    for the ids the process does not hold. An id Redis did not hold either is remembered as
+    unknown for a while: it was not relayed by any gateway process (a signature is stored before
+    the client sees its call), and agents resend the same history every turn. While Redis is
+    away, the process's copy is all there is (a call relayed during an outage still finds its
+    signature when the next turn comes back to this process).
+    """
 
     def __init__(self, primary: ThoughtSignatures, breaker: CircuitBreaker) -> None:
         self._primary = primary
         self._local = InMemorySignatures()
+        self._unknown = InMemorySignatures(ttl_s=UNKNOWN_ID_TTL_S, max_entries=MAX_UNKNOWN_IDS)
         self._breaker = breaker
 
     async def remember(self, signatures: Mapping[str, str]) -> None:
-        await self._breaker.call(
-            lambda: self._primary.remember(signatures),
-            lambda: self._local.remember_now(signatures),
-        )
+        self._local.remember_now(signatures)
+        await self._breaker.call(lambda: self._primary.remember(signatures), lambda: None)
 
     async def recall(self, call_ids: Sequence[str]) -> dict[str, str]:
-        found: dict[str, str] = await self._breaker.call(
-            lambda: self._primary.recall(call_ids), lambda: {}
+        found = self._local.recall_now(call_ids)
+        missing = [i for i in call_ids if i not in found]
+        if missing:
+            missing = [i for i in missing if i not in self._unknown.recall_now(missing)]
+        if not missing:
+            return found
+        shared: dict[str, str] | None = await self._breaker.call(
+            lambda: self._primary.recall(missing), lambda: None
         )
-        if len(found) < len(call_ids) and len(self._local):
-            missing = [call_id for call_id in call_ids if call_id not in found]
-            found.update(self._local.recall_now(missing))
+        if shared is not None:  # Redis answered: what it lacks, no process relayed
+            found.update(shared)
+            self._unknown.remember_now({i: "?" for i in missing if i not in shared})
         return found
