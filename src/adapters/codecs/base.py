@@ -266,3 +266,14 @@ __all__ = [
     "parse_data_url",
     "validation_error",
 ]
+
+
+class NotTypedShape(Exception):
+    """A client body outside the shape a codec decodes in one typed pass: it is decoded
+    generically instead (same request, same 400s)."""
+
+
+def typed_extras(wire: object, names: tuple[str, ...]) -> dict[str, Any]:
+    """The fields `names` of a typed request that are present (msgspec.Raw, empty when
+    absent), decoded as the generic decode keeps them."""
+    return {name: json_decode(raw) for name in names if (raw := getattr(wire, name))}

@@ -63,7 +63,14 @@ from aigateway.adapters.codecs.anthropic_messages.wire import (
     decode_fast_request,
     decode_fast_tools,
 )
-from aigateway.adapters.codecs.base import convert, decode_body, json_decode, present
+from aigateway.adapters.codecs.base import (
+    NotTypedShape,
+    convert,
+    decode_body,
+    json_decode,
+    present,
+    typed_extras,
+)
 from aigateway.adapters.codecs.tool_lists import ToolList, ToolLists
 from aigateway.application.errors import invalid_request
 from aigateway.domain.llm import (
@@ -253,8 +260,8 @@ def decode_request(body: bytes) -> ChatRequest:
         if present(wire.tools):
             typed_tools = _TOOL_LISTS.get(bytes(wire.tools), _typed_tools_in)
         if typed_tools is None:
-            raise _General
-    except (msgspec.MsgspecError, RecursionError, _General):
+            raise NotTypedShape
+    except (msgspec.MsgspecError, RecursionError, NotTypedShape):
         document = decode_body(body)
         wire = convert(document, WireRequest, None)
         typed_tools = None
@@ -301,7 +308,7 @@ def decode_request(body: bytes) -> ChatRequest:
     extras = (
         {k: v for k, v in document.items() if k not in KNOWN_FIELDS}
         if document is not None
-        else _typed_extras(wire)
+        else typed_extras(wire, FAST_EXTRAS)
     )
     opaque = tuple(
         OpaquePart(format=FORMAT, kind="field", name=key, data=(document or {})[key])
@@ -412,16 +419,6 @@ def _system_block_in(raw: dict[str, Any] | FastBlock, path: str) -> TextPart:
         )
     text = convert(raw, WireText, path)
     return TextPart(text.text, text.cache_control)
-
-
-def _typed_extras(wire: WireRequest | FastRequest) -> dict[str, Any]:
-    """The fields of a FastRequest that only this format acts on (it has no other unknown
-    field), as the generic decode keeps them."""
-    return {name: json_decode(raw) for name in FAST_EXTRAS if (raw := getattr(wire, name))}
-
-
-class _General(Exception):
-    """The body is not of the typed shape: decode it generically."""
 
 
 _TOOL_LISTS = ToolLists()

@@ -30,7 +30,14 @@ from typing import Any
 
 import msgspec
 
-from aigateway.adapters.codecs.base import convert, decode_body, json_decode, present
+from aigateway.adapters.codecs.base import (
+    NotTypedShape,
+    convert,
+    decode_body,
+    json_decode,
+    present,
+    typed_extras,
+)
 from aigateway.adapters.codecs.openai_chat.wire import (
     EFFORTS,
     FAST_EXTRAS,
@@ -92,8 +99,8 @@ def decode_request(body: bytes) -> ChatRequest:
         if present(wire.tools):
             typed_tools = _TOOL_LISTS.get(bytes(wire.tools), _typed_tools_in)
         if typed_tools is None:
-            raise _General
-    except (msgspec.MsgspecError, RecursionError, _General):
+            raise NotTypedShape
+    except (msgspec.MsgspecError, RecursionError, NotTypedShape):
         document = decode_body(body)
         wire = convert(document, WireRequest, None)
         typed_tools = None
@@ -158,7 +165,7 @@ def decode_request(body: bytes) -> ChatRequest:
     extras = (
         {k: v for k, v in document.items() if k not in KNOWN_FIELDS}
         if document is not None
-        else _typed_extras(wire)
+        else typed_extras(wire, FAST_EXTRAS)
     )
     stream_options = dict(wire.stream_options or {})
     include_usage = bool(stream_options.pop("include_usage", False))
@@ -308,16 +315,6 @@ def tool_call_in(raw: dict[str, Any] | FastToolCall, path: str) -> ToolCallPart 
     return ToolCallPart(
         id=call.id, name=call.function.name, arguments=arguments, raw_arguments=invalid
     )
-
-
-def _typed_extras(wire: WireRequest | FastRequest) -> dict[str, Any]:
-    """The fields of a FastRequest that only this format acts on (it has no other unknown
-    field), as the generic decode keeps them."""
-    return {name: json_decode(raw) for name in FAST_EXTRAS if (raw := getattr(wire, name))}
-
-
-class _General(Exception):
-    """The body is not of the typed shape: decode it generically."""
 
 
 _TOOL_LISTS = ToolLists()
