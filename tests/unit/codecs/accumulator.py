@@ -1,5 +1,8 @@
 """Reassembling a canonical stream into the response it describes: how the codec tests and
-properties compare a stream with an answer (the gateway itself never folds a stream)."""
+properties compare a stream with an answer. Written apart from the gateway's own fold (the
+Cloud Code exchange's `assemble`, for Claude answers streamed upstream) so that it can judge
+the codecs independently: it also keeps what Gemini never sends (redacted thinking, stop
+sequences)."""
 
 from __future__ import annotations
 
