@@ -10,7 +10,8 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 
 from aigateway.adapters.memory.tokens import InMemoryRefreshLock, InMemoryTokenCache
 from aigateway.application.ports.repositories import Conflict, StoreUnavailable
-from aigateway.application.use_cases.access_tokens import AccessTokens, TokenAdmin
+from aigateway.application.use_cases.access_tokens import AccessTokens
+from aigateway.application.use_cases.token_upkeep import TokenAdmin
 from aigateway.domain.providers import ProviderKind
 from tests.unit.chat_world import ANTHROPIC_CLIENT, World
 

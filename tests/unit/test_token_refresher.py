@@ -10,7 +10,7 @@ import msgspec
 import pytest
 
 from aigateway.application.ports.oauth import OAuthClient, TokenGrant
-from aigateway.application.use_cases.access_tokens import TokenRefresher
+from aigateway.application.use_cases.token_upkeep import TokenRefresher
 from aigateway.domain.accounts import Account
 from tests.unit.chat_world import ScriptedTokenEndpoint, World
 

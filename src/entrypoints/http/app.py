@@ -13,7 +13,6 @@ from dishka import AsyncContainer, make_async_container
 from litestar import Litestar, Router
 
 from aigateway.application.ports.repositories import SettingsStore
-from aigateway.application.use_cases.access_tokens import TokenAdmin, TokenRefresher
 from aigateway.application.use_cases.admin import (
     AccountDisabler,
     AccountsAdmin,
@@ -26,6 +25,7 @@ from aigateway.application.use_cases.notices import OperatorNotices
 from aigateway.application.use_cases.onboarding import Onboarding
 from aigateway.application.use_cases.proxy_chat import ProxyChat
 from aigateway.application.use_cases.request_log import RequestLogQueue
+from aigateway.application.use_cases.token_upkeep import TokenAdmin, TokenRefresher
 from aigateway.application.use_cases.upstream_models import AccountModels
 from aigateway.entrypoints.http.admin import ADMIN_CONTROLLERS, admin_guard
 from aigateway.entrypoints.http.errors import admin_exception_handler, gateway_exception_handler

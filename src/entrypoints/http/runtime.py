@@ -11,7 +11,6 @@ from typing import Any
 
 from litestar.connection import ASGIConnection
 
-from aigateway.application.use_cases.access_tokens import TokenAdmin
 from aigateway.application.use_cases.admin import AccountsAdmin, ClientKeysAdmin, ProvidersAdmin
 from aigateway.application.use_cases.bootstrap import AdminAuth
 from aigateway.application.use_cases.catalog import CatalogCache
@@ -19,6 +18,7 @@ from aigateway.application.use_cases.notices import OperatorNotices
 from aigateway.application.use_cases.onboarding import Onboarding
 from aigateway.application.use_cases.proxy_chat import ProxyChat
 from aigateway.application.use_cases.request_log import RequestLogQueue
+from aigateway.application.use_cases.token_upkeep import TokenAdmin
 from aigateway.application.use_cases.upstream_models import AccountModels
 from aigateway.entrypoints.ioc.providers import HealthChecks
 from aigateway.entrypoints.ioc.settings import Settings

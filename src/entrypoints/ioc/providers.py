@@ -88,12 +88,7 @@ from aigateway.application.ports.repositories import (
 from aigateway.application.ports.signatures import ThoughtSignatures
 from aigateway.application.ports.unit_of_work import UnitOfWorkFactory
 from aigateway.application.ports.upstream import ChatExecutor, Upstream
-from aigateway.application.use_cases.access_tokens import (
-    AccessTokens,
-    RefreshTimings,
-    TokenAdmin,
-    TokenRefresher,
-)
+from aigateway.application.use_cases.access_tokens import AccessTokens, RefreshTimings
 from aigateway.application.use_cases.admin import (
     AccountDisabler,
     AccountsAdmin,
@@ -108,6 +103,7 @@ from aigateway.application.use_cases.onboarding import Onboarding
 from aigateway.application.use_cases.projects import AccountProjects
 from aigateway.application.use_cases.proxy_chat import ProxyChat
 from aigateway.application.use_cases.request_log import RequestLogQueue
+from aigateway.application.use_cases.token_upkeep import TokenAdmin, TokenRefresher
 from aigateway.application.use_cases.upstream_models import AccountModels
 from aigateway.domain.llm import WireFormat
 from aigateway.domain.providers import ProviderKind
