@@ -7,7 +7,6 @@ scope costs measurable throughput, see docs/decisions.md).
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
-from datetime import timedelta
 from functools import partial
 
 from dishka import Provider, Scope, from_context, provide
@@ -23,11 +22,7 @@ from aigateway.adapters.memory.coordination import (
     NoStatsCounters,
     StaticPinger,
 )
-from aigateway.adapters.memory.login_states import InMemoryLoginStates
 from aigateway.adapters.memory.signatures import InMemorySignatures
-from aigateway.adapters.memory.tokens import InMemoryRefreshLock, InMemoryTokenCache
-from aigateway.adapters.oauth.token_endpoint import HttpTokenEndpoint
-from aigateway.adapters.oauth.userinfo import HttpUserInfo
 from aigateway.adapters.persistence.engine import SqlPinger, create_engine
 from aigateway.adapters.persistence.repositories import (
     SqlAccountRepository,
@@ -50,13 +45,9 @@ from aigateway.adapters.redis.fallback import (
     FallbackSignatures,
     FallbackStatsCounters,
 )
-from aigateway.adapters.redis.login_states import RedisLoginStates
 from aigateway.adapters.redis.pipelined import PipelinedRedis
 from aigateway.adapters.redis.signatures import RedisSignatures
-from aigateway.adapters.redis.tokens import RedisRefreshLock, RedisTokenCache
 from aigateway.adapters.upstream.aiohttp_transport import AiohttpUpstream
-from aigateway.adapters.upstream.cloud_code.available_models import CloudCodeModels
-from aigateway.adapters.upstream.cloud_code.discovery import CloudCodeDiscovery
 from aigateway.adapters.upstream.cloud_code.executor import CloudCodeExecutor
 from aigateway.adapters.upstream.executors import HttpChatExecutor
 from aigateway.adapters.upstream.profiles.anthropic import AnthropicProfile
@@ -71,14 +62,6 @@ from aigateway.application.ports.coordination import (
     Rotation,
     StatsCounters,
 )
-from aigateway.application.ports.oauth import (
-    OAuthClient,
-    OAuthClientName,
-    RefreshLock,
-    TokenCache,
-    TokenEndpoint,
-)
-from aigateway.application.ports.onboarding import LoginStates, ProjectDiscovery
 from aigateway.application.ports.repositories import (
     AccountRepository,
     ClientKeyRepository,
@@ -88,7 +71,7 @@ from aigateway.application.ports.repositories import (
 from aigateway.application.ports.signatures import ThoughtSignatures
 from aigateway.application.ports.unit_of_work import UnitOfWorkFactory
 from aigateway.application.ports.upstream import ChatExecutor, Upstream
-from aigateway.application.use_cases.access_tokens import AccessTokens, RefreshTimings
+from aigateway.application.use_cases.access_tokens import AccessTokens
 from aigateway.application.use_cases.admin import (
     AccountDisabler,
     AccountsAdmin,
@@ -99,25 +82,22 @@ from aigateway.application.use_cases.admin import (
 from aigateway.application.use_cases.catalog import CatalogCache
 from aigateway.application.use_cases.chat_request import RetryBudget
 from aigateway.application.use_cases.notices import OperatorNotices
-from aigateway.application.use_cases.onboarding import Onboarding
 from aigateway.application.use_cases.projects import AccountProjects
 from aigateway.application.use_cases.proxy_chat import ProxyChat
 from aigateway.application.use_cases.request_log import RequestLogQueue
-from aigateway.application.use_cases.token_upkeep import TokenAdmin, TokenRefresher
 from aigateway.application.use_cases.upstream_models import AccountModels
 from aigateway.domain.llm import WireFormat
 from aigateway.domain.providers import ProviderKind
 from aigateway.entrypoints.http.formats import anthropic_messages as anthropic_format
 from aigateway.entrypoints.http.formats import openai_chat as openai_chat_format
 from aigateway.entrypoints.http.formats.spec import ClientFormat
+from aigateway.entrypoints.ioc.oauth import OAuthProvider, OnboardingProvider
 from aigateway.entrypoints.ioc.settings import (
-    OAuthClientSettings,
     Settings,
     resolve_secret_key,
 )
 
 Executors = Mapping[ProviderKind, ChatExecutor]
-OAuthClients = Mapping[ProviderKind, OAuthClient]
 Codecs = Mapping[WireFormat, WireCodec]
 
 # The provider kinds this gateway speaks to, and the wire formats clients may speak to it:
@@ -130,31 +110,6 @@ CODECS: tuple[WireCodec, ...] = tuple(
         c.format: c for c in (*(f.codec for f in CLIENT_FORMATS), *(p.codec for p in PROFILES))
     }.values()
 )
-
-
-def oauth_clients(settings: Settings) -> OAuthClients:
-    """The OAuth client that refreshes the tokens of each provider kind's OAuth accounts
-    (OpenAI-kind accounts hold API keys only)."""
-
-    def client(
-        name: OAuthClientName, section: OAuthClientSettings, *, json_body: bool
-    ) -> OAuthClient:
-        return OAuthClient(
-            name=name,
-            client_id=section.client_id or None,
-            client_secret=section.client_secret or None,
-            token_url=section.token_url,
-            auth_url=section.auth_url,
-            userinfo_url=section.userinfo_url or None,
-            redirect_uri=section.redirect_uri,
-            scopes=section.scopes,
-            json_body=json_body,
-        )
-
-    return {
-        ProviderKind.ANTIGRAVITY: client("google_oauth", settings.google_oauth, json_body=False),
-        ProviderKind.ANTHROPIC: client("anthropic_oauth", settings.anthropic_oauth, json_body=True),
-    }
 
 
 class HealthChecks:
@@ -262,20 +217,6 @@ class CoordinationProvider(Provider):
         return FallbackStatsCounters(RedisStatsCounters(redis), breaker)
 
     @provide
-    def token_cache(
-        self, redis: Redis | None, cipher: CredentialCipher, clock: Clock
-    ) -> TokenCache:
-        if redis is None:
-            return InMemoryTokenCache(clock)
-        return RedisTokenCache(redis, cipher)
-
-    @provide
-    def refresh_lock(self, redis: Redis | None, clock: Clock) -> RefreshLock:
-        if redis is None:
-            return InMemoryRefreshLock(clock)
-        return RedisRefreshLock(redis)
-
-    @provide
     def signatures(self, hot: PipelinedRedis | None, breaker: CircuitBreaker) -> ThoughtSignatures:
         if hot is None:
             return InMemorySignatures()
@@ -369,61 +310,6 @@ class ApplicationProvider(Provider):
         return AccountDisabler(accounts)
 
     @provide
-    def oauth_clients(self, settings: Settings) -> OAuthClients:
-        return oauth_clients(settings)
-
-    @provide
-    def token_endpoint(self, upstream: Upstream) -> TokenEndpoint:
-        return HttpTokenEndpoint(upstream)
-
-    @provide
-    def access_tokens(
-        self,
-        clients: OAuthClients,
-        endpoint: TokenEndpoint,
-        cache: TokenCache,
-        lock: RefreshLock,
-        accounts: AccountRepository,
-        uow: UnitOfWorkFactory,
-        clock: Clock,
-        notices: OperatorNotices,
-        settings: Settings,
-    ) -> AccessTokens:
-        timings = RefreshTimings(
-            skew=timedelta(seconds=settings.oauth.refresh_skew_s),
-            lock=timedelta(seconds=settings.oauth.refresh_lock_s),
-        )
-        return AccessTokens(clients, endpoint, cache, lock, accounts, uow, clock, notices, timings)
-
-    @provide
-    def token_refresher(
-        self,
-        tokens: AccessTokens,
-        catalog: CatalogCache,
-        clock: Clock,
-        disabler: AccountDisabler,
-        settings: Settings,
-    ) -> TokenRefresher:
-        return TokenRefresher(
-            tokens,
-            catalog,
-            clock,
-            disabler,
-            ahead=timedelta(seconds=settings.oauth.refresh_ahead_s),
-            interval_s=settings.oauth.refresh_interval_s,
-        )
-
-    @provide
-    def token_admin(
-        self,
-        tokens: AccessTokens,
-        accounts: AccountRepository,
-        providers: ProviderRepository,
-        disabler: AccountDisabler,
-    ) -> TokenAdmin:
-        return TokenAdmin(tokens, accounts, providers, disabler)
-
-    @provide
     def proxy_chat(
         self,
         catalog: CatalogCache,
@@ -473,66 +359,12 @@ class ApplicationProvider(Provider):
         return ClientKeysAdmin(repo, uow, clock)
 
 
-class OnboardingProvider(Provider):
-    """OAuth logins that add accounts, Cloud Code projects, the models accounts report."""
-
-    scope = Scope.APP
-
-    @provide
-    def login_states(self, redis: Redis | None, clock: Clock) -> LoginStates:
-        return InMemoryLoginStates(clock) if redis is None else RedisLoginStates(redis)
-
-    @provide
-    def discovery(self, upstream: Upstream) -> ProjectDiscovery:
-        return CloudCodeDiscovery(upstream)
-
-    @provide
-    def projects(self, discovery: ProjectDiscovery, uow: UnitOfWorkFactory) -> AccountProjects:
-        return AccountProjects(discovery, uow)
-
-    @provide
-    def onboarding(
-        self,
-        clients: OAuthClients,
-        states: LoginStates,
-        tokens: TokenEndpoint,
-        discovery: ProjectDiscovery,
-        providers: ProviderRepository,
-        uow: UnitOfWorkFactory,
-        clock: Clock,
-        rotation: Rotation,
-    ) -> Onboarding:
-        return Onboarding(
-            clients, states, tokens, HttpUserInfo(), discovery, providers, uow, clock, rotation
-        )
-
-    @provide
-    def upstream_models(
-        self,
-        upstream: Upstream,
-        projects: AccountProjects,
-        tokens: AccessTokens,
-        catalog: CatalogCache,
-        accounts: AccountRepository,
-        providers: ProviderRepository,
-        clock: Clock,
-    ) -> AccountModels:
-        return AccountModels(
-            CloudCodeModels(upstream),
-            projects,
-            tokens,
-            catalog,
-            accounts,
-            providers,
-            clock,
-        )
-
-
 def production_providers() -> list[Provider]:
     return [
         InfrastructureProvider(),
         PersistenceProvider(),
         CoordinationProvider(),
         ApplicationProvider(),
+        OAuthProvider(),
         OnboardingProvider(),
     ]
