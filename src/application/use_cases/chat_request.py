@@ -10,8 +10,10 @@ from datetime import datetime
 
 import msgspec
 
+from aigateway.application.errors import GatewayError
 from aigateway.domain.accounts import Account
 from aigateway.domain.client_keys import ClientKey
+from aigateway.domain.errors import Failure
 from aigateway.domain.llm import WireFormat
 from aigateway.domain.request_log import RequestLogEntry
 
@@ -32,6 +34,24 @@ class ChatResult(msgspec.Struct, frozen=True, kw_only=True):
     body: bytes = b""
     chunks: AsyncIterator[bytes] | None = None  # set for a streamed success
     headers: dict[str, str] = msgspec.field(default_factory=dict)
+
+
+class FailedAttempt(msgspec.Struct):
+    """An attempt that did not succeed: how it failed, and what the client gets if it is the
+    last one (None: an `upstream_unavailable` error, or `error` when set).
+
+    `secret`: the OAuth access token the attempt sent (a 401 refreshes past it); `account`:
+    the account as its credential's refresh saw it (for disabling it)."""
+
+    failure: Failure
+    result: ChatResult | None
+    summary: str
+    secret: str | None = None
+    account: Account | None = None
+    error: GatewayError | None = None
+
+    def __repr__(self) -> str:  # `secret` is never shown
+        return f"FailedAttempt(failure={self.failure!r}, summary={self.summary!r})"
 
 
 class RetryBudget(msgspec.Struct, frozen=True):

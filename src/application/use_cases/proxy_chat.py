@@ -12,8 +12,6 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable, Mapping
 
-import msgspec
-
 from aigateway.application.errors import (
     GatewayError,
     authentication_failed,
@@ -39,6 +37,7 @@ from aigateway.application.use_cases.access_tokens import AccessTokens, Credenti
 from aigateway.application.use_cases.catalog import CatalogCache
 from aigateway.application.use_cases.chat_request import (
     ChatResult,
+    FailedAttempt,
     InboundChat,
     RequestIds,
     RequestRecord,
@@ -49,7 +48,6 @@ from aigateway.application.use_cases.request_log import RequestLogQueue
 from aigateway.domain.accounts import Account, AuthType
 from aigateway.domain.client_keys import ClientKey
 from aigateway.domain.errors import (
-    Failure,
     FailureAction,
     FailureCategory,
     classify,
@@ -66,24 +64,6 @@ log = logging.getLogger(__name__)
 
 MAX_MODEL_NAME = 256  # characters; longer names are refused before anything is keyed by them
 MAX_FAILURE_MEMORY = 4096  # (account, model) pairs whose consecutive failures are remembered
-
-
-class _Failed(msgspec.Struct):
-    """An attempt that did not succeed: how it failed, and what the client gets if it is the
-    last one (None: an `upstream_unavailable` error, or `error` when set).
-
-    `secret`: the OAuth access token the attempt sent (a 401 refreshes past it); `account`:
-    the account as its credential's refresh saw it (for disabling it)."""
-
-    failure: Failure
-    result: ChatResult | None
-    summary: str
-    secret: str | None = None
-    account: Account | None = None
-    error: GatewayError | None = None
-
-    def __repr__(self) -> str:  # `secret` is never shown
-        return f"_Failed(failure={self.failure!r}, summary={self.summary!r})"
 
 
 AccountDisabler = Callable[[Account, str], None]
@@ -195,7 +175,7 @@ class ProxyChat:
         turn = await self._rotation.turn(provider.id, model, now)
         cooling: list[Cooldown] = list(turn.cooling)
         tried: set[str] = set()
-        last: _Failed | None = None
+        last: FailedAttempt | None = None
         retry_same: Account | None = None
         refused: str | None = None  # the access token the same-account retry must not reuse
         refreshed: set[str] = set()  # accounts whose token this request refreshed after a 401
@@ -277,7 +257,7 @@ class ProxyChat:
         accounts: tuple[Account, ...],
         cooling: list[Cooldown],
         model: str,
-        last: _Failed | None,
+        last: FailedAttempt | None,
     ) -> ChatResult:
         if last is not None and last.result is not None:
             self._log(request, request.account, last.result.status, error=last.summary)
@@ -316,7 +296,7 @@ class ProxyChat:
         request: RequestRecord,
         model: str,
         refused: str | None = None,
-    ) -> ChatResult | _Failed:
+    ) -> ChatResult | FailedAttempt:
         dialect = executor.dialect
         credential = account.credential
         oauth_secret: str | None = None
@@ -331,7 +311,7 @@ class ProxyChat:
                 error = None
                 if exc.message is not None:
                     error = GatewayError(503, exc.message, code="oauth_credential_unavailable")
-                return _Failed(
+                return FailedAttempt(
                     exc.failure, None, exc.failure.reason, account=exc.account, error=error
                 )
             except asyncio.CancelledError:
@@ -340,7 +320,7 @@ class ProxyChat:
         try:
             exchange = await executor.open(prepared, account, secret)
         except UpstreamUnavailable as exc:
-            return _Failed(network_failure(dialect, exc.kind), None, str(exc))
+            return FailedAttempt(network_failure(dialect, exc.kind), None, str(exc))
         except asyncio.CancelledError:
             self._log(request, account, 499, error="client disconnected")
             raise
@@ -352,7 +332,7 @@ class ProxyChat:
                 outcome = await exchange.answer()
         except UpstreamUnavailable as exc:
             await exchange.close()
-            return _Failed(network_failure(dialect, exc.kind), None, str(exc))
+            return FailedAttempt(network_failure(dialect, exc.kind), None, str(exc))
         except asyncio.CancelledError:
             await exchange.close()
             self._log(request, account, 499, error="client disconnected")
@@ -387,7 +367,7 @@ class ProxyChat:
         account: Account,
         request: RequestRecord,
         failures: int,
-    ) -> _Failed:
+    ) -> FailedAttempt:
         failure = classify(
             executor.dialect,
             refusal.status,
@@ -407,7 +387,7 @@ class ProxyChat:
                 "version as outdated; raise config.client_version of the provider",
                 self._clock.now(),
             )
-            return _Failed(failure, None, refusal.summary)
+            return FailedAttempt(failure, None, refusal.summary)
         result = None
         if refusal.client_body is not None:
             # upstream error texts may echo the account's key
@@ -424,7 +404,7 @@ class ProxyChat:
                 body=body.encode(),
                 headers=headers,
             )
-        return _Failed(failure, result, refusal.summary)
+        return FailedAttempt(failure, result, refusal.summary)
 
     async def _relay(
         self,
