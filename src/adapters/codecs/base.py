@@ -268,11 +268,6 @@ __all__ = [
 ]
 
 
-class NotTypedShape(Exception):
-    """A client body outside the shape a codec decodes in one typed pass: it is decoded
-    generically instead (same request, same 400s)."""
-
-
 def typed_extras(wire: object, names: tuple[str, ...]) -> dict[str, Any]:
     """The fields `names` of a typed request that are present (msgspec.Raw, empty when
     absent), decoded as the generic decode keeps them."""

@@ -17,11 +17,11 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import msgspec
 
-from aigateway.adapters.codecs.base import json_encode
+from aigateway.adapters.codecs.base import convert, decode_body, json_encode, present
 from aigateway.domain.llm import OpaquePart, Tool
 
 ToolList = tuple[Tool | OpaquePart, ...]
@@ -88,3 +88,38 @@ class ToolLists:
             for schema_id in evicted:
                 _schema_json.pop(schema_id, None)
         return tools
+
+
+class TypedRequest(Protocol):
+    @property
+    def tools(self) -> msgspec.Raw: ...
+
+
+Typed = TypeVar("Typed", bound=TypedRequest)
+General = TypeVar("General")
+ToolsIn = Callable[[bytes], tuple[ToolList, Iterable[tuple[Any, bytes]]] | None]
+
+
+def decode_request_body(
+    body: bytes,
+    typed: Callable[[bytes], Typed],
+    general: type[General],
+    tool_lists: ToolLists,
+    tools_in: ToolsIn,
+) -> tuple[Typed, None, ToolList] | tuple[General, dict[str, Any], None]:
+    """A client body in one typed pass (`typed`, its `tools` through `tool_lists`) when it is
+    of the common shape: (request, None, its tools). Any other body, every bad one included,
+    is decoded generically and validated as `general`: (request, the document, None); the
+    caller goes on through the same code either way, so both give the same request and the
+    same 400s."""
+    try:
+        wire = typed(body)
+        tools: ToolList | None = ()
+        if present(wire.tools):
+            tools = tool_lists.get(bytes(wire.tools), tools_in)
+        if tools is not None:
+            return wire, None, tools
+    except (msgspec.MsgspecError, RecursionError):
+        pass
+    document = decode_body(body)
+    return convert(document, general, None), document, None

@@ -64,14 +64,11 @@ from aigateway.adapters.codecs.anthropic_messages.wire import (
     decode_fast_tools,
 )
 from aigateway.adapters.codecs.base import (
-    NotTypedShape,
     convert,
-    decode_body,
     json_decode,
-    present,
     typed_extras,
 )
-from aigateway.adapters.codecs.tool_lists import ToolList, ToolLists
+from aigateway.adapters.codecs.tool_lists import ToolList, ToolLists, decode_request_body
 from aigateway.application.errors import invalid_request
 from aigateway.domain.llm import (
     ChatRequest,
@@ -252,19 +249,12 @@ def decode_request(body: bytes) -> ChatRequest:
     The common shape decodes in one typed pass (`FastRequest`); any other body is decoded
     generically, then validated piece by piece (naming the field in a 400). Both paths go on
     through the same code, so they give the same request."""
-    document: dict[str, Any] | None = None
     wire: WireRequest | FastRequest
-    typed_tools: ToolList | None = ()
-    try:
-        wire = decode_fast_request(body)
-        if present(wire.tools):
-            typed_tools = _TOOL_LISTS.get(bytes(wire.tools), _typed_tools_in)
-        if typed_tools is None:
-            raise NotTypedShape
-    except (msgspec.MsgspecError, RecursionError, NotTypedShape):
-        document = decode_body(body)
-        wire = convert(document, WireRequest, None)
-        typed_tools = None
+    document: dict[str, Any] | None
+    typed_tools: ToolList | None
+    wire, document, typed_tools = decode_request_body(
+        body, decode_fast_request, WireRequest, _TOOL_LISTS, _typed_tools_in
+    )
     if not wire.model.strip():
         raise invalid_request("model is required", param="model")
     if not wire.messages:
