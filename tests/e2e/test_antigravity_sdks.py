@@ -39,7 +39,6 @@ MODELS = [GEMINI, CLAUDE]
 REPLY = "Hello from the fake Cloud Code backend."
 QUESTION = "What is the weather in Paris?"
 TOOL_RESULT = "Sunny, 21 C"
-TIMEOUT_S = 30.0
 WEATHER_SCHEMA: dict[str, Any] = {
     "type": "object",
     "properties": {"city": {"type": "string", "description": "The city name"}},
@@ -145,22 +144,6 @@ def client_key(
         created = admin.post("/api-keys", json={"label": "antigravity"})
         created.raise_for_status()
         return str(created.json()["key"])
-
-
-@pytest.fixture
-def ant(gateway: Gateway, client_key: str) -> Iterator[anthropic.Anthropic]:
-    with anthropic.Anthropic(
-        base_url=gateway.base_url, api_key=client_key, max_retries=0, timeout=TIMEOUT_S
-    ) as client:
-        yield client
-
-
-@pytest.fixture
-def oai(gateway: Gateway, client_key: str) -> Iterator[openai.OpenAI]:
-    with openai.OpenAI(
-        base_url=f"{gateway.base_url}/v1", api_key=client_key, max_retries=0, timeout=TIMEOUT_S
-    ) as client:
-        yield client
 
 
 def new_calls(fake: FakeCloudCode, before: int) -> list[CloudCall]:

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -18,29 +16,11 @@ from sqlalchemy import create_engine, text
 
 from tests.e2e.harness import Gateway, gateway_env, run_cli
 from tests.fakes.openai_upstream import FakeOpenAI
-from tests.services import REDIS_URL, create_mysql_database, drop_mysql_database, unavailable
+from tests.services import REDIS_URL
 
 pytestmark = [pytest.mark.e2e, pytest.mark.mariadb, pytest.mark.redis]
 
 KEYS = ["sk-pool-alpha-1111aaaa", "sk-pool-bravo-2222bbbb", "sk-pool-charlie-3333cccc"]
-
-
-@pytest.fixture
-def mysql_url() -> Iterator[str]:
-    url = asyncio.run(create_mysql_database())
-    yield url
-    asyncio.run(drop_mysql_database(url))
-
-
-@pytest.fixture
-def redis_client() -> Iterator[redis.Redis]:
-    client = redis.Redis.from_url(REDIS_URL)
-    try:
-        client.ping()
-    except redis.RedisError as exc:
-        unavailable("Redis", exc)
-    yield client
-    client.close()
 
 
 def sync_url(url: str) -> str:

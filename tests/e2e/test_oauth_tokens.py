@@ -27,7 +27,7 @@ from tests.e2e.harness import Gateway, gateway_env, run_cli
 from tests.fakes.anthropic_upstream import FakeAnthropic
 from tests.fakes.cloud_code import FakeCloudCode
 from tests.fakes.oauth_server import FakeOAuth, IssuedTokens, Shape
-from tests.services import REDIS_URL, create_mysql_database, drop_mysql_database, unavailable
+from tests.services import REDIS_URL
 
 pytestmark = [pytest.mark.e2e, pytest.mark.mariadb, pytest.mark.redis]
 
@@ -87,24 +87,6 @@ class Upstream:
 
     base_url: str
     tokens_sent: Callable[[], list[str]]  # the bearer token of every generation call, in order
-
-
-@pytest.fixture
-def mysql_url() -> Iterator[str]:
-    url = asyncio.run(create_mysql_database())
-    yield url
-    asyncio.run(drop_mysql_database(url))
-
-
-@pytest.fixture
-def redis_client() -> Iterator[redis.Redis]:
-    client = redis.Redis.from_url(REDIS_URL)
-    try:
-        client.ping()
-    except redis.RedisError as exc:
-        unavailable("Redis", exc)
-    yield client
-    client.close()
 
 
 @pytest.fixture

@@ -128,25 +128,6 @@ def client_key(gateway: Gateway, fake_openai: FakeOpenAI, fake_anthropic: FakeAn
         return str(created.json()["key"])
 
 
-@pytest.fixture
-def ant(gateway: Gateway, client_key: str) -> Iterator[anthropic.Anthropic]:
-    with anthropic.Anthropic(
-        base_url=gateway.base_url, api_key=client_key, max_retries=0, timeout=TIMEOUT_S
-    ) as client:
-        yield client
-
-
-@pytest.fixture
-def oai(gateway: Gateway, client_key: str) -> Iterator[openai.OpenAI]:
-    with openai.OpenAI(
-        base_url=f"{gateway.base_url}/v1", api_key=client_key, max_retries=0, timeout=TIMEOUT_S
-    ) as client:
-        yield client
-
-
-# --- helpers ----------------------------------------------------------------------------------
-
-
 def one_call(calls: list[Call], before: int) -> tuple[int, Call]:
     """The single upstream call made since `before` (and its index in `calls`)."""
     new = calls[before:]
