@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Protocol
 
@@ -11,6 +11,7 @@ import msgspec
 from aigateway.domain.accounts import Account
 from aigateway.domain.client_keys import ClientKey
 from aigateway.domain.providers import Provider
+from aigateway.domain.proxies import Proxy
 
 
 class NotFound(LookupError):
@@ -81,6 +82,52 @@ class AccountRepository(Protocol):
 
     async def record_usage(self, usage: dict[str, tuple[int, datetime]]) -> None:
         """Add `count` to usage_count and set last_used_at, per account id."""
+        ...
+
+    async def placements(self) -> Sequence[Placement]:
+        """Every account's proxy (credentials are not read: unreadable rows are included)."""
+        ...
+
+    async def assign_proxies(self, assignments: Mapping[str, int | None]) -> int:
+        """Set `proxy_id` per account id (unknown ids are ignored); how many rows changed."""
+        ...
+
+
+class Placement(msgspec.Struct, frozen=True):
+    """Where an account's traffic goes, as stored."""
+
+    account_id: str
+    provider_id: str
+    proxy_id: int | None
+    is_active: bool
+
+
+class ProxyRepository(Protocol):
+    """The `proxy_pool` table. The password inside a proxy URL is stored encrypted."""
+
+    async def list(self, *, for_update: bool = False) -> Sequence[Proxy]:
+        """Every proxy, by id; `for_update` locks the rows until the transaction ends (so
+        assignments computed from them are not raced by another process)."""
+        ...
+
+    async def get(self, proxy_id: int) -> Proxy: ...
+    async def add(self, proxy: Proxy) -> Proxy:
+        """Insert (the given id is ignored); the stored proxy with its new id."""
+        ...
+
+    async def update(self, proxy: Proxy) -> Proxy:
+        """The operator's fields (endpoint, label, is_active, max_accounts, priority,
+        providers); health fields are kept."""
+        ...
+
+    async def delete(self, proxy_id: int) -> None:
+        """Remove it; accounts pointing at it keep no proxy (`proxy_id` becomes NULL)."""
+        ...
+
+    async def record_health(self, proxy: Proxy) -> bool:
+        """Store the health fields (health, consecutive_failures, latency_ms, last_checked_at,
+        marked_down_at); True when `health` itself changed (only that counts as a catalog
+        change for the unit of work)."""
         ...
 
 

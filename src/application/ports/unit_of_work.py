@@ -10,6 +10,7 @@ from aigateway.application.ports.repositories import (
     AccountRepository,
     ClientKeyRepository,
     ProviderRepository,
+    ProxyRepository,
 )
 
 CatalogChanged = Callable[[], Awaitable[None]]
@@ -29,6 +30,8 @@ class UnitOfWork(Protocol):
     def accounts(self) -> AccountRepository: ...
     @property
     def keys(self) -> ClientKeyRepository: ...
+    @property
+    def proxies(self) -> ProxyRepository: ...
     async def __aenter__(self) -> Self: ...
     async def __aexit__(
         self,

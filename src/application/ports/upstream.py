@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Collection, Mapping
 from typing import Any, Protocol
 
 import msgspec
@@ -11,6 +11,7 @@ from aigateway.domain.accounts import Account
 from aigateway.domain.errors import ErrorDialect, NetworkErrorKind
 from aigateway.domain.llm import WireFormat
 from aigateway.domain.providers import Provider
+from aigateway.domain.proxies import Route
 from aigateway.domain.redaction import REDACTED, fields_repr, mask_url
 
 
@@ -26,7 +27,7 @@ class UpstreamRequest(msgspec.Struct, frozen=True, kw_only=True):
     url: str
     headers: Mapping[str, str]
     body: bytes
-    proxy_url: str | None = None
+    route: Route  # through which proxy, or directly; every caller decides, there is no default
     timeout_s: float = 600.0  # longest silence between two bytes (also a stream's idle limit)
     connect_timeout_s: float | None = None  # None: the transport's default
     total_timeout_s: float | None = None  # the whole exchange; None: no limit
@@ -39,12 +40,11 @@ class UpstreamRequest(msgspec.Struct, frozen=True, kw_only=True):
             name: value if name.lower() in _SHOWN_HEADERS else REDACTED
             for name, value in self.headers.items()
         }
-        proxy_url = None if self.proxy_url is None else mask_url(self.proxy_url)
         return [
             ("url", mask_url(self.url)),
             ("headers", headers),
             ("body", f"<{len(self.body)} bytes>"),
-            ("proxy_url", proxy_url),
+            ("route", self.route),
             ("timeout_s", self.timeout_s),
             ("connect_timeout_s", self.connect_timeout_s),
             ("total_timeout_s", self.total_timeout_s),
@@ -69,8 +69,22 @@ class UpstreamResponse(Protocol):
 
 
 class Upstream(Protocol):
+    """HTTP out of the gateway, one bounded connection pool per route.
+
+    A failure to reach or get through the route's proxy raises UpstreamUnavailable with kind
+    `NetworkErrorKind.PROXY`: it counts against the proxy, not against the account."""
+
     async def open(self, request: UpstreamRequest) -> UpstreamResponse:
         """Send the request; return once the status and headers are in."""
+        ...
+
+    async def probe(self, route: Route, url: str, timeout_s: float) -> int:
+        """GET `url` through `route`; the answer's status (any status means the route works).
+        Raises UpstreamUnavailable when the route or the URL cannot be reached in time."""
+        ...
+
+    async def retire(self, keep: Collection[Route]) -> None:
+        """Close the pools of every proxy route not in `keep` (a removed or changed proxy)."""
         ...
 
     async def aclose(self) -> None: ...

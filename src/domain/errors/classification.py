@@ -108,12 +108,17 @@ def network_failure(
     """A call that got no HTTP status (the same as `classify` with status None)."""
     # Connection-level trouble (proxy, DNS, TLS) hits every model of the account; a timeout
     # is more likely the model being slow.
+    # The account's proxy failing says nothing about the account: no cooldown (the proxy's
+    # health takes it out of service instead).
     scope = CooldownScope.MODEL if error_kind is NetworkErrorKind.TIMEOUT else CooldownScope.ACCOUNT
+    cooldown = None
+    if error_kind is not NetworkErrorKind.PROXY:
+        cooldown = policy.cap(policy.transient.after(max(0, failures)))
     return Failure(
         category=FailureCategory.TRANSIENT,
         action=FailureAction.ROTATE,
         reason=clip_reason(f"{dialect.name} network: {NETWORK_TEXT[error_kind]}"),
-        cooldown=policy.cap(policy.transient.after(max(0, failures))),
+        cooldown=cooldown,
         cooldown_scope=scope,
     )
 

@@ -52,6 +52,7 @@ class NetworkErrorKind(enum.StrEnum):
     CONNECT = "connect"
     TIMEOUT = "timeout"
     RESET = "reset"
+    PROXY = "proxy"  # the account's proxy could not be reached or refused the tunnel
     OTHER = "other"
 
 
@@ -59,6 +60,7 @@ NETWORK_TEXT = {
     NetworkErrorKind.CONNECT: "could not connect",
     NetworkErrorKind.TIMEOUT: "timed out",
     NetworkErrorKind.RESET: "connection reset",
+    NetworkErrorKind.PROXY: "proxy unreachable",
     NetworkErrorKind.OTHER: "network error",
 }
 

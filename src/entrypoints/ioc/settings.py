@@ -20,6 +20,8 @@ import yaml
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from aigateway.domain.proxies import DirectEgress
+
 DEFAULT_CONFIG_PATH = "config/config.yaml"
 ENV_PREFIX = "AIGATEWAY_"
 
@@ -164,6 +166,25 @@ class OAuthSettings(_Section, frozen=True):
     refresh_lock_s: float = 30.0  # the refresh lock's expiry; how long other requests wait
 
 
+class ProxySettings(_Section, frozen=True):
+    # when a call may leave from the gateway's own address: when_no_proxies (only while the
+    # pool is empty), never, or fallback (also for an account whose proxy cannot serve)
+    direct_egress: DirectEgress = DirectEgress.WHEN_NO_PROXIES
+    health_check_interval_s: float = 60.0  # how often every active proxy is checked
+    health_check_url: str = "https://www.gstatic.com/generate_204"  # fetched through the proxy
+    check_timeout_s: float = 10.0  # a check (or an admin test) that takes longer fails
+    failure_threshold: int = 3  # consecutive failures that mark a proxy down
+    recovery_s: float = 300.0  # a down proxy is checked again after this long
+    pool_size: int = 100  # connections kept per proxy
+
+    def __post_init__(self) -> None:
+        if self.failure_threshold < 1 or self.pool_size < 1:
+            raise ConfigError("proxy.failure_threshold and proxy.pool_size must be at least 1")
+        for name in ("health_check_interval_s", "check_timeout_s", "recovery_s"):
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"proxy.{name} must be positive")
+
+
 class Settings(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=True):
     server: ServerSettings = msgspec.field(default_factory=ServerSettings)
     storage: StorageSettings = msgspec.field(default_factory=StorageSettings)
@@ -178,6 +199,7 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=
     google_oauth: GoogleOAuthSettings = msgspec.field(default_factory=GoogleOAuthSettings)
     anthropic_oauth: AnthropicOAuthSettings = msgspec.field(default_factory=AnthropicOAuthSettings)
     oauth: OAuthSettings = msgspec.field(default_factory=OAuthSettings)
+    proxy: ProxySettings = msgspec.field(default_factory=ProxySettings)
 
     @property
     def embedded(self) -> bool:
