@@ -36,4 +36,5 @@ __all__ = [
     "assign",
     "due_for_check",
     "parse_proxy_url",
+    "route_for",
 ]
