@@ -59,7 +59,7 @@ class FakeProxy:
         if self.username:
             listen += f"#{self.username}:{self.password}"
         with self._log.open("ab") as log:
-            self._process = subprocess.Popen(  # noqa: S603 (our own interpreter and module)
+            self._process = subprocess.Popen(
                 [sys.executable, "-c", _PPROXY, "-l", listen, "-v", "--auth", "0"],
                 stdout=log,
                 stderr=subprocess.STDOUT,
