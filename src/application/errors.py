@@ -4,6 +4,8 @@ stable `code` and the message."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from aigateway.domain.llm import ErrorType, error_type_for_status
 
 
@@ -41,10 +43,12 @@ def model_not_found(model: str) -> GatewayError:
     return GatewayError(404, f"provider not found: {model}", code="model_not_found", param="model")
 
 
-def no_available_accounts(provider_id: str) -> GatewayError:
-    return GatewayError(
-        503, f"no available accounts for provider {provider_id}", code="no_available_accounts"
-    )
+def no_available_accounts(provider_id: str, reasons: Sequence[str] = ()) -> GatewayError:
+    """`reasons`: why accounts that exist cannot be used (e.g. their proxy is down)."""
+    message = f"no available accounts for provider {provider_id}"
+    if reasons:
+        message += ": " + "; ".join(reasons)
+    return GatewayError(503, message, code="no_available_accounts")
 
 
 def upstream_unavailable(provider_id: str) -> GatewayError:

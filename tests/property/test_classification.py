@@ -327,7 +327,8 @@ def check_invariants(failure: Failure, policy: CooldownPolicy, failures: int) ->
         assert failure.action is FailureAction.RETURN_TO_CLIENT
         assert failure.retry_after is None
     if failure.action in (FailureAction.ROTATE, FailureAction.DISABLE_AND_ROTATE):
-        assert failure.cooldown is not None
+        # only the account's proxy failing rests no account
+        assert (failure.cooldown is None) == ("proxy unreachable" in failure.reason)
     else:
         assert failure.cooldown is None
     if failure.action is FailureAction.RETRY_SAME_AFTER:

@@ -39,6 +39,7 @@ from aigateway.domain.accounts import Account
 from aigateway.domain.errors import NetworkErrorKind
 from aigateway.domain.llm import WireFormat
 from aigateway.domain.providers import Provider, ProviderKind
+from aigateway.domain.proxies import Route
 from tests.doubles.repositories import (
     InMemoryAccountRepository,
     InMemoryClientKeyRepository,
@@ -181,13 +182,17 @@ class ScriptedTokenEndpoint:
 
     def __init__(self) -> None:
         self.calls: list[str] = []  # the refresh tokens used
+        self.routes: list[Route] = []  # the route of each call
         self.error: TokenEndpointError | None = None
         self.gate: asyncio.Event | None = None
         self.rotate = False
         self.expires_in = 3600.0
 
-    async def refresh(self, client: OAuthClient, refresh_token: str, now: datetime) -> TokenGrant:
+    async def refresh(
+        self, client: OAuthClient, refresh_token: str, now: datetime, route: Route
+    ) -> TokenGrant:
         self.calls.append(refresh_token)
+        self.routes.append(route)
         if self.gate is not None:
             await self.gate.wait()
         if self.error is not None:
@@ -208,6 +213,7 @@ class ScriptedTokenEndpoint:
         redirect_uri: str,
         state: str | None,
         now: datetime,
+        route: Route,
     ) -> TokenGrant:
         raise TokenEndpointError("not scripted", status=400)
 
@@ -276,6 +282,7 @@ class World:
             self.uow,
             self.clock,
             self.notices,
+            self.catalog.route_for,
         )
         self.disabled: list[tuple[Account, str]] = []
         self.proxy = ProxyChat(

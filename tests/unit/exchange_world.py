@@ -19,6 +19,7 @@ from aigateway.application.ports.upstream import (
 from aigateway.domain.accounts import Account, credential_from_auth_data
 from aigateway.domain.llm import WireFormat
 from aigateway.domain.providers import Provider, ProviderKind
+from aigateway.domain.proxies import DIRECT
 from aigateway.entrypoints.ioc.providers import CODECS, PROFILES
 from tests.unit.chat_world import (
     ANTHROPIC_OK,
@@ -126,7 +127,10 @@ async def exchange_for(
     transport = Upstream(response)
     run = executor(upstream, transport)
     return await run.open(
-        run.prepare(call(client, upstream, stream=stream)), API_KEY, API_KEY.credential.secret
+        run.prepare(call(client, upstream, stream=stream)),
+        API_KEY,
+        API_KEY.credential.secret,
+        DIRECT,
     )
 
 

@@ -9,12 +9,14 @@ from aigateway.adapters.upstream.cloud_code.available_models import CloudCodeMod
 from aigateway.application.use_cases.projects import AccountProjects
 from aigateway.domain.accounts import Account, credential_from_auth_data
 from aigateway.domain.providers import Provider
+from aigateway.domain.proxies import Route
 from tests.doubles.repositories import (
     InMemoryAccountRepository,
     InMemoryClientKeyRepository,
     InMemoryProviderRepository,
     InMemoryUnitsOfWork,
 )
+from tests.doubles.routes import VIA
 from tests.unit.cloud_code_world import CloudCode, antigravity
 
 ANSWER = {
@@ -36,7 +38,7 @@ ANSWER = {
 async def test_models_are_the_runtime_ids_with_their_quota() -> None:
     backend = CloudCode()
     backend.script("fetchAvailableModels", (200, ANSWER))
-    report = await CloudCodeModels(backend).fetch(antigravity(), "tok", "proj-9")
+    report = await CloudCodeModels(backend).fetch(antigravity(), "tok", "proj-9", VIA)
     assert report.ids() == ("claude-opus-4-6-thinking", "gemini-3-flash", "gpt-oss-120b-medium")
     by_id = {m.model: m for m in report.models}
     assert by_id["gemini-3-flash"].remaining_fraction == 0.25
@@ -52,7 +54,7 @@ class CountingDiscovery:
         self.calls = 0
         self.release = asyncio.Event()
 
-    async def discover(self, provider: Provider, access_token: str) -> str:
+    async def discover(self, provider: Provider, access_token: str, route: Route) -> str:
         self.calls += 1
         await self.release.wait()
         return "found-project"
@@ -79,7 +81,7 @@ def projects_world() -> tuple[AccountProjects, CountingDiscovery, InMemoryAccoun
 
 async def test_the_operator_given_project_wins() -> None:
     projects, discovery, _ = projects_world()
-    found = await projects.project_for(account(project_id="given"), antigravity(), "a")
+    found = await projects.project_for(account(project_id="given"), antigravity(), "a", VIA)
     assert found == "given"
     assert discovery.calls == 0
 
@@ -88,7 +90,7 @@ async def test_one_discovery_per_account_saved_into_its_auth_data() -> None:
     projects, discovery, accounts = projects_world()
     await accounts.add(account())
     waiting = [
-        asyncio.ensure_future(projects.project_for(account(), antigravity(), "a"))
+        asyncio.ensure_future(projects.project_for(account(), antigravity(), "a", VIA))
         for _ in range(10)
     ]
     await asyncio.sleep(0)
@@ -98,5 +100,5 @@ async def test_one_discovery_per_account_saved_into_its_auth_data() -> None:
     stored = await accounts.get("acc-1")
     assert stored.credential.data["project_id"] == "found-project"
     assert stored.credential.data["refresh_token"] == "r"  # the rest of the credential kept
-    assert await projects.project_for(account(), antigravity(), "a") == "found-project"
+    assert await projects.project_for(account(), antigravity(), "a", VIA) == "found-project"
     assert discovery.calls == 1

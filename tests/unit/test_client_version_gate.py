@@ -24,6 +24,7 @@ from aigateway.application.use_cases.proxy_chat import ProxyChat
 from aigateway.domain.accounts import Account
 from aigateway.domain.errors import CLOUD_CODE_DIALECT, ErrorDialect, version_gate_notice
 from aigateway.domain.providers import Provider, ProviderKind
+from aigateway.domain.proxies import Route
 from tests.unit.chat_world import World, chat
 
 NOTICE = (
@@ -71,7 +72,9 @@ class GatedExecutor:
     def prepare(self, call: ChatCall) -> PreparedChat:
         return PreparedChat(call=call, body=call.body, translated=False)
 
-    async def open(self, prepared: PreparedChat, account: Account, secret: str) -> _Exchange:
+    async def open(
+        self, prepared: PreparedChat, account: Account, secret: str, route: Route
+    ) -> _Exchange:
         self.attempts.append(account.id)
         return _Exchange(self.refusal)
 

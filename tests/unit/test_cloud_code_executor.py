@@ -28,6 +28,7 @@ from aigateway.application.use_cases.projects import AccountProjects
 from aigateway.domain.accounts import Account, credential_from_auth_data
 from aigateway.domain.errors import NetworkErrorKind
 from aigateway.domain.providers import Provider, ProviderKind
+from aigateway.domain.proxies import Route
 from aigateway.entrypoints.ioc.providers import CODECS, PROFILES
 from tests.doubles.repositories import (
     InMemoryAccountRepository,
@@ -35,6 +36,7 @@ from tests.doubles.repositories import (
     InMemoryProviderRepository,
     InMemoryUnitsOfWork,
 )
+from tests.doubles.routes import VIA
 from tests.fakes.cloud_code import UPGRADE_TEXT
 from tests.unit.chat_world import ScriptedResponse
 
@@ -140,7 +142,7 @@ def account(**data: Any) -> Account:
 class NoDiscovery:
     """loadCodeAssist finds no project for the account."""
 
-    async def discover(self, provider: Provider, access_token: str) -> str:
+    async def discover(self, provider: Provider, access_token: str, route: Route) -> str:
         raise DiscoveryFailed("loadCodeAssist answered no project; set auth_data.project_id")
 
 
@@ -205,12 +207,12 @@ def openai_call(
 
 
 async def answer_of(executor: CloudCodeExecutor, call: ChatCall) -> Answer | Refusal:
-    exchange = await executor.open(executor.prepare(call), account(), TOKEN)
+    exchange = await executor.open(executor.prepare(call), account(), TOKEN, VIA)
     return await exchange.answer()
 
 
 async def stream_of(executor: CloudCodeExecutor, call: ChatCall) -> bytes | Refusal:
-    exchange = await executor.open(executor.prepare(call), account(), TOKEN)
+    exchange = await executor.open(executor.prepare(call), account(), TOKEN, VIA)
     opened = await exchange.open_stream()
     if isinstance(opened, Refusal):
         return opened
@@ -260,7 +262,7 @@ async def test_one_inner_request_per_client_request_and_a_stable_session() -> No
     executor = run(transport)
     prepared = executor.prepare(openai_call())
     for _ in range(2):
-        await (await executor.open(prepared, account(), TOKEN)).answer()
+        await (await executor.open(prepared, account(), TOKEN, VIA)).answer()
     ids = [b["requestId"] for b in transport.bodies()]
     assert len(ids) == 3 and ids[0] == ids[1] != ids[2]  # one id per attempt, on every endpoint
     assert all(prepared.body in r.body for r in transport.requests)  # not re-encoded
@@ -511,7 +513,7 @@ async def test_an_account_without_project_fails_the_attempt_with_what_to_set() -
     executor = run(Transport(first=[whole([])]))
     prepared = executor.prepare(openai_call())
     with pytest.raises(UpstreamUnavailable, match=r"account a1: .*auth_data\.project_id"):
-        await executor.open(prepared, account(project_id=None), TOKEN)
+        await executor.open(prepared, account(project_id=None), TOKEN, VIA)
 
 
 @pytest.mark.parametrize(
@@ -617,7 +619,7 @@ async def test_one_lookup_per_request_and_the_same_inner_request_on_every_attemp
     executor = run(transport, store)
     prepared = executor.prepare(openai_call(tools=[TOOL], messages=replayed(["call_a"])))
     for _ in range(2):  # two attempts of one client request, two endpoints each
-        await (await executor.open(prepared, account(), TOKEN)).answer()
+        await (await executor.open(prepared, account(), TOKEN, VIA)).answer()
     assert store.asked == [["call_a"]]  # looked up once for the whole request
     inner = {json.dumps(b["request"], sort_keys=True) for b in transport.bodies()}
     assert len(inner) == 1  # the same inner request on every endpoint and attempt
@@ -681,7 +683,7 @@ async def test_a_signature_is_stored_before_the_client_sees_its_call(stream: boo
     transport = Transport(first=[streamed(parts) if stream else whole(parts)])
     executor = run(transport, store)
     call = openai_call(tools=[TOOL], stream=stream)
-    exchange = await executor.open(executor.prepare(call), account(), TOKEN)
+    exchange = await executor.open(executor.prepare(call), account(), TOKEN, VIA)
     if stream:
         opened = await exchange.open_stream()
         assert isinstance(opened, AsyncIterator)

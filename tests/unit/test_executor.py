@@ -8,6 +8,7 @@ import pytest
 from aigateway.application.ports.upstream import ChatCall, PreparedChat, UpstreamRequest
 from aigateway.domain.accounts import Account
 from aigateway.domain.llm import UnsupportedContent, WireFormat
+from tests.doubles.routes import VIA
 from tests.unit.chat_world import ScriptedResponse
 from tests.unit.exchange_world import (
     ANTHROPIC,
@@ -64,7 +65,7 @@ async def sent(
     transport = Upstream(ScriptedResponse(200, OK[upstream], [], {}))
     run = executor(upstream, transport, timeout_s)
     prepared: PreparedChat = run.prepare(the_call)
-    await run.open(prepared, account, account.credential.secret)
+    await run.open(prepared, account, account.credential.secret, VIA)
     (request,) = transport.requests
     return request
 

@@ -18,12 +18,14 @@ from aigateway.application.use_cases.admin_failures import AdminActionFailed
 from aigateway.application.use_cases.onboarding import Onboarding
 from aigateway.domain.pkce import challenge_of
 from aigateway.domain.providers import Provider, ProviderKind
+from aigateway.domain.proxies import NoRoute, Route
 from tests.doubles.repositories import (
     InMemoryAccountRepository,
     InMemoryClientKeyRepository,
     InMemoryProviderRepository,
     InMemoryUnitsOfWork,
 )
+from tests.doubles.routes import VIA
 from tests.unit.chat_world import FakeClock
 
 GOOGLE_REDIRECT = "http://localhost:8080/api/v1/oauth/callback"
@@ -64,16 +66,32 @@ class Tokens:
             email=self.email,
         )
 
-    async def refresh(self, client: OAuthClient, refresh_token: str, now: datetime) -> TokenGrant:
+    async def refresh(
+        self, client: OAuthClient, refresh_token: str, now: datetime, route: Route
+    ) -> TokenGrant:
         raise AssertionError("not used by onboarding")
+
+
+class Egress:
+    """New accounts get proxy 7; `none` says no proxy can take one."""
+
+    def __init__(self) -> None:
+        self.none = False
+
+    async def for_new_account(self, provider_id: str) -> tuple[int | None, Route | NoRoute]:
+        if self.none:
+            return None, NoRoute("every proxy is full")
+        return VIA.proxy_id, VIA
 
 
 class Identity:
     def __init__(self) -> None:
         self.email = "user@example.com"
         self.down = False
+        self.routes: list[Route] = []
 
-    async def email_of(self, userinfo_url: str, access_token: str) -> str:
+    async def email_of(self, userinfo_url: str, access_token: str, route: Route) -> str:
+        self.routes.append(route)
         if self.down:
             raise IdentityUnavailable("userinfo endpoint answered 503")
         return self.email
@@ -82,8 +100,10 @@ class Identity:
 class Discovery:
     def __init__(self) -> None:
         self.failure: str | None = None
+        self.routes: list[Route] = []
 
-    async def discover(self, provider: Provider, access_token: str) -> str:
+    async def discover(self, provider: Provider, access_token: str, route: Route) -> str:
+        self.routes.append(route)
         if self.failure:
             raise DiscoveryFailed(self.failure)
         return "proj-1"
@@ -104,6 +124,7 @@ class World:
         self.identity = Identity()
         self.discovery = Discovery()
         self.rotation = InMemoryRotation()
+        self.egress = Egress()
 
         async def changed() -> None:
             return None
@@ -123,6 +144,7 @@ class World:
             self.providers,
             uow,
             self.clock,
+            self.egress,
             self.rotation,
             random_bytes=lambda n: bytes(range(n)),
         )

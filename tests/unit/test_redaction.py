@@ -11,6 +11,7 @@ from aigateway.application.ports.upstream import UpstreamRequest
 from aigateway.application.use_cases.admin import AccountPatch, IssuedClientKey, NewAccount
 from aigateway.domain.accounts import credential_from_auth_data
 from aigateway.domain.client_keys import ClientKey
+from aigateway.domain.proxies import Route, parse_proxy_url
 from aigateway.domain.redaction import mask_url
 from aigateway.entrypoints.http.admin import IssuedKeyView
 
@@ -33,7 +34,7 @@ def test_an_upstream_request_shows_neither_credential_headers_nor_body() -> None
             "Content-Type": "application/json",
         },
         body=b'{"refresh_token": "' + REFRESH.encode() + b'"}',
-        proxy_url="http://user:SECRET@proxy.example:3128",
+        route=Route(3, parse_proxy_url("http://user:SECRET@proxy.example:3128")),
     )
     assert_hidden(request)
     assert "Content-Type" in repr(request) and "application/json" in repr(request)

@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 
+from aigateway.domain.proxies import DirectEgress
 from aigateway.entrypoints.ioc.settings import (
     SECTIONS,
     ConfigError,
@@ -84,6 +85,13 @@ def test_every_key_has_its_derived_environment_name(tmp_path: Path) -> None:
         "AIGATEWAY_OAUTH_REFRESH_AHEAD_S": "600",
         "AIGATEWAY_OAUTH_REFRESH_INTERVAL_S": "15",
         "AIGATEWAY_OAUTH_REFRESH_LOCK_S": "12",
+        "AIGATEWAY_PROXY_DIRECT_EGRESS": "fallback",
+        "AIGATEWAY_PROXY_HEALTH_CHECK_INTERVAL_S": "30",
+        "AIGATEWAY_PROXY_HEALTH_CHECK_URL": "http://check.example/204",
+        "AIGATEWAY_PROXY_CHECK_TIMEOUT_S": "4",
+        "AIGATEWAY_PROXY_FAILURE_THRESHOLD": "5",
+        "AIGATEWAY_PROXY_RECOVERY_S": "90",
+        "AIGATEWAY_PROXY_POOL_SIZE": "20",
     }
     for section in ("google_oauth", "anthropic_oauth"):
         for key in SECTIONS[section]:
@@ -98,6 +106,10 @@ def test_every_key_has_its_derived_environment_name(tmp_path: Path) -> None:
     assert (settings.request_log.flush_interval_s, settings.request_log.batch_size) == (0.5, 7)
     assert settings.request_log.max_pending == 8
     assert (settings.retry.max_attempts, settings.retry.deadline_s) == (4, 9.0)
+    proxy = settings.proxy
+    assert proxy.direct_egress is DirectEgress.FALLBACK and proxy.health_check_interval_s == 30
+    assert (proxy.health_check_url, proxy.check_timeout_s) == ("http://check.example/204", 4.0)
+    assert (proxy.failure_threshold, proxy.recovery_s, proxy.pool_size) == (5, 90.0, 20)
     assert (settings.catalog.ttl_s, settings.catalog.watch_interval_s) == (11.0, 0.2)
     assert (settings.oauth.refresh_skew_s, settings.oauth.refresh_ahead_s) == (120.0, 600.0)
     assert (settings.oauth.refresh_interval_s, settings.oauth.refresh_lock_s) == (15.0, 12.0)

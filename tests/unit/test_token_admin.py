@@ -35,6 +35,7 @@ async def test_forgetting_a_token_while_the_cache_is_away_is_store_unavailable()
         world.uow,
         world.clock,
         world.notices,
+        world.catalog.route_for,
     )
     admin = TokenAdmin(tokens, world.accounts, world.providers, lambda *_: None)
     with pytest.raises(StoreUnavailable, match="token cache"):

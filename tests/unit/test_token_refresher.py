@@ -12,6 +12,7 @@ import pytest
 from aigateway.application.ports.oauth import OAuthClient, TokenGrant
 from aigateway.application.use_cases.token_upkeep import TokenRefresher
 from aigateway.domain.accounts import Account
+from aigateway.domain.proxies import Route
 from tests.unit.chat_world import ScriptedTokenEndpoint, World
 
 
@@ -19,11 +20,13 @@ class FirstCallBreaks(ScriptedTokenEndpoint):
     """The first refresh raises what no token endpoint adapter is meant to (a bug, an odd
     library error); the following ones answer."""
 
-    async def refresh(self, client: OAuthClient, refresh_token: str, now: datetime) -> TokenGrant:
+    async def refresh(
+        self, client: OAuthClient, refresh_token: str, now: datetime, route: Route
+    ) -> TokenGrant:
         if not self.calls:
             self.calls.append(refresh_token)
             raise ValueError("an unexpected failure")
-        return await super().refresh(client, refresh_token, now)
+        return await super().refresh(client, refresh_token, now, route)
 
 
 def refresher(world: World) -> tuple[TokenRefresher, list[tuple[Account, str]]]:

@@ -18,6 +18,7 @@ import msgspec
 from aigateway.application.ports.oauth import OAuthClient, TokenEndpointError, TokenGrant
 from aigateway.application.ports.upstream import Upstream, UpstreamRequest, UpstreamUnavailable
 from aigateway.domain.credentials.tokens import expiry_from
+from aigateway.domain.proxies import Route
 
 MAX_ANSWER_BYTES = 64 * 1024  # a token answer is well under 4 KiB
 MAX_ERROR_BODY = 4096  # what an error keeps of the answer, for classification
@@ -43,9 +44,11 @@ class HttpTokenEndpoint:
         self._timeout_s = timeout_s
         self._total_timeout_s = total_timeout_s
 
-    async def refresh(self, client: OAuthClient, refresh_token: str, now: datetime) -> TokenGrant:
+    async def refresh(
+        self, client: OAuthClient, refresh_token: str, now: datetime, route: Route
+    ) -> TokenGrant:
         fields = {"grant_type": "refresh_token", "refresh_token": refresh_token}
-        return await self._grant(client, fields, now)
+        return await self._grant(client, fields, now, route)
 
     async def exchange_code(
         self,
@@ -56,6 +59,7 @@ class HttpTokenEndpoint:
         redirect_uri: str,
         state: str | None,
         now: datetime,
+        route: Route,
     ) -> TokenGrant:
         fields = {
             "grant_type": "authorization_code",
@@ -65,10 +69,10 @@ class HttpTokenEndpoint:
         }
         if client.json_body and state is not None:
             fields["state"] = state
-        return await self._grant(client, fields, now)
+        return await self._grant(client, fields, now, route)
 
     async def _grant(
-        self, client: OAuthClient, fields: dict[str, str], now: datetime
+        self, client: OAuthClient, fields: dict[str, str], now: datetime, route: Route
     ) -> TokenGrant:
         if client.client_id:
             fields["client_id"] = client.client_id
@@ -84,6 +88,7 @@ class HttpTokenEndpoint:
             url=client.token_url,
             headers={"Content-Type": content_type, "Accept": "application/json"},
             body=body,
+            route=route,
             timeout_s=self._timeout_s,
             total_timeout_s=self._total_timeout_s,
         )
@@ -91,7 +96,7 @@ class HttpTokenEndpoint:
         try:
             response = await self._upstream.open(request)
             try:
-                raw = await _bounded(response.iter_chunks())
+                raw = await read_bounded(response.iter_chunks())
             finally:
                 await response.close()
         except UpstreamUnavailable as exc:
@@ -104,13 +109,14 @@ class HttpTokenEndpoint:
         return _parsed(raw, status, where, now)
 
 
-async def _bounded(chunks: AsyncIterator[bytes]) -> bytes:
+async def read_bounded(chunks: AsyncIterator[bytes], limit: int = MAX_ANSWER_BYTES) -> bytes:
+    """A small answer, read whole; more than `limit` bytes fails as UpstreamUnavailable."""
     parts: list[bytes] = []
     size = 0
     async for chunk in chunks:
         size += len(chunk)
-        if size > MAX_ANSWER_BYTES:
-            raise UpstreamUnavailable(f"answer exceeds {MAX_ANSWER_BYTES} bytes")
+        if size > limit:
+            raise UpstreamUnavailable(f"answer exceeds {limit} bytes")
         parts.append(chunk)
     return b"".join(parts)
 

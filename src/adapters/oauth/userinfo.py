@@ -1,12 +1,14 @@
-"""The e-mail behind a Google access token: `GET {userinfo_url}` with the bearer token (aiohttp;
-one short-lived session per login, which is rare)."""
+"""The e-mail behind a Google access token: `GET {userinfo_url}` with the bearer token, through
+the route the account will use."""
 
 from __future__ import annotations
 
-import aiohttp
 import msgspec
 
+from aigateway.adapters.oauth.token_endpoint import read_bounded
 from aigateway.application.ports.onboarding import IdentityUnavailable
+from aigateway.application.ports.upstream import Upstream, UpstreamRequest, UpstreamUnavailable
+from aigateway.domain.proxies import Route
 
 MAX_ANSWER_BYTES = 64 * 1024
 
@@ -16,21 +18,29 @@ class _UserInfo(msgspec.Struct):
 
 
 class HttpUserInfo:
-    def __init__(self, *, timeout_s: float = 15.0) -> None:
-        self._timeout = aiohttp.ClientTimeout(total=timeout_s)
+    def __init__(self, upstream: Upstream, *, timeout_s: float = 15.0) -> None:
+        self._upstream = upstream
+        self._timeout_s = timeout_s
 
-    async def email_of(self, userinfo_url: str, access_token: str) -> str:
-        headers = {"Authorization": f"Bearer {access_token}", "Accept": "application/json"}
+    async def email_of(self, userinfo_url: str, access_token: str, route: Route) -> str:
+        request = UpstreamRequest(
+            method="GET",
+            url=userinfo_url,
+            headers={"Authorization": f"Bearer {access_token}", "Accept": "application/json"},
+            body=b"",
+            route=route,
+            timeout_s=self._timeout_s,
+            total_timeout_s=self._timeout_s,
+        )
         try:
-            async with (
-                aiohttp.ClientSession(timeout=self._timeout, trust_env=False) as session,
-                session.get(userinfo_url, headers=headers, allow_redirects=False) as response,
-            ):
+            response = await self._upstream.open(request)
+            try:
                 status = response.status
-                raw = await response.content.read(MAX_ANSWER_BYTES)
-        except (TimeoutError, aiohttp.ClientError) as exc:
-            reason = "timed out" if isinstance(exc, TimeoutError) else type(exc).__name__
-            raise IdentityUnavailable(f"userinfo endpoint unreachable ({reason})") from None
+                raw = await read_bounded(response.iter_chunks(), MAX_ANSWER_BYTES)
+            finally:
+                await response.close()
+        except UpstreamUnavailable as exc:
+            raise IdentityUnavailable(f"userinfo endpoint unreachable ({exc})") from None
         if status != 200:
             raise IdentityUnavailable(f"userinfo endpoint answered {status}")
         try:

@@ -25,6 +25,7 @@ from aigateway.application.ports.upstream import (
 )
 from aigateway.domain.accounts import Account
 from aigateway.domain.llm import WireFormat
+from aigateway.domain.proxies import Route
 
 USER_AGENT = "aigateway/0.1"
 
@@ -61,10 +62,12 @@ class HttpChatExecutor:
             include_usage=wants_usage,
         )
 
-    async def open(self, prepared: PreparedChat, account: Account, secret: str) -> ChatExchange:
+    async def open(
+        self, prepared: PreparedChat, account: Account, secret: str, route: Route
+    ) -> ChatExchange:
         call = prepared.call
         client = self._codecs[call.client_format]
-        response = await self._transport.open(self._request(prepared, account, secret))
+        response = await self._transport.open(self._request(prepared, account, secret, route))
         if not prepared.translated:
             return PassthroughExchange(
                 response, client, self.profile.read_answer, self.profile.usage_scanner
@@ -77,7 +80,9 @@ class HttpChatExecutor:
             include_usage=prepared.include_usage,
         )
 
-    def _request(self, prepared: PreparedChat, account: Account, secret: str) -> UpstreamRequest:
+    def _request(
+        self, prepared: PreparedChat, account: Account, secret: str, route: Route
+    ) -> UpstreamRequest:
         call = prepared.call
         profile = self.profile
         headers = profile.auth_headers(call.provider, account, secret)
@@ -100,6 +105,7 @@ class HttpChatExecutor:
             url=url,
             headers=headers,
             body=prepared.body,
+            route=route,
             timeout_s=seconds(config.get("read_timeout_s")) or self._timeout_s,
             connect_timeout_s=seconds(config.get("connect_timeout_s")),
             total_timeout_s=None if call.stream else seconds(config.get("total_timeout_s")),

@@ -10,6 +10,7 @@ import msgspec
 
 from aigateway.domain.credentials.tokens import OAuthToken
 from aigateway.domain.errors import NetworkErrorKind
+from aigateway.domain.proxies import Route
 
 OAuthClientName = Literal["google_oauth", "anthropic_oauth"]
 
@@ -105,8 +106,11 @@ class TokenEndpointError(Exception):
 
 
 class TokenEndpoint(Protocol):
-    async def refresh(self, client: OAuthClient, refresh_token: str, now: datetime) -> TokenGrant:
-        """The refresh_token grant; raises TokenEndpointError."""
+    async def refresh(
+        self, client: OAuthClient, refresh_token: str, now: datetime, route: Route
+    ) -> TokenGrant:
+        """The refresh_token grant, sent through the account's `route`; raises
+        TokenEndpointError."""
         ...
 
     async def exchange_code(
@@ -118,9 +122,10 @@ class TokenEndpoint(Protocol):
         redirect_uri: str,
         state: str | None,
         now: datetime,
+        route: Route,
     ) -> TokenGrant:
         """The authorization_code grant with the PKCE verifier (Anthropic's body also carries
-        `state`); raises TokenEndpointError."""
+        `state`), through the route the new account will use; raises TokenEndpointError."""
         ...
 
 

@@ -10,6 +10,7 @@ from typing import Protocol
 import msgspec
 
 from aigateway.domain.providers import Provider
+from aigateway.domain.proxies import Route
 from aigateway.domain.redaction import redacted
 
 
@@ -50,7 +51,7 @@ class IdentityUnavailable(RuntimeError):
 
 
 class Identity(Protocol):
-    async def email_of(self, userinfo_url: str, access_token: str) -> str:
+    async def email_of(self, userinfo_url: str, access_token: str, route: Route) -> str:
         """The e-mail of the account the token belongs to; raises IdentityUnavailable."""
         ...
 
@@ -61,6 +62,6 @@ class DiscoveryFailed(RuntimeError):
 
 
 class ProjectDiscovery(Protocol):
-    async def discover(self, provider: Provider, access_token: str) -> str:
+    async def discover(self, provider: Provider, access_token: str, route: Route) -> str:
         """The account's Cloud Code project id (found, else onboarded); raises DiscoveryFailed."""
         ...

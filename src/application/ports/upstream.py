@@ -27,6 +27,7 @@ class UpstreamRequest(msgspec.Struct, frozen=True, kw_only=True):
     url: str
     headers: Mapping[str, str]
     body: bytes
+    method: str = "POST"
     route: Route  # through which proxy, or directly; every caller decides, there is no default
     timeout_s: float = 600.0  # longest silence between two bytes (also a stream's idle limit)
     connect_timeout_s: float | None = None  # None: the transport's default
@@ -41,6 +42,7 @@ class UpstreamRequest(msgspec.Struct, frozen=True, kw_only=True):
             for name, value in self.headers.items()
         }
         return [
+            ("method", self.method),
             ("url", mask_url(self.url)),
             ("headers", headers),
             ("body", f"<{len(self.body)} bytes>"),
@@ -176,6 +178,9 @@ class ChatExecutor(Protocol):
         """Translate (raises `UnsupportedContent`) or splice the body, once per request."""
         ...
 
-    async def open(self, prepared: PreparedChat, account: Account, secret: str) -> ChatExchange:
-        """One attempt on `account`; `secret` is its API key or current OAuth access token."""
+    async def open(
+        self, prepared: PreparedChat, account: Account, secret: str, route: Route
+    ) -> ChatExchange:
+        """One attempt on `account` through its `route`; `secret` is its API key or current
+        OAuth access token."""
         ...

@@ -7,6 +7,7 @@ from typing import Protocol
 import msgspec
 
 from aigateway.domain.providers import Provider
+from aigateway.domain.proxies import Route
 
 
 class ModelQuota(msgspec.Struct, frozen=True, kw_only=True):
@@ -29,7 +30,9 @@ class ModelsUnavailable(RuntimeError):
 
 
 class ModelsSource(Protocol):
-    async def fetch(self, provider: Provider, secret: str, project: str) -> ModelsReport:
+    async def fetch(
+        self, provider: Provider, secret: str, project: str, route: Route
+    ) -> ModelsReport:
         """The account's models as upstream reports them now; raises ModelsUnavailable."""
         ...
 

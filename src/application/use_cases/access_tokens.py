@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 
 import msgspec
@@ -46,10 +46,12 @@ from aigateway.domain.errors import (
     Failure,
     FailureAction,
     FailureCategory,
+    NetworkErrorKind,
     classify_token_refresh_error,
 )
 from aigateway.domain.errors.failure import clip_reason
 from aigateway.domain.providers import Provider, ProviderKind
+from aigateway.domain.proxies import NoRoute, Route
 
 log = logging.getLogger(__name__)
 
@@ -62,11 +64,19 @@ class CredentialUnavailable(Exception):
     `account` is the account as the refresh saw it (its current credential); `message`, when
     set, is what the client is told if no other account answers (e.g. a missing setting)."""
 
-    def __init__(self, failure: Failure, account: Account, message: str | None = None) -> None:
+    def __init__(
+        self,
+        failure: Failure,
+        account: Account,
+        message: str | None = None,
+        *,
+        proxy_failed: bool = False,
+    ) -> None:
         super().__init__(failure.reason)
         self.failure = failure
         self.account = account
         self.message = message
+        self.proxy_failed = proxy_failed  # the account's proxy, not the token endpoint, failed
 
 
 class RefreshTimings(msgspec.Struct, frozen=True, kw_only=True):
@@ -102,8 +112,10 @@ class AccessTokens:
         uow: UnitOfWorkFactory,
         clock: Clock,
         notices: OperatorNotices,
+        routes: Callable[[Account], Route | NoRoute],
         timings: RefreshTimings | None = None,
     ) -> None:
+        self._routes = routes  # a refresh goes out through the account's own proxy
         self._clients = clients
         self._endpoint = endpoint
         self._cache = cache
@@ -297,13 +309,20 @@ class AccessTokens:
                 _failure(reason, FailureCategory.AUTH_REVOKED, FailureAction.DISABLE_AND_ROTATE),
                 account,
             )
+        route = self._routes(account)
+        if isinstance(route, NoRoute):
+            reason = f"token refresh not sent: {route.reason}"
+            raise CredentialUnavailable(
+                _failure(reason, FailureCategory.TRANSIENT, FailureAction.ROTATE), account
+            )
         now = self._clock.now()
         try:
-            grant = await self._endpoint.refresh(client, refresh_token, now)
+            grant = await self._endpoint.refresh(client, refresh_token, now, route)
         except TokenEndpointError as exc:
             failure = classify_token_refresh_error(exc.status, exc.body, error_kind=exc.kind)
             log.warning("token refresh for account %s failed: %s", account.id, failure.reason)
-            raise CredentialUnavailable(failure, account) from None
+            proxy_failed = exc.kind is NetworkErrorKind.PROXY
+            raise CredentialUnavailable(failure, account, proxy_failed=proxy_failed) from None
         for key in ("client_id", "client_secret"):  # configured now: the notice is over
             self._notices.clear(f"oauth:{client.name}.{key}")
         token = grant.token

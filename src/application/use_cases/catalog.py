@@ -1,10 +1,14 @@
-"""The in-memory snapshot the hot path reads: providers, usable accounts, client keys.
+"""The in-memory snapshot the hot path reads: providers, usable accounts, client keys, proxies.
 
 No SQL per request: the snapshot is reloaded when the shared config version changes (every
 admin write bumps it, so every process sees the change within the watch interval) and on a
 short TTL. When the database cannot be read the previous snapshot keeps serving. A row that
 cannot be read (a credential that does not decrypt, a provider of unknown kind) is left out of
 the snapshot, logged at each reload and shown in /health; the rest of the snapshot is current.
+
+The snapshot also holds each account's route: the proxy its calls go through. An account
+without a usable route (no proxy, its proxy disabled or down, and direct egress not allowed)
+is not served; the reasons are kept per provider for the 503 and /health.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 
 import msgspec
 
@@ -22,11 +26,21 @@ from aigateway.application.ports.repositories import (
     AccountRepository,
     ClientKeyRepository,
     ProviderRepository,
+    ProxyRepository,
     SkippedRow,
 )
 from aigateway.domain.accounts import Account
 from aigateway.domain.client_keys import ClientKey, hash_key
 from aigateway.domain.providers import Provider
+from aigateway.domain.proxies import (
+    DirectEgress,
+    NoRoute,
+    Proxy,
+    Route,
+    Seat,
+    assign,
+    route_for,
+)
 from aigateway.domain.routing.resolution import ModelRouter
 from aigateway.domain.routing.round_robin import eligible
 
@@ -41,16 +55,25 @@ class Skipped(msgspec.Struct, frozen=True):
 
 
 NOTHING_SKIPPED = Skipped()
+MAX_REASONS = 5  # per provider: why its accounts cannot be routed (the rest are counted)
+
+Reassign = Callable[[], Awaitable[object]]
+"""Recalculate the stored proxy assignments (the proxies' admin use case)."""
 
 
 class Catalog(msgspec.Struct, frozen=True):
     version: int
     providers: tuple[Provider, ...]
-    accounts: Mapping[str, tuple[Account, ...]]  # provider id -> usable accounts, by id
+    accounts: Mapping[str, tuple[Account, ...]]  # provider id -> routable usable accounts, by id
     keys: Mapping[str, ClientKey]  # key hash -> active key
     router: ModelRouter
     seen_tokens: dict[str, ClientKey]
     skipped: Skipped
+    routes: Mapping[str, Route]  # account id -> its route, for every account in `accounts`
+    proxies: Mapping[int, Proxy]
+    egress: DirectEgress
+    unroutable: Mapping[str, tuple[str, ...]]  # provider id -> why accounts are not served
+    candidates: tuple[Account, ...]  # every active account read (the input of `accounts`)
 
     def accounts_for(self, provider_id: str) -> tuple[Account, ...]:
         return self.accounts.get(provider_id, ())
@@ -60,6 +83,43 @@ class Catalog(msgspec.Struct, frozen=True):
         return any(
             a.id == account.id and a.credential == account.credential
             for a in self.accounts.get(account.provider_id, ())
+        )
+
+    def route_for(self, account: Account) -> Route | NoRoute:
+        """How `account`'s calls leave the gateway now (NoRoute: they must not leave)."""
+        route = self.routes.get(account.id)
+        if route is not None and route.proxy_id == account.proxy_id:
+            return route
+        return route_for(
+            account.id, account.provider_id, account.proxy_id, self.proxies, self.egress
+        )
+
+    def route_through(self, provider_id: str, proxy_id: int | None, who: str) -> Route | NoRoute:
+        """The route of an account not stored yet (`who` names it in the reason)."""
+        return route_for(who, provider_id, proxy_id, self.proxies, self.egress)
+
+    def needs_assignment(self) -> bool:
+        """Whether the stored assignment of active accounts to proxies is not the one the
+        assignment rule gives (a proxy was disabled, deleted or added, an account is new)."""
+        if not self.proxies:
+            return False
+        seats = [Seat(a.id, a.provider_id) for a in self.candidates]
+        current = {a.id: a.proxy_id for a in self.candidates}
+        return assign(seats, list(self.proxies.values()), current) != current
+
+    def with_proxy(self, proxy: Proxy) -> Catalog:
+        """The same snapshot with one proxy's state replaced (its accounts rerouted)."""
+        if proxy.id not in self.proxies:
+            return self
+        proxies = {**self.proxies, proxy.id: proxy}
+        return build_catalog(
+            self.version,
+            self.providers,
+            self.candidates,
+            self.keys.values(),
+            self.skipped,
+            proxies=proxies.values(),
+            egress=self.egress,
         )
 
     def client_key(self, token: str) -> ClientKey | None:
@@ -80,20 +140,43 @@ def build_catalog(
     accounts: Iterable[Account],
     keys: Iterable[ClientKey],
     skipped: Skipped = NOTHING_SKIPPED,
+    *,
+    proxies: Iterable[Proxy] = (),
+    egress: DirectEgress = DirectEgress.WHEN_NO_PROXIES,
 ) -> Catalog:
     providers = tuple(providers)
+    candidates = tuple(accounts)
+    pool = {p.id: p for p in proxies}
     by_provider: dict[str, list[Account]] = defaultdict(list)
-    for account in accounts:
+    routes: dict[str, Route] = {}
+    unroutable: dict[str, list[str]] = defaultdict(list)
+    for account in eligible(candidates):
+        route = route_for(account.id, account.provider_id, account.proxy_id, pool, egress)
+        if isinstance(route, NoRoute):
+            unroutable[account.provider_id].append(route.reason)
+            continue
+        routes[account.id] = route
         by_provider[account.provider_id].append(account)
     return Catalog(
         version,
         providers,
-        {pid: eligible(accs) for pid, accs in by_provider.items()},
+        {pid: tuple(accs) for pid, accs in by_provider.items()},
         {k.key_hash: k for k in keys if k.is_active},
         ModelRouter(providers),
         {},
         skipped,
+        routes,
+        pool,
+        egress,
+        {pid: _summary(reasons) for pid, reasons in unroutable.items()},
+        candidates,
     )
+
+
+def _summary(reasons: list[str]) -> tuple[str, ...]:
+    if len(reasons) <= MAX_REASONS:
+        return tuple(reasons)
+    return (*reasons[:MAX_REASONS], f"and {len(reasons) - MAX_REASONS} more")
 
 
 EMPTY_CATALOG = build_catalog(-1, (), (), ())
@@ -110,7 +193,13 @@ class CatalogCache:
         *,
         ttl_s: float = 30.0,
         watch_interval_s: float = 1.0,
+        proxies: ProxyRepository | None = None,
+        egress: DirectEgress = DirectEgress.WHEN_NO_PROXIES,
+        reassign: Reassign | None = None,
     ) -> None:
+        self._proxies = proxies
+        self._egress = egress
+        self._reassign = reassign
         self._providers = providers
         self._accounts = accounts
         self._keys = keys
@@ -132,8 +221,10 @@ class CatalogCache:
             for kind, rows in (("provider", skipped.providers), ("account", skipped.accounts)):
                 for row in rows:
                     log.warning("catalog: %s %r skipped: %s", kind, row.id, row.reason)
+            keys = await self._keys.list()
+            proxies = await self._proxies.list() if self._proxies is not None else ()
             self.current = build_catalog(
-                version, providers, accounts, await self._keys.list(), skipped
+                version, providers, accounts, keys, skipped, proxies=proxies, egress=self._egress
             )
             self._loaded_at = self._clock.monotonic()
             return self.current
@@ -147,6 +238,20 @@ class CatalogCache:
         expired = self._clock.monotonic() - self._loaded_at >= self._ttl_s
         if version != self.current.version or expired:
             await self.reload(version)
+            if self._reassign is not None and self.current.needs_assignment():
+                # a proxy disabled or deleted by hand, or one added: its accounts move now
+                await self._reassign()  # its unit of work announces the change
+
+    def mark_proxy(self, proxy: Proxy) -> None:
+        """Apply a proxy's new health here at once (its accounts are skipped or served again),
+        before the stored row reaches every process through the next reload."""
+        self.current = self.current.with_proxy(proxy)
+
+    def route_for(self, account: Account) -> Route | NoRoute:
+        return self.current.route_for(account)
+
+    def proxy(self, proxy_id: int) -> Proxy | None:
+        return self.current.proxies.get(proxy_id)
 
     async def watch(self) -> None:
         """Background task: keep the snapshot fresh; never dies on a transient error."""

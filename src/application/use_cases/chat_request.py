@@ -49,6 +49,7 @@ class FailedAttempt(msgspec.Struct):
     secret: str | None = None
     account: Account | None = None
     error: GatewayError | None = None
+    proxy_failed: bool = False  # the account's proxy could not be reached or used
 
     def __repr__(self) -> str:  # `secret` is never shown
         return f"FailedAttempt(failure={self.failure!r}, summary={self.summary!r})"
@@ -81,6 +82,7 @@ class RequestRecord:
         "first_account",
         "id",
         "logged",
+        "proxy_id",
         "retries",
         "started",
     )
@@ -93,6 +95,7 @@ class RequestRecord:
         self.retries = 0
         self.first_account: Account | None = None
         self.account: Account | None = None  # the latest one tried
+        self.proxy_id: int | None = None  # the proxy of the latest attempt (None: direct)
         self.logged = False
 
     def entry(
@@ -122,7 +125,7 @@ class RequestRecord:
             api_key_id=self.client.id,
             provider_id=account.provider_id if account else provider_id,
             account_id=account.id if account else None,
-            proxy_id=account.proxy_id if account else None,
+            proxy_id=self.proxy_id if account else None,
             model=self.chat.model,
             stream=self.chat.stream,
             status_code=status,

@@ -26,7 +26,7 @@ import secrets
 import uuid
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import msgspec
@@ -50,10 +50,12 @@ from aigateway.application.ports.onboarding import (
 )
 from aigateway.application.ports.repositories import ProviderRepository
 from aigateway.application.ports.unit_of_work import UnitOfWorkFactory
+from aigateway.application.ports.upstream import UpstreamUnavailable
 from aigateway.application.use_cases.admin_failures import AdminActionFailed
 from aigateway.domain.accounts import Account, AuthType, Credential
 from aigateway.domain.pkce import challenge_of, verifier_from
 from aigateway.domain.providers import Provider, ProviderKind
+from aigateway.domain.proxies import NoRoute, Route
 
 LOGIN_TTL = timedelta(minutes=10)
 MAX_PASTED_URL = 4096
@@ -78,6 +80,12 @@ class Started(msgspec.Struct, frozen=True):
     expires_at: datetime
 
 
+class NewAccountEgress(Protocol):
+    async def for_new_account(self, provider_id: str) -> tuple[int | None, Route | NoRoute]:
+        """The proxy a new account of the provider gets, and the route through it."""
+        ...
+
+
 class Onboarding:
     def __init__(
         self,
@@ -89,10 +97,12 @@ class Onboarding:
         providers: ProviderRepository,
         uow: UnitOfWorkFactory,
         clock: Clock,
+        egress: NewAccountEgress,
         rotation: Rotation | None = None,
         *,
         random_bytes: Callable[[int], bytes] = secrets.token_bytes,
     ) -> None:
+        self._egress = egress
         self._clients = clients
         self._states = states
         self._tokens = tokens
@@ -227,6 +237,13 @@ class Onboarding:
                 409, "no_provider", f"provider {login.provider_id} was deleted during the login"
             ) from None
         client = self._client(provider.kind)
+        # the code is exchanged, and the account's project found, from the address the new
+        # account will use (a login again of a known account keeps that account's proxy)
+        proxy_id, route = await self._egress.for_new_account(provider.id)
+        if isinstance(route, NoRoute):
+            raise AdminActionFailed(
+                503, "no_usable_proxy", f"no proxy can take a new account now: {route.reason}"
+            )
         now = self._clock.now()
         try:
             grant = await self._tokens.exchange_code(
@@ -236,6 +253,7 @@ class Onboarding:
                 redirect_uri=login.redirect_uri,
                 state=state,
                 now=now,
+                route=route,
             )
         except TokenEndpointError as exc:
             if exc.status is not None and 400 <= exc.status < 500:
@@ -248,7 +266,7 @@ class Onboarding:
             raise AdminActionFailed(
                 502, "no_refresh_token", f"{client.name} answered no refresh token for the login"
             )
-        email = await self._email(client, grant)
+        email = await self._email(client, grant, route)
         auth_data: dict[str, Any] = {
             "access_token": grant.access_token,
             "refresh_token": grant.refresh_token,
@@ -257,17 +275,19 @@ class Onboarding:
         if provider.kind is ProviderKind.ANTIGRAVITY:
             try:
                 auth_data["project_id"] = await self._discovery.discover(
-                    provider, grant.access_token
+                    provider, grant.access_token, route
                 )
-            except DiscoveryFailed as exc:
+            except (DiscoveryFailed, UpstreamUnavailable) as exc:
                 raise AdminActionFailed(502, "project_discovery_failed", str(exc)) from None
-        return await self._save(provider, email, auth_data, grant)
+        return await self._save(provider, email, auth_data, grant, proxy_id)
 
-    async def _email(self, client: OAuthClient, grant: TokenGrant) -> str:
+    async def _email(self, client: OAuthClient, grant: TokenGrant, route: Route) -> str:
         email = grant.email
         if email is None and client.userinfo_url:
             try:
-                email = await self._identity.email_of(client.userinfo_url, grant.access_token)
+                email = await self._identity.email_of(
+                    client.userinfo_url, grant.access_token, route
+                )
             except IdentityUnavailable as exc:
                 raise AdminActionFailed(502, "userinfo_unavailable", str(exc)) from None
         if not email or len(email) > 100:
@@ -277,7 +297,12 @@ class Onboarding:
         return email
 
     async def _save(
-        self, provider: Provider, email: str, auth_data: dict[str, Any], grant: TokenGrant
+        self,
+        provider: Provider,
+        email: str,
+        auth_data: dict[str, Any],
+        grant: TokenGrant,
+        proxy_id: int | None,
     ) -> Account:
         credential = Credential(auth_type=AuthType.OAUTH, data=auth_data)
         now = self._clock.now()
@@ -306,6 +331,7 @@ class Onboarding:
                         label=email,
                         credential=credential,
                         expires_at=grant.expires_at,
+                        proxy_id=proxy_id,
                         created_at=now,
                         updated_at=now,
                     )

@@ -18,6 +18,7 @@ from aigateway.application.ports.unit_of_work import UnitOfWorkFactory
 from aigateway.application.ports.upstream import UpstreamUnavailable
 from aigateway.domain.accounts import Account, Credential
 from aigateway.domain.providers import Provider
+from aigateway.domain.proxies import Route
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +46,9 @@ class AccountProjects:
         self._known: dict[str, str] = {}  # account id -> discovered project
         self._finding: dict[str, asyncio.Future[str]] = {}
 
-    async def project_for(self, account: Account, provider: Provider, secret: str) -> str:
+    async def project_for(
+        self, account: Account, provider: Provider, secret: str, route: Route
+    ) -> str:
         """The account's project; raises UpstreamUnavailable (a failed attempt, saying why)
         when it has none and none is found."""
         given = given_project(account)
@@ -56,14 +59,14 @@ class AccountProjects:
             return known
         finding = self._finding.get(account.id)
         if finding is None:
-            finding = asyncio.ensure_future(self._find(account, provider, secret))
+            finding = asyncio.ensure_future(self._find(account, provider, secret, route))
             self._finding[account.id] = finding
             finding.add_done_callback(lambda _: self._finding.pop(account.id, None))
         return await asyncio.shield(finding)
 
-    async def _find(self, account: Account, provider: Provider, secret: str) -> str:
+    async def _find(self, account: Account, provider: Provider, secret: str, route: Route) -> str:
         try:
-            project = await self._discovery.discover(provider, secret)
+            project = await self._discovery.discover(provider, secret, route)
         except DiscoveryFailed as exc:
             raise UpstreamUnavailable(f"antigravity account {account.id}: {exc}") from None
         if len(self._known) >= self._max_cached:

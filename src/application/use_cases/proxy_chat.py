@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable, Mapping
+from typing import Protocol
 
 from aigateway.application.errors import (
     GatewayError,
@@ -48,14 +49,17 @@ from aigateway.application.use_cases.request_log import RequestLogQueue
 from aigateway.domain.accounts import Account, AuthType
 from aigateway.domain.client_keys import ClientKey
 from aigateway.domain.errors import (
+    ErrorDialect,
     FailureAction,
     FailureCategory,
+    NetworkErrorKind,
     classify,
     network_failure,
     retry_after_header,
 )
 from aigateway.domain.llm import ErrorType, UnsupportedContent
 from aigateway.domain.providers import Provider, ProviderKind
+from aigateway.domain.proxies import Route
 from aigateway.domain.routing.eligibility import Cooldown, cooldown_for, soonest_available
 from aigateway.domain.routing.selection import choose_account
 
@@ -67,6 +71,13 @@ MAX_FAILURE_MEMORY = 4096  # (account, model) pairs whose consecutive failures a
 
 
 AccountDisabler = Callable[[Account, str], None]
+
+
+class ProxyFailures(Protocol):
+    """Passive proxy health: what live calls through a proxy say about it."""
+
+    def failed(self, proxy_id: int) -> None: ...
+    def succeeded(self, proxy_id: int) -> None: ...
 
 
 class ProxyChat:
@@ -82,8 +93,10 @@ class ProxyChat:
         disable_account: AccountDisabler | None = None,
         access_tokens: AccessTokens | None = None,
         notices: OperatorNotices | None = None,
+        proxy_health: ProxyFailures | None = None,
     ) -> None:
         self._tokens = access_tokens
+        self._proxy_health = proxy_health
         self._catalog = catalog
         self._rotation = rotation
         self._executors = executors
@@ -125,8 +138,10 @@ class ProxyChat:
         provider = route.provider
         accounts = catalog.accounts_for(provider.id)
         if not accounts:
-            self._log(request, None, 503, provider_id=provider.id, error="no available accounts")
-            raise no_available_accounts(provider.id)
+            reasons = catalog.unroutable.get(provider.id, ())
+            error = no_available_accounts(provider.id, reasons)
+            self._log(request, None, 503, provider_id=provider.id, error=error.message)
+            raise error
         executor = self._executors.get(provider.kind)
         if executor is None:
             error = GatewayError(
@@ -156,7 +171,9 @@ class ProxyChat:
             self._log(request, None, exc.status, provider_id=provider.id, error=exc.message)
             raise
         try:
-            return await self._attempts(request, executor, prepared, accounts, route.key)
+            return await self._attempts(
+                request, executor, prepared, accounts, catalog.routes, route.key
+            )
         except asyncio.CancelledError:  # the client left between attempts (a turn, a wait)
             if not request.logged:
                 self._log(request, request.account, 499, error="client disconnected")
@@ -168,6 +185,7 @@ class ProxyChat:
         executor: ChatExecutor,
         prepared: PreparedChat,
         accounts: tuple[Account, ...],
+        routes: Mapping[str, Route],  # account id -> through which proxy its calls go
         model: str,  # the route's state key: rotation, cooldowns, failure counts
     ) -> ChatResult:
         provider = prepared.call.provider
@@ -194,14 +212,26 @@ class ProxyChat:
             request.account = account
             request.retries = attempt
             tried.add(account.id)
-            outcome = await self._attempt(executor, prepared, account, request, model, refused)
+            egress = routes[account.id]
+            request.proxy_id = egress.proxy_id
+            outcome = await self._attempt(
+                executor, prepared, account, egress, request, model, refused
+            )
             refused = None
             key = (account.id, model)
             if isinstance(outcome, ChatResult):
                 self._failures.pop(key, None)
+                if egress.proxy_id is not None and self._proxy_health is not None:
+                    self._proxy_health.succeeded(egress.proxy_id)
                 return outcome
             last = outcome
             failure = outcome.failure
+            if outcome.proxy_failed and egress.proxy_id is not None:
+                # the proxy, not the account: every account behind it is skipped here too
+                if self._proxy_health is not None:
+                    self._proxy_health.failed(egress.proxy_id)
+                tried.update(a.id for a in accounts if routes[a.id].proxy_id == egress.proxy_id)
+                continue
             self._count_failure(key)
             if failure.action is FailureAction.RETURN_TO_CLIENT:
                 break
@@ -293,6 +323,7 @@ class ProxyChat:
         executor: ChatExecutor,
         prepared: PreparedChat,
         account: Account,
+        egress: Route,
         request: RequestRecord,
         model: str,
         refused: str | None = None,
@@ -312,15 +343,20 @@ class ProxyChat:
                 if exc.message is not None:
                     error = GatewayError(503, exc.message, code="oauth_credential_unavailable")
                 return FailedAttempt(
-                    exc.failure, None, exc.failure.reason, account=exc.account, error=error
+                    exc.failure,
+                    None,
+                    exc.failure.reason,
+                    account=exc.account,
+                    error=error,
+                    proxy_failed=exc.proxy_failed,
                 )
             except asyncio.CancelledError:
                 self._log(request, account, 499, error="client disconnected")
                 raise
         try:
-            exchange = await executor.open(prepared, account, secret)
+            exchange = await executor.open(prepared, account, secret, egress)
         except UpstreamUnavailable as exc:
-            return FailedAttempt(network_failure(dialect, exc.kind), None, str(exc))
+            return _network_failed(dialect, exc)
         except asyncio.CancelledError:
             self._log(request, account, 499, error="client disconnected")
             raise
@@ -332,7 +368,7 @@ class ProxyChat:
                 outcome = await exchange.answer()
         except UpstreamUnavailable as exc:
             await exchange.close()
-            return FailedAttempt(network_failure(dialect, exc.kind), None, str(exc))
+            return _network_failed(dialect, exc)
         except asyncio.CancelledError:
             await exchange.close()
             self._log(request, account, 499, error="client disconnected")
@@ -479,3 +515,10 @@ class ProxyChat:
                 error=error,
             )
         )
+
+
+def _network_failed(dialect: ErrorDialect, exc: UpstreamUnavailable) -> FailedAttempt:
+    proxy_failed = exc.kind is NetworkErrorKind.PROXY
+    return FailedAttempt(
+        network_failure(dialect, exc.kind), None, str(exc), proxy_failed=proxy_failed
+    )

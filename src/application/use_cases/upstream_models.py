@@ -29,6 +29,7 @@ from aigateway.application.use_cases.catalog import CatalogCache
 from aigateway.application.use_cases.projects import AccountProjects
 from aigateway.domain.accounts import Account
 from aigateway.domain.providers import Provider, ProviderKind
+from aigateway.domain.proxies import NoRoute
 
 log = logging.getLogger(__name__)
 
@@ -104,10 +105,13 @@ class AccountModels:
             ) from None
 
     async def _fetch(self, provider: Provider, account: Account) -> ModelsReport:
+        route = self._catalog.route_for(account)
+        if isinstance(route, NoRoute):
+            raise ModelsUnavailable(route.reason)
         async with asyncio.timeout(self._timeout_s):
             secret = await self._tokens.secret_for(account, provider)
-            project = await self._projects.project_for(account, provider, secret)
-            report = await self._source.fetch(provider, secret, project)
+            project = await self._projects.project_for(account, provider, secret, route)
+            report = await self._source.fetch(provider, secret, project, route)
         stored = _Stored(provider.id, self._clock.monotonic(), report, frozenset(report.ids()))
         self._reports[account.id] = stored
         return report

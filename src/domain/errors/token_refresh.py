@@ -38,7 +38,10 @@ def classify_token_refresh_error(
             category=FailureCategory.TRANSIENT,
             action=FailureAction.ROTATE,
             reason=f"token refresh network: {NETWORK_TEXT[error_kind]}",
-            cooldown=policy.cap(policy.transient.after(failures)),
+            # the account's proxy failing says nothing about the account
+            cooldown=None
+            if error_kind is NetworkErrorKind.PROXY
+            else policy.cap(policy.transient.after(failures)),
             cooldown_scope=scope,
         )
     parsed = read_error_body(body)

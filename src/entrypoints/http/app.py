@@ -24,6 +24,7 @@ from aigateway.application.use_cases.catalog import CatalogCache
 from aigateway.application.use_cases.notices import OperatorNotices
 from aigateway.application.use_cases.onboarding import Onboarding
 from aigateway.application.use_cases.proxy_chat import ProxyChat
+from aigateway.application.use_cases.proxy_health import ProxyMonitor
 from aigateway.application.use_cases.request_log import RequestLogQueue
 from aigateway.application.use_cases.token_upkeep import TokenAdmin, TokenRefresher
 from aigateway.application.use_cases.upstream_models import AccountModels
@@ -89,6 +90,7 @@ def create_app(
                 asyncio.create_task(catalog.watch(), name="catalog-watch"),
                 asyncio.create_task(upstream_models.watch(), name="upstream-models-watch"),
                 asyncio.create_task((await di.get(TokenRefresher)).run(), name="token-refresher"),
+                asyncio.create_task((await di.get(ProxyMonitor)).watch(), name="proxy-monitor"),
             ]
             # Everything built so far lives as long as the process: keep it out of the cyclic
             # collector's full passes, which otherwise stall the event loop for tens of ms.

@@ -42,6 +42,7 @@ from aigateway.application.use_cases.admin import (
     AccountDisabler,
 )
 from aigateway.application.use_cases.catalog import CatalogCache
+from aigateway.application.use_cases.egress import NewAccountRoutes
 from aigateway.application.use_cases.notices import OperatorNotices
 from aigateway.application.use_cases.onboarding import Onboarding
 from aigateway.application.use_cases.projects import AccountProjects
@@ -119,13 +120,25 @@ class OAuthProvider(Provider):
         uow: UnitOfWorkFactory,
         clock: Clock,
         notices: OperatorNotices,
+        catalog: CatalogCache,
         settings: Settings,
     ) -> AccessTokens:
         timings = RefreshTimings(
             skew=timedelta(seconds=settings.oauth.refresh_skew_s),
             lock=timedelta(seconds=settings.oauth.refresh_lock_s),
         )
-        return AccessTokens(clients, endpoint, cache, lock, accounts, uow, clock, notices, timings)
+        return AccessTokens(
+            clients,
+            endpoint,
+            cache,
+            lock,
+            accounts,
+            uow,
+            clock,
+            notices,
+            catalog.route_for,
+            timings,
+        )
 
     @provide
     def token_refresher(
@@ -184,9 +197,20 @@ class OnboardingProvider(Provider):
         uow: UnitOfWorkFactory,
         clock: Clock,
         rotation: Rotation,
+        upstream: Upstream,
+        egress: NewAccountRoutes,
     ) -> Onboarding:
         return Onboarding(
-            clients, states, tokens, HttpUserInfo(), discovery, providers, uow, clock, rotation
+            clients,
+            states,
+            tokens,
+            HttpUserInfo(upstream),
+            discovery,
+            providers,
+            uow,
+            clock,
+            egress,
+            rotation,
         )
 
     @provide

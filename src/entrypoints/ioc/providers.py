@@ -7,6 +7,7 @@ scope costs measurable throughput, see docs/decisions.md).
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
+from datetime import timedelta
 from functools import partial
 
 from dishka import Provider, Scope, from_context, provide
@@ -84,10 +85,12 @@ from aigateway.application.use_cases.chat_request import RetryBudget
 from aigateway.application.use_cases.notices import OperatorNotices
 from aigateway.application.use_cases.projects import AccountProjects
 from aigateway.application.use_cases.proxy_chat import ProxyChat
+from aigateway.application.use_cases.proxy_health import ProxyMonitor
 from aigateway.application.use_cases.request_log import RequestLogQueue
 from aigateway.application.use_cases.upstream_models import AccountModels
 from aigateway.domain.llm import WireFormat
 from aigateway.domain.providers import ProviderKind
+from aigateway.domain.proxies import HealthPolicy
 from aigateway.entrypoints.http.formats import anthropic_messages as anthropic_format
 from aigateway.entrypoints.http.formats import openai_chat as openai_chat_format
 from aigateway.entrypoints.http.formats.spec import ClientFormat
@@ -149,7 +152,10 @@ class InfrastructureProvider(Provider):
 
     @provide
     async def upstream(self, settings: Settings) -> AsyncIterator[Upstream]:
-        upstream = AiohttpUpstream(connect_timeout_s=settings.upstream.connect_timeout_s)
+        upstream = AiohttpUpstream(
+            connect_timeout_s=settings.upstream.connect_timeout_s,
+            proxy_pool_size=settings.proxy.pool_size,
+        )
         yield upstream
         await upstream.aclose()
 
@@ -320,6 +326,7 @@ class ApplicationProvider(Provider):
         disabler: AccountDisabler,
         tokens: AccessTokens,
         notices: OperatorNotices,
+        monitor: ProxyMonitor,
         settings: Settings,
     ) -> ProxyChat:
         return ProxyChat(
@@ -332,6 +339,30 @@ class ApplicationProvider(Provider):
             disable_account=disabler,
             access_tokens=tokens,
             notices=notices,
+            proxy_health=monitor,
+        )
+
+    @provide
+    def proxy_monitor(
+        self,
+        catalog: CatalogCache,
+        uow: UnitOfWorkFactory,
+        upstream: Upstream,
+        clock: Clock,
+        notices: OperatorNotices,
+        settings: Settings,
+    ) -> ProxyMonitor:
+        proxy = settings.proxy
+        return ProxyMonitor(
+            catalog,
+            uow,
+            upstream,
+            clock,
+            notices,
+            policy=health_policy(settings),
+            check_url=proxy.health_check_url,
+            check_timeout_s=proxy.check_timeout_s,
+            interval_s=proxy.health_check_interval_s,
         )
 
     @provide
@@ -357,6 +388,13 @@ class ApplicationProvider(Provider):
         self, repo: ClientKeyRepository, uow: UnitOfWorkFactory, clock: Clock
     ) -> ClientKeysAdmin:
         return ClientKeysAdmin(repo, uow, clock)
+
+
+def health_policy(settings: Settings) -> HealthPolicy:
+    return HealthPolicy(
+        failure_threshold=settings.proxy.failure_threshold,
+        recovery=timedelta(seconds=settings.proxy.recovery_s),
+    )
 
 
 def production_providers() -> list[Provider]:

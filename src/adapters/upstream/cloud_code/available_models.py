@@ -13,6 +13,7 @@ from aigateway.adapters.upstream.cloud_code.calls import CallFailed, call
 from aigateway.application.ports.upstream import Upstream
 from aigateway.application.ports.upstream_models import ModelQuota, ModelsReport, ModelsUnavailable
 from aigateway.domain.providers import Provider
+from aigateway.domain.proxies import Route
 
 INTERNAL_PREFIXES = ("chat_", "tab_")
 MAX_MODELS = 500
@@ -67,7 +68,9 @@ class CloudCodeModels:
         self._upstream = upstream
         self._timeout_s = timeout_s
 
-    async def fetch(self, provider: Provider, secret: str, project: str) -> ModelsReport:
+    async def fetch(
+        self, provider: Provider, secret: str, project: str, route: Route
+    ) -> ModelsReport:
         try:
             answer = await call(
                 self._upstream,
@@ -75,6 +78,7 @@ class CloudCodeModels:
                 secret,
                 "fetchAvailableModels",
                 {"project": project},
+                route=route,
                 timeout_s=self._timeout_s,
             )
         except CallFailed as exc:

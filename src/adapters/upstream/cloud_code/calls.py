@@ -14,7 +14,9 @@ from aigateway.adapters.upstream.profiles.antigravity import (
     AntigravityProfile,
 )
 from aigateway.application.ports.upstream import Upstream, UpstreamRequest, UpstreamUnavailable
+from aigateway.domain.errors import NetworkErrorKind
 from aigateway.domain.providers import Provider
+from aigateway.domain.proxies import Route
 
 _MOVE_ON = frozenset({404, 408, 429})
 MAX_ANSWER_BYTES = 4 * 1024 * 1024
@@ -49,9 +51,11 @@ async def call(
     method: str,
     body: Mapping[str, Any],
     *,
+    route: Route,
     timeout_s: float,
 ) -> dict[str, Any]:
-    """POST `{base}/v1internal:{method}` with the account's bearer token; the JSON answer."""
+    """POST `{base}/v1internal:{method}` with the account's bearer token, through the
+    account's route; the JSON answer."""
     headers = {
         "Authorization": f"Bearer {access_token}",
         "Content-Type": "application/json",
@@ -65,6 +69,7 @@ async def call(
             url=f"{base}/v1internal:{method}",
             headers=headers,
             body=payload,
+            route=route,
             timeout_s=timeout_s,
             total_timeout_s=timeout_s,
         )
@@ -75,6 +80,8 @@ async def call(
             finally:
                 await response.close()
         except UpstreamUnavailable as exc:
+            if exc.kind is NetworkErrorKind.PROXY:
+                raise  # the account's proxy: every endpoint is behind it
             failures.append(f"{base}: {exc}")
             continue
         if 200 <= status < 300:

@@ -12,6 +12,7 @@ from aigateway.adapters.upstream.cloud_code.calls import CallFailed, call, clien
 from aigateway.application.ports.onboarding import DiscoveryFailed
 from aigateway.application.ports.upstream import Upstream
 from aigateway.domain.providers import Provider
+from aigateway.domain.proxies import Route
 
 DEFAULT_TIER = "free-tier"
 
@@ -57,10 +58,10 @@ class CloudCodeDiscovery:
         self._timeout_s = timeout_s
         self._sleep = sleep
 
-    async def discover(self, provider: Provider, access_token: str) -> str:
+    async def discover(self, provider: Provider, access_token: str, route: Route) -> str:
         try:
             async with asyncio.timeout(self._deadline_s):
-                return await self._discover(provider, access_token)
+                return await self._discover(provider, access_token, route)
         except CallFailed as exc:
             raise DiscoveryFailed(f"project discovery failed: {exc}") from None
         except TimeoutError:
@@ -68,13 +69,14 @@ class CloudCodeDiscovery:
                 f"project discovery did not finish within {self._deadline_s:g} s"
             ) from None
 
-    async def _discover(self, provider: Provider, token: str) -> str:
+    async def _discover(self, provider: Provider, token: str, route: Route) -> str:
         load = await call(
             self._upstream,
             provider,
             token,
             "loadCodeAssist",
             {"metadata": {"ideType": "ANTIGRAVITY"}},
+            route=route,
             timeout_s=self._timeout_s,
         )
         found = project_of(load.get("cloudaicompanionProject"))
@@ -93,7 +95,13 @@ class CloudCodeDiscovery:
             if attempt:
                 await self._sleep(self._interval_s)
             answer = await call(
-                self._upstream, provider, token, "onboardUser", body, timeout_s=self._timeout_s
+                self._upstream,
+                provider,
+                token,
+                "onboardUser",
+                body,
+                route=route,
+                timeout_s=self._timeout_s,
             )
             if answer.get("done") is True:
                 response = answer.get("response")

@@ -42,8 +42,10 @@ from aigateway.application.ports.upstream import (
 )
 from aigateway.application.ports.upstream_models import ModelListing
 from aigateway.domain.accounts import Account
+from aigateway.domain.errors import NetworkErrorKind
 from aigateway.domain.llm import WireFormat
 from aigateway.domain.providers import Provider
+from aigateway.domain.proxies import Route
 
 GENERATE = "/v1internal:generateContent"
 STREAM = "/v1internal:streamGenerateContent?alt=sse"
@@ -57,7 +59,9 @@ def _moves_on(status: int) -> bool:
 class ProjectSource(Protocol):
     """The Cloud Code project an account's requests are billed to."""
 
-    async def project_for(self, account: Account, provider: Provider, secret: str) -> str:
+    async def project_for(
+        self, account: Account, provider: Provider, secret: str, route: Route
+    ) -> str:
         """The project id; raises `UpstreamUnavailable` (a failed attempt, with a message for
         the operator) when there is none."""
         ...
@@ -118,11 +122,13 @@ class CloudCodeExecutor:
             replay=inner.replay,
         )
 
-    async def open(self, prepared: PreparedChat, account: Account, secret: str) -> ChatExchange:
+    async def open(
+        self, prepared: PreparedChat, account: Account, secret: str, route: Route
+    ) -> ChatExchange:
         assert isinstance(prepared, CloudCodePrepared)
         call = prepared.call
         provider = call.provider
-        project = await self._projects.project_for(account, provider, secret)
+        project = await self._projects.project_for(account, provider, secret, route)
         inner = prepared.body
         if prepared.replay is not None:
             inner = await prepared.replay.body(self._signatures)
@@ -132,7 +138,7 @@ class CloudCodeExecutor:
             model=prepared.upstream_model,
             request_id=new_request_id(),
         )
-        response, request = await self._send(prepared, account, secret, body)
+        response, request = await self._send(prepared, account, secret, body, route)
 
         async def reopen() -> UpstreamResponse:
             return await self._transport.open(request)
@@ -156,20 +162,25 @@ class CloudCodeExecutor:
         )
 
     async def _send(
-        self, prepared: CloudCodePrepared, account: Account, secret: str, body: bytes
+        self,
+        prepared: CloudCodePrepared,
+        account: Account,
+        secret: str,
+        body: bytes,
+        route: Route,
     ) -> tuple[UpstreamResponse, UpstreamRequest]:
         """The first endpoint's answer that does not move on, else the last one's."""
         provider = prepared.call.provider
         urls = self.profile.base_urls(provider)
-        template = self._request(prepared, account, secret, body)
+        template = self._request(prepared, account, secret, body, route)
         method = STREAM if prepared.upstream_stream else GENERATE
         for position, base in enumerate(urls):
             last = position == len(urls) - 1
             request = msgspec.structs.replace(template, url=base + method)
             try:
                 response = await self._transport.open(request)
-            except UpstreamUnavailable:
-                if last:
+            except UpstreamUnavailable as exc:
+                if last or exc.kind is NetworkErrorKind.PROXY:  # the next endpoint, same proxy
                     raise
                 continue
             if last or not _moves_on(response.status):
@@ -178,7 +189,12 @@ class CloudCodeExecutor:
         raise UpstreamUnavailable("antigravity provider has no endpoint: set its base_url")
 
     def _request(
-        self, prepared: CloudCodePrepared, account: Account, secret: str, body: bytes
+        self,
+        prepared: CloudCodePrepared,
+        account: Account,
+        secret: str,
+        body: bytes,
+        route: Route,
     ) -> UpstreamRequest:
         provider = prepared.call.provider
         headers = self.profile.auth_headers(provider, account, secret)
@@ -191,6 +207,7 @@ class CloudCodeExecutor:
             url="",
             headers=headers,
             body=body,
+            route=route,
             timeout_s=seconds(config.get("read_timeout_s")) or self._timeout_s,
             connect_timeout_s=seconds(config.get("connect_timeout_s")),
             total_timeout_s=(
