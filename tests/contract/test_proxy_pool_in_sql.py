@@ -122,6 +122,21 @@ async def test_a_hand_written_insert_is_read_with_its_clear_password_and_the_def
     assert (await stores.proxies.get(typed)).endpoint.password == HAND_PASSWORD
 
 
+async def test_a_password_typed_into_the_url_by_hand_replaces_the_sealed_one(
+    stores: Stores,
+) -> None:
+    proxy = await stores.proxies.add(with_password("rotated.example.test"))
+    async with engine_of(stores).begin() as conn:
+        await conn.execute(
+            text(
+                f"UPDATE proxy_pool SET url = 'http://bob:{HAND_PASSWORD}@rotated.example.test:3128'"
+                f" WHERE id = {proxy.id}"
+            )
+        )
+    assert (await stores.proxies.get(proxy.id)).endpoint.password == HAND_PASSWORD
+    assert [p.endpoint.password for p in await stores.proxies.list()] == [HAND_PASSWORD]
+
+
 async def test_the_operator_guide_statements_work_and_the_pool_sees_them(stores: Stores) -> None:
     engine = engine_of(stores)
     first = await stores.proxies.add(make_proxy(label="first"))
