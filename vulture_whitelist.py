@@ -14,6 +14,8 @@ revision, down_revision, branch_labels, depends_on  # migrations/versions/*.py
 downgrade  # migrations/versions/*.py
 # SQLAlchemy TypeDecorator hooks (adapters/persistence/tables.py)
 _.impl, _.cache_ok, _.load_dialect_impl, _.process_bind_param, _.process_result_value
+# SQLAlchemy FunctionElement and its @compiles hook (adapters/persistence/tables.py UtcNow)
+_.inherit_cache, _utc_now_default
 # asyncio.Protocol callbacks (adapters/redis/pipelined.py)
 _.connection_made, _.data_received, _.connection_lost
 # uvicorn's app factory, named as a string (entrypoints/cli/main.py APP_FACTORY)

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from aigateway.adapters.crypto import CredentialCipher
 from aigateway.adapters.persistence.engine import create_engine
 from aigateway.adapters.persistence.migrate import upgrade_to_head
+from aigateway.adapters.persistence.proxies import SqlProxyRepository
 from aigateway.adapters.persistence.repositories import (
     SqlAccountRepository,
     SqlClientKeyRepository,
@@ -34,6 +35,7 @@ from aigateway.application.ports.repositories import (
     AccountRepository,
     ClientKeyRepository,
     ProviderRepository,
+    ProxyRepository,
     SettingsStore,
 )
 from aigateway.application.ports.unit_of_work import CatalogChanged, UnitOfWorkFactory
@@ -42,6 +44,7 @@ from tests.doubles.repositories import (
     InMemoryAccountRepository,
     InMemoryClientKeyRepository,
     InMemoryProviderRepository,
+    InMemoryProxyRepository,
     InMemoryRequestLogSink,
     InMemorySettingsStore,
     InMemoryUnitsOfWork,
@@ -71,6 +74,7 @@ class Stores:
     keys: ClientKeyRepository
     settings: SettingsStore
     logs: RequestLogSink
+    proxies: ProxyRepository
     units_of_work: Callable[[CatalogChanged], UnitOfWorkFactory]  # given the changed hook
     engine: AsyncEngine | None = None
     url: str | None = None
@@ -118,14 +122,20 @@ async def stores(backend: Backend, cipher: CredentialCipher) -> AsyncIterator[St
         memory_providers = InMemoryProviderRepository()
         memory_accounts = InMemoryAccountRepository(memory_providers)
         memory_keys = InMemoryClientKeyRepository()
+        memory_proxies = InMemoryProxyRepository(memory_accounts)
         yield Stores(
             providers=memory_providers,
             accounts=memory_accounts,
             keys=memory_keys,
             settings=InMemorySettingsStore(),
             logs=InMemoryRequestLogSink(),
+            proxies=memory_proxies,
             units_of_work=partial(
-                InMemoryUnitsOfWork, memory_providers, memory_accounts, memory_keys
+                InMemoryUnitsOfWork,
+                memory_providers,
+                memory_accounts,
+                memory_keys,
+                proxies=memory_proxies,
             ),
         )
         return
@@ -141,6 +151,7 @@ async def stores(backend: Backend, cipher: CredentialCipher) -> AsyncIterator[St
             keys=SqlClientKeyRepository(engine),
             settings=SqlSettingsStore(engine),
             logs=SqlRequestLogSink(engine),
+            proxies=SqlProxyRepository(engine, cipher),
             units_of_work=lambda changed: partial(SqlUnitOfWork, engine, cipher, changed),
             engine=engine,
             url=backend.url,

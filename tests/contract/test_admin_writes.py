@@ -22,6 +22,7 @@ from aigateway.application.use_cases.admin import (
     NewAccount,
 )
 from aigateway.application.use_cases.catalog import CatalogCache
+from aigateway.domain.proxies import Proxy, parse_proxy_url
 from tests.contract.conftest import SQL_BACKENDS, Stores
 from tests.contract.test_repositories import make_provider
 
@@ -143,9 +144,10 @@ async def test_a_failed_unit_of_work_rolls_back_and_announces_nothing(world: Wor
 
 async def test_concurrent_patches_of_one_account_keep_both_changes(world: World) -> None:
     account = await world.new_account("sk-patched-01")
+    proxy = await world.stores.proxies.add(Proxy(id=0, endpoint=parse_proxy_url("http://p:3128")))
     await asyncio.gather(
         *(world.admin.update(account.id, AccountPatch(label="renamed")) for _ in range(3)),
-        *(world.admin.update(account.id, AccountPatch(proxy_id=42)) for _ in range(3)),
+        *(world.admin.update(account.id, AccountPatch(proxy_id=proxy.id)) for _ in range(3)),
     )
     now = await world.admin.get(account.id)
-    assert (now.label, now.proxy_id) == ("renamed", 42)
+    assert (now.label, now.proxy_id) == ("renamed", proxy.id)

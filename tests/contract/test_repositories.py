@@ -15,6 +15,7 @@ from aigateway.application.ports.repositories import Conflict, NotFound, Unreada
 from aigateway.domain.accounts import Account, credential_from_auth_data
 from aigateway.domain.client_keys import ClientKey, hash_key, key_prefix
 from aigateway.domain.providers import Provider, ProviderKind
+from aigateway.domain.proxies import Proxy, parse_proxy_url
 from aigateway.domain.request_log import RequestLogEntry
 from tests.contract.conftest import SQL_BACKENDS, Stores
 
@@ -42,7 +43,6 @@ def make_account(provider_id: str = "acme", **changes: object) -> Account:
         label="primary",
         credential=credential_from_auth_data({"api_key": API_KEY}),
         expires_at=T0 + timedelta(days=30),
-        proxy_id=7,
     )
     return msgspec.structs.replace(account, **changes)
 
@@ -148,19 +148,21 @@ async def test_provider_with_accounts_cannot_be_deleted(stores: Stores) -> None:
 
 async def test_account_round_trip(stores: Stores) -> None:
     await stores.providers.add(make_provider())
+    proxy = await stores.proxies.add(Proxy(id=0, endpoint=parse_proxy_url("http://10.0.0.7:3128")))
     account = make_account(
         credential=credential_from_auth_data(
             {"access_token": "at-1", "refresh_token": "rt-1", "project_id": "p-9"}
         ),
         disabled_reason="quota",
         is_active=False,
+        proxy_id=proxy.id,
     )
     added = await stores.accounts.add(account)
     assert added.credential == account.credential
     assert added.credential.data["project_id"] == "p-9"
     assert (added.label, added.proxy_id, added.is_active, added.disabled_reason) == (
         "primary",
-        7,
+        proxy.id,
         False,
         "quota",
     )
@@ -171,7 +173,8 @@ async def test_account_round_trip(stores: Stores) -> None:
 
 async def test_account_update_replaces_credential_and_keeps_usage(stores: Stores) -> None:
     await stores.providers.add(make_provider())
-    added = await stores.accounts.add(make_account())
+    proxy = await stores.proxies.add(Proxy(id=0, endpoint=parse_proxy_url("http://10.0.0.7:3128")))
+    added = await stores.accounts.add(make_account(proxy_id=proxy.id))
     await stores.accounts.record_usage({added.id: (3, T0)})
     new_credential = credential_from_auth_data({"api_key": "sk-new-key-abcdefghijkl"})
     changed = msgspec.structs.replace(

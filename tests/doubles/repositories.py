@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Self, TypeVar
@@ -13,11 +13,12 @@ from typing import Self, TypeVar
 import msgspec
 
 from aigateway.adapters.persistence.tables import MAX_DISABLED_REASON
-from aigateway.application.ports.repositories import Conflict, NotFound, SkippedRow
+from aigateway.application.ports.repositories import Conflict, NotFound, Placement, SkippedRow
 from aigateway.application.ports.unit_of_work import CatalogChanged
 from aigateway.domain.accounts import Account
 from aigateway.domain.client_keys import ClientKey
 from aigateway.domain.providers import Provider
+from aigateway.domain.proxies import Proxy
 from aigateway.domain.request_log import RequestLogEntry
 
 S = TypeVar("S", bound=msgspec.Struct)
@@ -92,6 +93,7 @@ class InMemoryAccountRepository:
     def __init__(self, providers: InMemoryProviderRepository) -> None:
         self._providers = providers
         self._rows: dict[str, Account] = {}
+        self._proxies: InMemoryProxyRepository | None = None  # linked by the proxies
         providers._accounts = self
 
     def references(self, provider_id: str) -> bool:
@@ -118,6 +120,7 @@ class InMemoryAccountRepository:
 
     async def add(self, account: Account) -> Account:
         self._require_provider(account.provider_id)
+        self._require_proxies([account.proxy_id])
         if account.id in self._rows:
             raise Conflict(f"account {account.id!r} already exists")
         stored = msgspec.structs.replace(
@@ -133,6 +136,7 @@ class InMemoryAccountRepository:
     async def update(self, account: Account) -> Account:
         """Replace the account's settings and credential; usage counters are left alone."""
         self._require_provider(account.provider_id)
+        self._require_proxies([account.proxy_id])
         current = self._find(account.id)
         stored = msgspec.structs.replace(
             _copy(account),
@@ -176,6 +180,26 @@ class InMemoryAccountRepository:
                 last_used_at=at if last is None or (at is not None and at > last) else last,
             )
 
+    async def placements(self) -> Sequence[Placement]:
+        rows = sorted(self._rows.values(), key=lambda a: (a.created_at or _now(), a.id))
+        return [Placement(a.id, a.provider_id, a.proxy_id, a.is_active) for a in rows]
+
+    async def assign_proxies(self, assignments: Mapping[str, int | None]) -> int:
+        self._require_proxies(assignments.values())
+        changed = 0
+        for account_id, proxy_id in assignments.items():
+            current = self._rows.get(account_id)
+            if current is not None and current.proxy_id != proxy_id:
+                self._rows[account_id] = msgspec.structs.replace(current, proxy_id=proxy_id)
+                changed += 1
+        return changed
+
+    def unassign(self, proxy_id: int) -> None:
+        """A deleted proxy's accounts keep no proxy (the SQL foreign key's ON DELETE SET NULL)."""
+        for account_id, account in list(self._rows.items()):
+            if account.proxy_id == proxy_id:
+                self._rows[account_id] = msgspec.structs.replace(account, proxy_id=None)
+
     def _find(self, account_id: str) -> Account:
         try:
             return self._rows[account_id]
@@ -185,6 +209,104 @@ class InMemoryAccountRepository:
     def _require_provider(self, provider_id: str) -> None:
         if provider_id not in self._providers:
             raise Conflict(f"unknown provider {provider_id!r}")
+
+    def _require_proxies(self, proxy_ids: Iterable[int | None]) -> None:
+        """Only once a proxy repository is linked (`InMemoryProxyRepository(accounts)`)."""
+        if self._proxies is None:
+            return
+        missing = {p for p in proxy_ids if p is not None and p not in self._proxies._rows}
+        if missing:
+            raise Conflict(f"unknown proxy {min(missing)}")
+
+
+class InMemoryProxyRepository:
+    """The proxy pool; linked to `accounts`, a proxy id they name must exist and deleting a
+    proxy unassigns its accounts (as the SQL foreign key does). Ids are never reused."""
+
+    def __init__(self, accounts: InMemoryAccountRepository | None = None) -> None:
+        self._rows: dict[int, Proxy] = {}
+        self._last_id = 0
+        self._accounts = accounts
+        if accounts is not None:
+            accounts._proxies = self
+
+    @classmethod
+    def of(cls, accounts: InMemoryAccountRepository) -> InMemoryProxyRepository:
+        """The proxies linked to `accounts`, linked now when there are none yet."""
+        return accounts._proxies if accounts._proxies is not None else cls(accounts)
+
+    async def list(self, *, for_update: bool = False) -> Sequence[Proxy]:
+        return [_copy(self._rows[key]) for key in sorted(self._rows)]
+
+    async def get(self, proxy_id: int) -> Proxy:
+        return _copy(self._find(proxy_id))
+
+    async def add(self, proxy: Proxy) -> Proxy:
+        self._last_id += 1
+        now = _now()
+        stored = msgspec.structs.replace(
+            _copy(proxy),
+            id=self._last_id,
+            last_checked_at=_utc(proxy.last_checked_at),
+            marked_down_at=_utc(proxy.marked_down_at),
+            created_at=_utc(proxy.created_at) or now,
+            updated_at=now,
+        )
+        self._rows[stored.id] = stored
+        return _copy(stored)
+
+    async def update(self, proxy: Proxy) -> Proxy:
+        current = self._find(proxy.id)
+        stored = msgspec.structs.replace(
+            current,
+            endpoint=proxy.endpoint,
+            label=proxy.label,
+            is_active=proxy.is_active,
+            max_accounts=proxy.max_accounts,
+            priority=proxy.priority,
+            providers=tuple(proxy.providers),
+            updated_at=_now(),
+        )
+        self._rows[proxy.id] = stored
+        return _copy(stored)
+
+    async def delete(self, proxy_id: int) -> None:
+        self._find(proxy_id)
+        del self._rows[proxy_id]
+        if self._accounts is not None:
+            self._accounts.unassign(proxy_id)
+
+    async def record_health(self, proxy: Proxy) -> bool:
+        current = self._find(proxy.id)
+        self._rows[proxy.id] = msgspec.structs.replace(
+            current,
+            health=proxy.health,
+            consecutive_failures=proxy.consecutive_failures,
+            latency_ms=proxy.latency_ms,
+            last_checked_at=_utc(proxy.last_checked_at),
+            marked_down_at=_utc(proxy.marked_down_at),
+        )
+        return current.health != proxy.health
+
+    def catalog_view(self) -> dict[int, Proxy]:
+        """The rows as the catalog sees them: without the fields that every health check
+        rewrites (a change there alone is no catalog change; see `record_health`)."""
+        return {
+            key: msgspec.structs.replace(
+                row,
+                consecutive_failures=0,
+                latency_ms=None,
+                last_checked_at=None,
+                marked_down_at=None,
+            )
+            for key, row in self._rows.items()
+        }
+
+    def _find(self, proxy_id: int) -> Proxy:
+        try:
+            return self._rows[proxy_id]
+        except KeyError:
+            raise NotFound(f"proxy {proxy_id} not found") from None
 
 
 class InMemoryClientKeyRepository:
@@ -252,7 +374,8 @@ class InMemoryRequestLogSink:
 
 class InMemoryUnitOfWork:
     """The UnitOfWork port over the in-memory repositories, one at a time (like SQLite's
-    write lock): an exception restores the rows; a commit that changed a row calls the hook."""
+    write lock): an exception restores the rows; a commit that changed a row calls the hook
+    (for proxies: a change other than the health-check bookkeeping, see `catalog_view`)."""
 
     def __init__(
         self,
@@ -261,20 +384,34 @@ class InMemoryUnitOfWork:
         keys: InMemoryClientKeyRepository,
         catalog_changed: CatalogChanged,
         lock: asyncio.Lock,
+        proxies: InMemoryProxyRepository | None = None,
     ) -> None:
         self.providers = providers
         self.accounts = accounts
         self.keys = keys
+        self.proxies = proxies if proxies is not None else InMemoryProxyRepository.of(accounts)
         self._catalog_changed = catalog_changed
         self._lock = lock
         self._before = self._rows()
+        self._seen = self._catalog()
 
-    def _rows(self) -> tuple[dict[str, Provider], dict[str, Account], dict[str, ClientKey]]:
-        return (dict(self.providers._rows), dict(self.accounts._rows), dict(self.keys._rows))
+    def _rows(
+        self,
+    ) -> tuple[dict[str, Provider], dict[str, Account], dict[str, ClientKey], dict[int, Proxy]]:
+        return (
+            dict(self.providers._rows),
+            dict(self.accounts._rows),
+            dict(self.keys._rows),
+            dict(self.proxies._rows),
+        )
+
+    def _catalog(self) -> tuple[object, ...]:
+        return (*self._rows()[:3], self.proxies.catalog_view())
 
     async def __aenter__(self) -> Self:
         await self._lock.acquire()
         self._before = self._rows()
+        self._seen = self._catalog()
         return self
 
     async def __aexit__(
@@ -283,16 +420,22 @@ class InMemoryUnitOfWork:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        changed = self._rows() != self._before
+        changed = self._catalog() != self._seen
         if exc_type is not None:
-            self.providers._rows, self.accounts._rows, self.keys._rows = self._before
+            (
+                self.providers._rows,
+                self.accounts._rows,
+                self.keys._rows,
+                self.proxies._rows,
+            ) = self._before
         self._lock.release()
         if exc_type is None and changed:
             await self._catalog_changed()
 
 
 class InMemoryUnitsOfWork:
-    """A UnitOfWorkFactory for the in-memory repositories."""
+    """A UnitOfWorkFactory for the in-memory repositories (`proxies`: the ones linked to
+    `accounts`, linked now when there are none)."""
 
     def __init__(
         self,
@@ -300,9 +443,11 @@ class InMemoryUnitsOfWork:
         accounts: InMemoryAccountRepository,
         keys: InMemoryClientKeyRepository,
         catalog_changed: CatalogChanged,
+        proxies: InMemoryProxyRepository | None = None,
     ) -> None:
         self._parts = (providers, accounts, keys, catalog_changed)
+        self._proxies = proxies if proxies is not None else InMemoryProxyRepository.of(accounts)
         self._lock = asyncio.Lock()
 
     def __call__(self) -> InMemoryUnitOfWork:
-        return InMemoryUnitOfWork(*self._parts, self._lock)
+        return InMemoryUnitOfWork(*self._parts, self._lock, self._proxies)

@@ -1,4 +1,5 @@
-"""SQLAlchemy implementations of the persistence ports (the request-log sink: request_logs.py).
+"""SQLAlchemy implementations of the persistence ports (the request-log sink: request_logs.py,
+the proxy pool: proxies.py).
 
 Every call uses one short transaction (`AsyncEngine.begin()`), or the transaction of the
 unit of work the repository is bound to (`SqlTransaction`); no connection is held across
@@ -10,7 +11,7 @@ credentials are stored encrypted only.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -41,9 +42,16 @@ from aigateway.adapters.persistence.tables import (
     accounts,
     api_keys,
     providers,
+    proxy_pool,
     system_settings,
 )
-from aigateway.application.ports.repositories import Conflict, NotFound, SkippedRow, Unreadable
+from aigateway.application.ports.repositories import (
+    Conflict,
+    NotFound,
+    Placement,
+    SkippedRow,
+    Unreadable,
+)
 from aigateway.domain.accounts import Account, AuthType, Credential
 from aigateway.domain.client_keys import ClientKey
 from aigateway.domain.providers import Provider, ProviderKind
@@ -232,6 +240,7 @@ class SqlAccountRepository(_SqlStore):
         }
         async with self._write(f"account {account.id!r} already exists") as conn:
             await _require_provider(conn, account.provider_id)
+            await _require_proxies(conn, [account.proxy_id])
             await conn.execute(insert(accounts).values(values))
             return await self._get(conn, account.id)
 
@@ -240,6 +249,7 @@ class SqlAccountRepository(_SqlStore):
         values = self._values(account) | {"updated_at": _now()}
         async with self._write(f"account {account.id!r} cannot be updated") as conn:
             await _require_provider(conn, account.provider_id)
+            await _require_proxies(conn, [account.proxy_id])
             await conn.execute(update(accounts).where(accounts.c.id == account.id).values(values))
             return await self._get(conn, account.id)
 
@@ -284,6 +294,36 @@ class SqlAccountRepository(_SqlStore):
         ]
         async with self._write() as conn:
             await conn.execute(statement, params)
+
+    async def placements(self) -> Sequence[Placement]:
+        """Read without the credentials, so accounts that cannot be decrypted are included."""
+        columns = (accounts.c.id, accounts.c.provider_id, accounts.c.proxy_id, accounts.c.is_active)
+        query = select(*columns).order_by(accounts.c.created_at, accounts.c.id)
+        async with self._read() as conn:
+            rows = (await conn.execute(query)).all()
+        return [Placement(r.id, r.provider_id, r.proxy_id, bool(r.is_active)) for r in rows]
+
+    async def assign_proxies(self, assignments: Mapping[str, int | None]) -> int:
+        """One UPDATE per target proxy (and per 500 accounts); only rows whose proxy_id differs
+        are written and counted. Conflict when a target proxy does not exist."""
+        by_proxy: dict[int | None, list[str]] = {}
+        for account_id, proxy_id in sorted(assignments.items()):
+            by_proxy.setdefault(proxy_id, []).append(account_id)
+        changed = 0
+        async with self._write(changes=False) as conn:
+            await _require_proxies(conn, by_proxy)
+            for proxy_id, ids in by_proxy.items():
+                for start in range(0, len(ids), 500):
+                    statement = (
+                        update(accounts)
+                        .where(accounts.c.id.in_(ids[start : start + 500]))
+                        .where(accounts.c.proxy_id.is_distinct_from(proxy_id))
+                        .values(proxy_id=proxy_id)
+                    )
+                    changed += (await conn.execute(statement)).rowcount
+        if changed and self._tx is not None:
+            self._tx.changed = True
+        return changed
 
     def _values(self, account: Account) -> dict[str, Any]:
         credential = account.credential
@@ -344,6 +384,16 @@ async def _require_provider(conn: AsyncConnection, provider_id: str) -> None:
     found = await conn.scalar(select(providers.c.id).where(providers.c.id == provider_id))
     if found is None:
         raise Conflict(f"unknown provider {provider_id!r}")
+
+
+async def _require_proxies(conn: AsyncConnection, proxy_ids: Iterable[int | None]) -> None:
+    wanted = {proxy_id for proxy_id in proxy_ids if proxy_id is not None}
+    if not wanted:
+        return
+    query = select(proxy_pool.c.id).where(proxy_pool.c.id.in_(wanted))
+    missing = wanted - set((await conn.scalars(query)).all())
+    if missing:
+        raise Conflict(f"unknown proxy {min(missing)}")
 
 
 class SqlClientKeyRepository(_SqlStore):

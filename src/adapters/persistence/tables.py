@@ -15,6 +15,7 @@ from sqlalchemy import (
     Column,
     DateTime,
     Dialect,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -28,6 +29,9 @@ from sqlalchemy import (
     true,
 )
 from sqlalchemy.dialects import mysql
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import CHAR, TypeEngine
 
 MYSQL_TABLE_OPTIONS: dict[str, Any] = {"mysql_engine": "InnoDB", "mysql_charset": "utf8mb4"}
@@ -60,6 +64,22 @@ class UtcDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+class UtcNow(FunctionElement[datetime]):
+    """The database's clock in UTC, as a column default for rows written by hand in SQL (naive
+    UTC like every stored datetime; MariaDB's CURRENT_TIMESTAMP would be the session's time
+    zone)."""
+
+    type = DateTime()
+    inherit_cache = True
+
+
+@compiles(UtcNow)
+def _utc_now_default(_element: UtcNow, compiler: SQLCompiler, **_kw: Any) -> str:
+    if compiler.dialect.name in {"mysql", "mariadb"}:
+        return "(UTC_TIMESTAMP(6))"
+    return "CURRENT_TIMESTAMP"  # SQLite's is UTC
+
+
 metadata = MetaData(
     naming_convention={
         "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -84,6 +104,35 @@ providers = Table(
     **MYSQL_TABLE_OPTIONS,
 )
 
+# The outbound proxies. Operators read and switch them in SQL by hand (`SELECT * FROM proxy_pool
+# WHERE is_active = true`, `UPDATE proxy_pool SET is_active = false WHERE id = 1`): `url` holds
+# the URL without its password (scheme://[user@]host:port), the password is in
+# `password_encrypted` (the credential cipher's ciphertext, bound to the row id). Every column
+# but `url` and `protocol` has a default, so that a hand-written INSERT works.
+proxy_pool = Table(
+    "proxy_pool",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("url", String(2048), nullable=False),
+    Column("password_encrypted", Text, nullable=True),
+    Column("protocol", String(10), nullable=False),
+    Column("label", String(100), nullable=False, server_default=""),
+    Column("is_active", Boolean, nullable=False, server_default=true()),
+    Column("max_accounts", Integer, nullable=False, server_default=text("0")),
+    Column("priority", Integer, nullable=False, server_default=text("0")),
+    Column("providers", JSON, nullable=True),  # provider ids; NULL: every provider
+    Column("health_status", String(16), nullable=False, server_default="unknown"),
+    Column("consecutive_failures", Integer, nullable=False, server_default=text("0")),
+    Column("latency_ms", Float, nullable=True),
+    Column("last_checked_at", UtcDateTime, nullable=True),
+    Column("marked_down_at", UtcDateTime, nullable=True),
+    Column("created_at", UtcDateTime, nullable=False, server_default=UtcNow()),
+    Column("updated_at", UtcDateTime, nullable=False, server_default=UtcNow()),
+    Index("idx_proxy_pool_is_active", "is_active"),
+    sqlite_autoincrement=True,  # ids are never reused (request logs keep naming old ones)
+    **MYSQL_TABLE_OPTIONS,
+)
+
 accounts = Table(
     "accounts",
     metadata,
@@ -104,12 +153,13 @@ accounts = Table(
     Column("disabled_reason", String(MAX_DISABLED_REASON), nullable=True),
     Column("last_used_at", UtcDateTime, nullable=True),
     Column("usage_count", BigInteger, nullable=False, server_default=text("0")),
-    Column("proxy_id", Integer, nullable=True),
+    Column("proxy_id", Integer, ForeignKey("proxy_pool.id", ondelete="SET NULL"), nullable=True),
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
     Index("idx_accounts_provider_active", "provider_id", "is_active"),
     Index("idx_accounts_expires_at", "expires_at"),
     Index("idx_accounts_label", "label"),
+    Index("idx_accounts_proxy_id", "proxy_id"),
     **MYSQL_TABLE_OPTIONS,
 )
 

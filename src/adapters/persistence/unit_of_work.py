@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from aigateway.adapters.crypto import CredentialCipher
 from aigateway.adapters.persistence.engine import unavailable_on_connection_errors
+from aigateway.adapters.persistence.proxies import SqlProxyRepository
 from aigateway.adapters.persistence.repositories import (
     SqlAccountRepository,
     SqlClientKeyRepository,
@@ -31,6 +32,7 @@ class SqlUnitOfWork:
     providers: SqlProviderRepository
     accounts: SqlAccountRepository
     keys: SqlClientKeyRepository
+    proxies: SqlProxyRepository
 
     def __init__(
         self, engine: AsyncEngine, cipher: CredentialCipher, catalog_changed: CatalogChanged
@@ -54,6 +56,7 @@ class SqlUnitOfWork:
         self.providers = SqlProviderRepository(self._engine, tx)
         self.accounts = SqlAccountRepository(self._engine, self._cipher, tx)
         self.keys = SqlClientKeyRepository(self._engine, tx)
+        self.proxies = SqlProxyRepository(self._engine, self._cipher, tx)
         return self
 
     async def __aexit__(
