@@ -4,7 +4,7 @@ transport in place of the network."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -34,16 +34,18 @@ from aigateway.application.use_cases.catalog import CatalogCache
 from aigateway.application.use_cases.chat_request import InboundChat
 from aigateway.application.use_cases.notices import OperatorNotices
 from aigateway.application.use_cases.proxy_chat import ProxyChat
+from aigateway.application.use_cases.proxy_health import ProxyMonitor
 from aigateway.application.use_cases.request_log import RequestLogQueue
 from aigateway.domain.accounts import Account
 from aigateway.domain.errors import NetworkErrorKind
 from aigateway.domain.llm import WireFormat
 from aigateway.domain.providers import Provider, ProviderKind
-from aigateway.domain.proxies import Route
+from aigateway.domain.proxies import HealthPolicy, Route
 from tests.doubles.repositories import (
     InMemoryAccountRepository,
     InMemoryClientKeyRepository,
     InMemoryProviderRepository,
+    InMemoryProxyRepository,
     InMemoryRequestLogSink,
     InMemoryUnitsOfWork,
 )
@@ -133,6 +135,9 @@ class ScriptedTransport:
         self.unreachable = False
         self.fail_mid_stream = False
         self.responses: list[ScriptedResponse] = []
+        self.dead_proxies: set[int] = set()  # calls through these proxies cannot connect
+        self.probes: list[Route] = []
+        self.kept: list[list[Route]] = []  # the routes of each `retire`
         self.script: dict[str, str | list[bytes] | tuple[int, bytes, dict[str, str]]] = {}
         # runs while a request is with the upstream, before its answer (e.g. an admin write)
         self.before_answer: Callable[[UpstreamRequest], Awaitable[None]] | None = None
@@ -143,6 +148,8 @@ class ScriptedTransport:
             await self.before_answer(request)
         key = request.headers.get("x-api-key") or request.headers["Authorization"][7:]
         self.keys.append(key)
+        if request.route.proxy_id in self.dead_proxies:
+            raise UpstreamUnavailable("cannot reach proxy", NetworkErrorKind.PROXY)
         plan = self.script.get(key)
         if self.unreachable or plan == "unreachable":
             raise UpstreamUnavailable("cannot connect", NetworkErrorKind.CONNECT)
@@ -170,6 +177,15 @@ class ScriptedTransport:
         response.fail_mid_stream = self.fail_mid_stream
         self.responses.append(response)
         return response
+
+    async def probe(self, route: Route, url: str, timeout_s: float) -> int:
+        self.probes.append(route)
+        if route.proxy_id in self.dead_proxies:
+            raise UpstreamUnavailable("cannot reach proxy", NetworkErrorKind.PROXY)
+        return 204
+
+    async def retire(self, keep: Collection[Route]) -> None:
+        self.kept.append(list(keep))
 
     async def aclose(self) -> None:
         pass
@@ -253,10 +269,16 @@ class World:
             ]
         )
         self.accounts = InMemoryAccountRepository(self.providers)
+        self.proxies = InMemoryProxyRepository(self.accounts)
         self.keys = InMemoryClientKeyRepository()
         self.sink = InMemoryRequestLogSink()
         self.catalog = CatalogCache(
-            self.providers, self.accounts, self.keys, InMemoryConfigVersion(), self.clock
+            self.providers,
+            self.accounts,
+            self.keys,
+            InMemoryConfigVersion(),
+            self.clock,
+            proxies=self.proxies,
         )
         self.uow = InMemoryUnitsOfWork(
             self.providers, self.accounts, self.keys, CatalogAnnouncer(self.catalog)
@@ -285,6 +307,17 @@ class World:
             self.catalog.route_for,
         )
         self.disabled: list[tuple[Account, str]] = []
+        self.monitor = ProxyMonitor(
+            self.catalog,
+            self.uow,
+            self.upstream,
+            self.clock,
+            self.notices,
+            policy=HealthPolicy(failure_threshold=3, recovery=timedelta(minutes=5)),
+            check_url="http://check.example/204",
+            check_timeout_s=5,
+            interval_s=60,
+        )
         self.proxy = ProxyChat(
             self.catalog,
             self.rotation,
@@ -293,6 +326,7 @@ class World:
             self.clock,
             disable_account=lambda account, reason: self.disabled.append((account, reason)),
             access_tokens=self.tokens,
+            proxy_health=self.monitor,
         )
 
     async def add_accounts(self, *keys: str, provider_id: str = "openai") -> None:

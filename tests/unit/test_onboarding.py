@@ -18,9 +18,10 @@ from aigateway.application.use_cases.admin_failures import AdminActionFailed
 from aigateway.application.use_cases.onboarding import Onboarding
 from aigateway.domain.pkce import challenge_of
 from aigateway.domain.providers import Provider, ProviderKind
-from aigateway.domain.proxies import NoRoute, Route
+from aigateway.domain.proxies import NoRoute, Proxy, Route
 from tests.doubles.repositories import (
     InMemoryAccountRepository,
+    InMemoryProxyRepository,
     InMemoryClientKeyRepository,
     InMemoryProviderRepository,
     InMemoryUnitsOfWork,
@@ -73,15 +74,20 @@ class Tokens:
 
 
 class Egress:
-    """New accounts get proxy 7; `none` says no proxy can take one."""
+    """New accounts get the pool's one proxy; `none` says no proxy can take one."""
 
-    def __init__(self) -> None:
+    def __init__(self, proxies: InMemoryProxyRepository) -> None:
         self.none = False
+        self.proxies = proxies
+        self.route: Route | None = None
 
     async def for_new_account(self, provider_id: str) -> tuple[int | None, Route | NoRoute]:
         if self.none:
             return None, NoRoute("every proxy is full")
-        return VIA.proxy_id, VIA
+        if self.route is None:
+            proxy = await self.proxies.add(Proxy(id=0, endpoint=VIA.endpoint))
+            self.route = Route(proxy.id, proxy.endpoint)
+        return self.route.proxy_id, self.route
 
 
 class Identity:
@@ -124,7 +130,7 @@ class World:
         self.identity = Identity()
         self.discovery = Discovery()
         self.rotation = InMemoryRotation()
-        self.egress = Egress()
+        self.egress = Egress(InMemoryProxyRepository.of(self.accounts))
 
         async def changed() -> None:
             return None
@@ -328,4 +334,26 @@ async def test_failures_are_clear_and_create_nothing(breakage: str, status: int,
     failure = await refused(world.onboarding.finish_redirect("c", state, None), status, "")
     assert failure.code == code
     assert "access-" not in failure.message and "refresh-" not in failure.message
+    assert await world.accounts.list() == []
+
+
+async def test_the_login_leaves_through_the_proxy_the_new_account_gets() -> None:
+    world = World()
+    state, _ = await world.start()
+    account = await world.onboarding.finish_redirect("c", state, None)
+    route = world.egress.route
+    assert route is not None and not route.direct
+    (exchange,) = world.tokens.exchanged
+    assert exchange["route"] == route  # the code exchange
+    assert world.identity.routes == [route]  # the e-mail
+    assert world.discovery.routes == [route]  # the Cloud Code project
+    assert account.proxy_id == route.proxy_id
+
+
+async def test_no_proxy_for_a_new_account_refuses_the_login_before_any_call() -> None:
+    world = World()
+    world.egress.none = True
+    state, _ = await world.start()
+    await refused(world.onboarding.finish_redirect("c", state, None), 503, "every proxy is full")
+    assert world.tokens.exchanged == [] and world.identity.routes == []
     assert await world.accounts.list() == []

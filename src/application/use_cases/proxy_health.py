@@ -89,7 +89,7 @@ class ProxyMonitor:
         )
         self._catalog.mark_proxy(down)
         self._note(down)
-        task = asyncio.ensure_future(self._store(down))
+        task = asyncio.ensure_future(self._store_down(down))
         self._writes.add(task)
         task.add_done_callback(self._writes.discard)
 
@@ -128,33 +128,64 @@ class ProxyMonitor:
         await self._upstream.retire([Route(p.id, p.endpoint) for p in catalog.proxies.values()])
 
     async def check(self, proxy: Proxy) -> Proxy:
-        """Fetch the check URL through `proxy`; store and apply the outcome."""
+        """Fetch the check URL through `proxy`; store and apply the outcome (counted on the
+        stored row, so the checks of every process add up)."""
         started = self._clock.monotonic()
         route = Route(proxy.id, proxy.endpoint)
         try:
             await self._upstream.probe(route, self._check_url, self._check_timeout_s)
         except UpstreamUnavailable as exc:
-            checked = after_failure(proxy, self._clock.now(), self._policy)
             log.info("proxy %s check failed: %s", proxy.id, exc)
+            latency_ms = None
         else:
             latency_ms = (self._clock.monotonic() - started) * 1000
-            checked = after_success(proxy, latency_ms, self._clock.now(), self._policy)
             self._failures.pop(proxy.id, None)
+        checked = await self._store(proxy, latency_ms)
         if checked.health is not proxy.health:
             log.warning("proxy %s is %s", proxy.id, checked.health.value)
             self._catalog.mark_proxy(checked)
         self._note(checked)
-        await self._store(checked)
         return checked
 
-    async def _store(self, proxy: Proxy) -> None:
+    async def _store(self, proxy: Proxy, latency_ms: float | None) -> Proxy:
+        """Apply a success (`latency_ms`) or a failure (None) to the stored row; the state
+        applied to `proxy` when the row cannot be read or written (the next check stores)."""
+        now = self._clock.now()
+
+        def outcome(current: Proxy) -> Proxy:
+            if latency_ms is None:
+                return after_failure(current, now, self._policy)
+            return after_success(current, latency_ms, now, self._policy)
+
         try:
             async with self._uow() as tx:
-                await tx.proxies.record_health(proxy)
+                checked = outcome(await tx.proxies.get(proxy.id))
+                await tx.proxies.record_health(checked)
+                return checked
         except NotFound:
-            return  # deleted meanwhile
-        except Exception as exc:  # the state applies here; the next check stores it again
+            return proxy  # deleted meanwhile
+        except Exception as exc:
             log.warning("proxy %s health not stored: %s: %s", proxy.id, type(exc).__name__, exc)
+            return outcome(proxy)
+
+    async def _store_down(self, down: Proxy) -> None:
+        try:
+            async with self._uow() as tx:
+                current = await tx.proxies.get(down.id)
+                failures = max(current.consecutive_failures, down.consecutive_failures)
+                await tx.proxies.record_health(
+                    msgspec.structs.replace(
+                        current,
+                        health=ProxyHealth.DOWN,
+                        consecutive_failures=failures,
+                        marked_down_at=down.marked_down_at,
+                        last_checked_at=down.last_checked_at,
+                    )
+                )
+        except NotFound:
+            return
+        except Exception as exc:  # applied here; a later failure or check stores it again
+            log.warning("proxy %s health not stored: %s: %s", down.id, type(exc).__name__, exc)
 
     def _note(self, proxy: Proxy) -> None:
         key = f"proxy:{proxy.id}"

@@ -25,6 +25,7 @@ from aigateway.adapters.memory.coordination import (
 )
 from aigateway.adapters.memory.signatures import InMemorySignatures
 from aigateway.adapters.persistence.engine import SqlPinger, create_engine
+from aigateway.adapters.persistence.proxies import SqlProxyRepository
 from aigateway.adapters.persistence.repositories import (
     SqlAccountRepository,
     SqlClientKeyRepository,
@@ -67,6 +68,7 @@ from aigateway.application.ports.repositories import (
     AccountRepository,
     ClientKeyRepository,
     ProviderRepository,
+    ProxyRepository,
     SettingsStore,
 )
 from aigateway.application.ports.signatures import ThoughtSignatures
@@ -176,6 +178,10 @@ class PersistenceProvider(Provider):
         return SqlClientKeyRepository(engine)
 
     @provide
+    def proxies(self, engine: AsyncEngine, cipher: CredentialCipher) -> ProxyRepository:
+        return SqlProxyRepository(engine, cipher)
+
+    @provide
     def settings_store(self, engine: AsyncEngine) -> SettingsStore:
         return SqlSettingsStore(engine)
 
@@ -274,6 +280,7 @@ class ApplicationProvider(Provider):
         providers: ProviderRepository,
         accounts: AccountRepository,
         keys: ClientKeyRepository,
+        proxies: ProxyRepository,
         version: ConfigVersion,
         clock: Clock,
         settings: Settings,
@@ -286,6 +293,8 @@ class ApplicationProvider(Provider):
             clock,
             ttl_s=settings.catalog.ttl_s,
             watch_interval_s=settings.catalog.watch_interval_s,
+            proxies=proxies,
+            egress=settings.proxy.direct_egress,
         )
 
     @provide
