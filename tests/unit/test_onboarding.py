@@ -21,9 +21,9 @@ from aigateway.domain.providers import Provider, ProviderKind
 from aigateway.domain.proxies import NoRoute, Proxy, Route
 from tests.doubles.repositories import (
     InMemoryAccountRepository,
-    InMemoryProxyRepository,
     InMemoryClientKeyRepository,
     InMemoryProviderRepository,
+    InMemoryProxyRepository,
     InMemoryUnitsOfWork,
 )
 from tests.doubles.routes import VIA
