@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import enum
 import ipaddress
+import string
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
@@ -91,12 +92,14 @@ def parse_proxy_url(url: str, protocol: str | None = None) -> ProxyEndpoint:
         if given is None:
             raise InvalidProxyUrl("url needs a scheme: http://, https://, socks5:// or socks5h://")
         url = f"{given.value}://{url}"
+    # a user name or password with / ? or # cut the URL short: say how to write them
+    hint = " (percent-encode / ? # @ in the user name or password)" if "@" in url else ""
     try:
         parts = urlsplit(url)
         port = parts.port
     except ValueError as exc:
         problem = "port" if "port" in str(exc).lower() else "syntax"
-        raise InvalidProxyUrl(f"url has an invalid {problem}") from None
+        raise InvalidProxyUrl(f"url has an invalid {problem}{hint}") from None
     scheme = _protocol(parts.scheme.lower(), what="url scheme")
     if given is not None and given is not scheme:
         raise InvalidProxyUrl(
@@ -108,7 +111,7 @@ def parse_proxy_url(url: str, protocol: str | None = None) -> ProxyEndpoint:
     if len(host) > 253 or not _valid_host(host):
         raise InvalidProxyUrl("url has an invalid host")
     if parts.path not in ("", "/") or parts.query or parts.fragment:
-        raise InvalidProxyUrl("url must be scheme://[user:password@]host:port, with no path")
+        raise InvalidProxyUrl(f"url must be scheme://[user:password@]host:port, with no path{hint}")
     if port is None:
         raise InvalidProxyUrl("url needs a port (scheme://host:port)")
     if not 1 <= port <= 65535:
@@ -129,19 +132,24 @@ def _protocol(value: str, what: str = "protocol") -> ProxyProtocol:
 
 
 def _valid_host(host: str) -> bool:
+    """An IP address, or an ASCII host name (international names in their xn-- form) whose
+    last label is not all digits (that would be a malformed IPv4 address)."""
     try:
         ipaddress.ip_address(host)
         return True
     except ValueError:
         pass
     labels = host.rstrip(".").split(".")
-    return all(
+    return not labels[-1].isdigit() and all(
         0 < len(label) <= 63
-        and all(c.isalnum() or c == "-" for c in label)
+        and all(c in _LABEL_CHARACTERS for c in label)
         and not label.startswith("-")
         and not label.endswith("-")
         for label in labels
     )
+
+
+_LABEL_CHARACTERS = frozenset(string.ascii_letters + string.digits + "-")
 
 
 class Proxy(msgspec.Struct, frozen=True, kw_only=True):
