@@ -257,6 +257,7 @@ class FakeAnthropic:
             body=body,
             headers=dict(request.headers),
             raw=raw,
+            peer=request.remote or "",
         )
         index = self._record(call)
         if self.on_call:

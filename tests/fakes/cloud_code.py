@@ -181,6 +181,8 @@ class CloudCall:
     body: Any
     raw: bytes
     query: str = ""
+    # the address the request came from: 127.0.0.1 direct, a proxy's egress IP through one
+    peer: str = field(default="", compare=False)
 
     @property
     def model(self) -> str:
@@ -319,6 +321,7 @@ class FakeCloudCode:
             body=body,
             raw=raw,
             query=request.query_string,
+            peer=request.remote or "",
         )
         with self._lock:
             self.calls.append(call)

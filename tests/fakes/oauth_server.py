@@ -53,6 +53,8 @@ class TokenCall:
     grant_type: str
     refresh_token: str | None
     fields: dict[str, Any]
+    # the address the request came from: 127.0.0.1 direct, a proxy's egress IP through one
+    peer: str = field(default="", compare=False)
 
 
 @dataclass
@@ -210,7 +212,13 @@ class FakeOAuth:
         refresh = fields.get("refresh_token")
         with self._lock:
             self.token_calls.append(
-                TokenCall(shape, grant, refresh if isinstance(refresh, str) else None, fields)
+                TokenCall(
+                    shape,
+                    grant,
+                    refresh if isinstance(refresh, str) else None,
+                    fields,
+                    peer=request.remote or "",
+                )
             )
         if self.delay_s:
             await asyncio.sleep(self.delay_s)

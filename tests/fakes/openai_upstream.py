@@ -42,6 +42,8 @@ class Call:
     # the request headers as received (names as sent) and the raw request body
     headers: dict[str, str] = field(default_factory=dict, compare=False)
     raw: bytes = field(default=b"", compare=False)
+    # the address the request came from: 127.0.0.1 direct, a proxy's egress IP through one
+    peer: str = field(default="", compare=False)
 
 
 class UpstreamServer:
@@ -290,6 +292,7 @@ class FakeOpenAI:
             body=body,
             headers=dict(request.headers),
             raw=raw,
+            peer=request.remote or "",
         )
         index = self._record(call)
         if self.on_call:

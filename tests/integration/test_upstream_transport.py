@@ -15,6 +15,7 @@ from aiohttp import web
 from aigateway.adapters.upstream.aiohttp_transport import MAX_BODY_BYTES, AiohttpUpstream
 from aigateway.application.ports.upstream import UpstreamRequest, UpstreamUnavailable
 from aigateway.domain.errors import NetworkErrorKind
+from aigateway.domain.proxies import DIRECT
 from tests.e2e.harness import free_port
 
 
@@ -44,7 +45,12 @@ async def slow_server() -> AsyncIterator[str]:
 
 def request(url: str, timeout_s: float, total_timeout_s: float | None = None) -> UpstreamRequest:
     return UpstreamRequest(
-        url=url, headers={}, body=b"{}", timeout_s=timeout_s, total_timeout_s=total_timeout_s
+        url=url,
+        headers={},
+        body=b"{}",
+        route=DIRECT,
+        timeout_s=timeout_s,
+        total_timeout_s=total_timeout_s,
     )
 
 
