@@ -16,7 +16,9 @@ from aigateway.adapters.oauth.token_endpoint import HttpTokenEndpoint
 from aigateway.adapters.upstream.aiohttp_transport import AiohttpUpstream
 from aigateway.application.ports.oauth import TokenEndpointError
 from aigateway.domain.errors import FailureAction, NetworkErrorKind, classify_token_refresh_error
+from aigateway.domain.proxies import DIRECT, Route, parse_proxy_url
 from tests.fakes.oauth_server import FakeOAuth, Shape, oauth_client, s256
+from tests.fakes.proxies import FakeProxy
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 SHAPES: list[Shape] = ["google", "anthropic"]
@@ -41,7 +43,7 @@ async def test_refresh_answers_a_fresh_access_token(
 ) -> None:
     fake.expires_in = 1800
     refresh = fake.issue_refresh_token("ada@example.com")
-    grant = await endpoint.refresh(oauth_client(fake, shape), refresh, NOW)
+    grant = await endpoint.refresh(oauth_client(fake, shape), refresh, NOW, DIRECT)
     assert fake.is_current(grant.access_token)
     assert grant.expires_at == NOW + timedelta(seconds=1800)
     assert grant.refresh_token is None  # no rotation by default
@@ -52,16 +54,34 @@ async def test_refresh_answers_a_fresh_access_token(
     assert grant.access_token not in repr(grant)
 
 
+@pytest.mark.parametrize("protocol", ["http", "socks5"])
+async def test_a_refresh_leaves_through_the_route_it_is_given(
+    fake: FakeOAuth, endpoint: HttpTokenEndpoint, protocol: str
+) -> None:
+    proxy = FakeProxy(protocol, username="gw", password="pw-1").start()
+    try:
+        route = Route(4, parse_proxy_url(proxy.url))
+        refresh = fake.issue_refresh_token()
+        grant = await endpoint.refresh(oauth_client(fake, "google"), refresh, NOW, route)
+        assert fake.is_current(grant.access_token)
+        await endpoint.refresh(oauth_client(fake, "google"), refresh, NOW, DIRECT)
+        first, second = fake.calls()
+        assert (first.peer, second.peer) == (proxy.egress_ip, "127.0.0.1")
+        assert len(proxy.connections()) == 1
+    finally:
+        proxy.close()
+
+
 @pytest.mark.parametrize("shape", SHAPES)
 async def test_a_rotated_refresh_token_is_answered(
     fake: FakeOAuth, endpoint: HttpTokenEndpoint, shape: Shape
 ) -> None:
     fake.rotate = True
     first = fake.issue_refresh_token()
-    grant = await endpoint.refresh(oauth_client(fake, shape), first, NOW)
+    grant = await endpoint.refresh(oauth_client(fake, shape), first, NOW, DIRECT)
     assert grant.refresh_token is not None
     assert grant.refresh_token != first
-    again = await endpoint.refresh(oauth_client(fake, shape), grant.refresh_token, NOW)
+    again = await endpoint.refresh(oauth_client(fake, shape), grant.refresh_token, NOW, DIRECT)
     assert again.refresh_token not in (None, first, grant.refresh_token)
 
 
@@ -95,6 +115,7 @@ async def test_code_exchange_with_pkce(
             redirect_uri=client.redirect_uri,
             state=state,
             now=NOW,
+            route=DIRECT,
         )
         assert grant.refresh_token is not None
         if shape == "google":
@@ -114,6 +135,7 @@ async def test_code_exchange_with_pkce(
             redirect_uri=client.redirect_uri,
             state=state,
             now=NOW,
+            route=DIRECT,
         )
     assert refused.value.status == 400
 
@@ -125,7 +147,7 @@ async def test_a_revoked_refresh_token_disables(
     refresh = fake.issue_refresh_token()
     fake.revoke(refresh)
     with pytest.raises(TokenEndpointError) as refused:
-        await endpoint.refresh(oauth_client(fake, shape), refresh, NOW)
+        await endpoint.refresh(oauth_client(fake, shape), refresh, NOW, DIRECT)
     error = refused.value
     assert error.status == 400
     assert refresh not in str(error)
@@ -138,7 +160,7 @@ async def test_google_needs_the_client_secret(fake: FakeOAuth, endpoint: HttpTok
     client = oauth_client(fake, "google")
     wrong = msgspec.structs.replace(client, client_secret="not-the-secret")
     with pytest.raises(TokenEndpointError) as refused:
-        await endpoint.refresh(wrong, fake.issue_refresh_token(), NOW)
+        await endpoint.refresh(wrong, fake.issue_refresh_token(), NOW, DIRECT)
     assert refused.value.status == 401
     assert "not-the-secret" not in str(refused.value)
 
@@ -148,7 +170,9 @@ async def test_a_down_endpoint_is_a_transient_failure(
 ) -> None:
     fake.down = True
     with pytest.raises(TokenEndpointError) as refused:
-        await endpoint.refresh(oauth_client(fake, "anthropic"), fake.issue_refresh_token(), NOW)
+        await endpoint.refresh(
+            oauth_client(fake, "anthropic"), fake.issue_refresh_token(), NOW, DIRECT
+        )
     failure = classify_token_refresh_error(refused.value.status, refused.value.body)
     assert refused.value.status == 503
     assert failure.action is FailureAction.ROTATE
@@ -160,7 +184,9 @@ async def test_a_slow_endpoint_times_out(fake: FakeOAuth) -> None:
     endpoint = HttpTokenEndpoint(upstream, timeout_s=0.2, total_timeout_s=0.3)
     try:
         with pytest.raises(TokenEndpointError) as refused:
-            await endpoint.refresh(oauth_client(fake, "google"), fake.issue_refresh_token(), NOW)
+            await endpoint.refresh(
+                oauth_client(fake, "google"), fake.issue_refresh_token(), NOW, DIRECT
+            )
     finally:
         await upstream.aclose()
     assert refused.value.status is None
@@ -171,6 +197,6 @@ async def test_an_unreachable_endpoint(endpoint: HttpTokenEndpoint, fake: FakeOA
     client = oauth_client(fake, "google")
     gone = msgspec.structs.replace(client, token_url="http://127.0.0.1:9/token")
     with pytest.raises(TokenEndpointError) as refused:
-        await endpoint.refresh(gone, "rt-x", NOW)
+        await endpoint.refresh(gone, "rt-x", NOW, DIRECT)
     assert refused.value.status is None
     assert refused.value.kind is NetworkErrorKind.CONNECT

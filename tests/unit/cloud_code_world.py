@@ -9,6 +9,7 @@ from typing import Any
 
 from aigateway.application.ports.upstream import UpstreamRequest, UpstreamUnavailable
 from aigateway.domain.providers import Provider, ProviderKind
+from tests.doubles.routes import CallsOnly
 from tests.unit.chat_world import ScriptedResponse
 
 DAILY = "https://daily.cloudcode.test"
@@ -28,7 +29,7 @@ def antigravity(**config: Any) -> Provider:
     )
 
 
-class CloudCode:
+class CloudCode(CallsOnly):
     def __init__(self) -> None:
         self._answers: dict[str, deque[Answer]] = defaultdict(deque)
         self.requests: list[UpstreamRequest] = []

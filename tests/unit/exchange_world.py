@@ -21,6 +21,7 @@ from aigateway.domain.llm import WireFormat
 from aigateway.domain.providers import Provider, ProviderKind
 from aigateway.domain.proxies import DIRECT
 from aigateway.entrypoints.ioc.providers import CODECS, PROFILES
+from tests.doubles.routes import CallsOnly
 from tests.unit.chat_world import (
     ANTHROPIC_OK,
     ANTHROPIC_OVERLOADED,
@@ -46,7 +47,7 @@ PAIRS = [(OPENAI, OPENAI), (ANTHROPIC, ANTHROPIC), (OPENAI, ANTHROPIC), (ANTHROP
 KIND = {OPENAI: ProviderKind.OPENAI, ANTHROPIC: ProviderKind.ANTHROPIC}
 
 
-class Upstream:
+class Upstream(CallsOnly):
     """Hands out one scripted response and records the requests."""
 
     def __init__(self, response: ScriptedResponse | None = None) -> None:

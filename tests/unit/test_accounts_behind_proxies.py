@@ -54,7 +54,7 @@ async def test_each_account_goes_out_through_its_own_proxy_and_is_logged_with_it
     assert sent == {("sk-a", one.id), ("sk-b", two.id)}
     assert all(r.route.endpoint is not None for r in world.upstream.requests)
     await world.logs.flush()
-    assert sorted(r.proxy_id for r in world.sink.rows) == [one.id, one.id, two.id, two.id]
+    assert sorted(r.proxy_id or 0 for r in world.sink.rows) == [one.id, one.id, two.id, two.id]
 
 
 async def test_an_account_whose_proxy_is_down_or_disabled_is_not_used() -> None:

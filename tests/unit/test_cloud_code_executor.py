@@ -36,7 +36,7 @@ from tests.doubles.repositories import (
     InMemoryProviderRepository,
     InMemoryUnitsOfWork,
 )
-from tests.doubles.routes import VIA
+from tests.doubles.routes import VIA, CallsOnly
 from tests.fakes.cloud_code import UPGRADE_TEXT
 from tests.unit.chat_world import ScriptedResponse
 
@@ -56,7 +56,7 @@ TOOL = {
 Plan = ScriptedResponse | UpstreamUnavailable
 
 
-class Transport:
+class Transport(CallsOnly):
     """Answers from a script per base URL (in order), recording every request."""
 
     def __init__(self, **plans: list[Plan]) -> None:

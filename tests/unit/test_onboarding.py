@@ -85,6 +85,7 @@ class Egress:
         if self.none:
             return None, NoRoute("every proxy is full")
         if self.route is None:
+            assert VIA.endpoint is not None
             proxy = await self.proxies.add(Proxy(id=0, endpoint=VIA.endpoint))
             self.route = Route(proxy.id, proxy.endpoint)
         return self.route.proxy_id, self.route

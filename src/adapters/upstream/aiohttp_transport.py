@@ -197,7 +197,8 @@ class AiohttpUpstream:
         )
         if route.endpoint is None:
             try:
-                response = await self._session(route).post(
+                response = await self._session(route).request(
+                    request.method,
                     request.url,
                     data=request.body,
                     headers=request.headers,
@@ -208,7 +209,7 @@ class AiohttpUpstream:
                 raise _unavailable(exc) from None
             return AiohttpResponse(response, self._max_body_bytes)
         response = await self._through_proxy(
-            "POST", route, request.url, request.headers, request.body, timeout
+            request.method, route, request.url, request.headers, request.body, timeout
         )
         return AiohttpResponse(response, self._max_body_bytes)
 
