@@ -5,12 +5,13 @@ health, so a manual test also brings a down proxy back."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from aiohttp import web
 
 from tests.fakes.proxies import FakeProxy
 from tests.integration.proxy_pool import Gateway, running_gateway
@@ -20,33 +21,34 @@ PASSWORD = "pproxy-Secret-771"
 
 @dataclass
 class Target:
-    """A local server; `peers` are the addresses its requests came from."""
+    """A local server; `peers` are the addresses its requests came from. It runs in its own
+    thread: the in-process app is served from another event loop while the test waits."""
 
     base_url: str
     peers: list[str] = field(default_factory=list)
 
 
 @pytest.fixture
-async def target() -> AsyncIterator[Target]:
+def target() -> Iterator[Target]:
     peers: list[str] = []
 
-    async def no_content(request: web.Request) -> web.Response:
-        peers.append(request.remote or "")
-        return web.Response(status=204)
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            peers.append(self.client_address[0])
+            self.send_response(418 if self.path == "/teapot" else 204)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
 
-    async def teapot(request: web.Request) -> web.Response:
-        peers.append(request.remote or "")
-        return web.Response(status=418)
+        def log_message(self, format: str, *args: object) -> None:
+            pass
 
-    app = web.Application()
-    app.router.add_get("/generate_204", no_content)
-    app.router.add_get("/teapot", teapot)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    yield Target(site.name, peers)
-    await runner.cleanup()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield Target(f"http://127.0.0.1:{server.server_address[1]}", peers)
+    server.shutdown()
+    server.server_close()
+    thread.join(5)
 
 
 @pytest.fixture

@@ -144,24 +144,22 @@ class ProxiesAdmin:
         return Assignments(tuple(_state(p, placements) for p in proxies), unassigned)
 
     async def create(self, spec: NewProxy) -> ProxyState:
-        endpoint = _endpoint(spec.url, spec.protocol)
         now = self._clock.now()
+        proxy = Proxy(
+            id=0,  # the store gives it one
+            endpoint=_endpoint(spec.url, spec.protocol),
+            label=check_text("label", spec.label, MAX_LABEL, required=False),
+            is_active=spec.is_active,
+            max_accounts=_check_max_accounts(spec.max_accounts),
+            priority=_check_priority(spec.priority),
+            created_at=now,
+            updated_at=now,
+        )
         async with self._uow() as tx:
             proxies = await tx.proxies.list(for_update=True)
-            _check_unique(endpoint, proxies, None)
-            proxy = await tx.proxies.add(
-                Proxy(
-                    id=0,
-                    endpoint=endpoint,
-                    label=check_text("label", spec.label, MAX_LABEL, required=False),
-                    is_active=spec.is_active,
-                    max_accounts=_check_max_accounts(spec.max_accounts),
-                    priority=_check_priority(spec.priority),
-                    providers=await _check_providers(tx, spec.providers),
-                    created_at=now,
-                    updated_at=now,
-                )
-            )
+            _check_unique(proxy.endpoint, proxies, None)
+            providers = await _check_providers(tx, spec.providers)
+            proxy = await tx.proxies.add(msgspec.structs.replace(proxy, providers=providers))
             await self._assignments.apply(tx)
             return _state(proxy, await tx.accounts.placements())
 
