@@ -26,6 +26,7 @@ _.includeThoughts  # Gemini thinkingConfig (adapters/codecs/gemini/wire.py)
 _.display_name, _.has_more, _.first_id, _.last_id  # model list (http/formats/anthropic_messages.py)
 _.service, _.uptime_seconds  # /health (entrypoints/http/health.py)
 _.retry_count, _.switched_from_account_id  # RequestLogEntry, written by column name
+_.health_status, _.moved  # proxy views of the admin API (http/proxies.py, ProxyRef in http/admin.py)
 # fields only the source format acts on, read by name from FAST_EXTRAS (codecs/*/wire.py)
 _.context_management, _.inference_geo, _.service_tier, _.speed, _.fallbacks  # Anthropic
 _.fallback_credit_token, _.diagnostics  # Anthropic

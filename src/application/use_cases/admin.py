@@ -30,7 +30,7 @@ from aigateway.application.ports.repositories import (
     ProviderRepository,
     SkippedRow,
 )
-from aigateway.application.ports.unit_of_work import UnitOfWorkFactory
+from aigateway.application.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from aigateway.application.use_cases.admin_checks import (
     check_base_url,
     check_config,
@@ -40,6 +40,7 @@ from aigateway.application.use_cases.admin_checks import (
     expiry_of,
 )
 from aigateway.application.use_cases.catalog import CatalogCache
+from aigateway.application.use_cases.proxy_assignments import ProxyAssignments
 from aigateway.domain.accounts import Account
 from aigateway.domain.client_keys import CLIENT_KEY_PREFIX, ClientKey, hash_key, key_prefix
 from aigateway.domain.providers import PROVIDER_ID_RE, Provider, ProviderKind
@@ -192,17 +193,22 @@ class ProvidersAdmin:
 
 
 class AccountsAdmin:
+    """A new account gets its outbound proxy in the transaction that adds it (the assignment
+    rule's choice, unless the operator names a `proxy_id`, which must exist)."""
+
     def __init__(
         self,
         repo: AccountRepository,
         uow: UnitOfWorkFactory,
         clock: Clock,
         rotation: Rotation | None = None,
+        assignments: ProxyAssignments | None = None,
     ) -> None:
         self._repo = repo
         self._uow = uow
         self._clock = clock
         self._rotation = rotation
+        self._assignments = assignments or ProxyAssignments(uow)
 
     async def list(
         self, *, provider_id: str | None = None, is_active: bool | None = None
@@ -221,16 +227,24 @@ class AccountsAdmin:
             except NotFound:
                 raise ValidationFailed(f"unknown provider: {spec.provider_id}") from None
             credential = credential_of(spec.auth_data)
+            label = check_text("label", spec.label, 100, required=False)
+            account_id = str(uuid.uuid4())
+            if spec.proxy_id is not None:  # the operator's choice
+                proxy_id: int | None = await _existing_proxy(tx, spec.proxy_id)
+            else:
+                proxy_id = await self._assignments.proxy_for_new_account(
+                    tx, spec.provider_id, account_id
+                )
             now = self._clock.now()
             return await tx.accounts.add(
                 Account(
-                    id=str(uuid.uuid4()),
+                    id=account_id,
                     provider_id=spec.provider_id,
-                    label=check_text("label", spec.label, 100, required=False),
+                    label=label,
                     credential=credential,
                     is_active=spec.is_active,
                     expires_at=spec.expires_at or expiry_of(credential),
-                    proxy_id=spec.proxy_id,
+                    proxy_id=proxy_id,
                     created_at=now,
                     updated_at=now,
                 )
@@ -251,6 +265,8 @@ class AccountsAdmin:
                 changes[name] = value
         async with self._uow() as tx:
             current = await tx.accounts.get(account_id)
+            if changes.get("proxy_id") is not None:
+                await _existing_proxy(tx, changes["proxy_id"])
             updated = await tx.accounts.update(msgspec.structs.replace(current, **changes))
         if "credential" in changes and self._rotation is not None:
             # the cooldowns were earned by the old credential (a revoked key rests for an hour)
@@ -289,6 +305,20 @@ class AccountsAdmin:
                 fingerprint = account.credential.fingerprint()
                 disabled += await tx.accounts.disable(account.id, fingerprint, reason[:255])
         return disabled
+
+
+MAX_PROXY_ID = 2**31 - 1  # the column is a signed 32-bit integer
+
+
+async def _existing_proxy(tx: UnitOfWork, proxy_id: int) -> int:
+    """The operator's `proxy_id`, once it names a stored proxy (422 otherwise)."""
+    try:
+        if not 1 <= proxy_id <= MAX_PROXY_ID:
+            raise NotFound
+        await tx.proxies.get(proxy_id)
+    except NotFound:
+        raise ValidationFailed(f"proxy_id {proxy_id} does not exist") from None
+    return proxy_id
 
 
 class AccountDisabler:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -29,6 +29,7 @@ from aigateway.application.use_cases.admin import (
 from aigateway.domain.accounts import Account
 from aigateway.domain.client_keys import ClientKey
 from aigateway.domain.providers import Provider
+from aigateway.domain.proxies import Proxy
 from aigateway.domain.redaction import redacted
 from aigateway.entrypoints.http.runtime import runtime_of
 
@@ -65,6 +66,19 @@ class CredentialView(msgspec.Struct):
     fields: list[str]  # which auth_data keys are stored, without their values
 
 
+class ProxyRef(msgspec.Struct):
+    """An account's proxy, as the account JSON shows it."""
+
+    id: int
+    url: str  # masked: the password as ***
+    label: str
+    health_status: str
+
+    @classmethod
+    def of(cls, proxy: Proxy) -> ProxyRef:
+        return cls(proxy.id, proxy.endpoint.masked(), proxy.label, proxy.health.value)
+
+
 class AccountView(msgspec.Struct):
     id: str
     provider_id: FromPath[str]
@@ -75,6 +89,7 @@ class AccountView(msgspec.Struct):
     disabled_reason: str | None
     expires_at: datetime | None
     proxy_id: int | None
+    proxy: ProxyRef | None  # where its calls leave from; null: no proxy assigned
     last_used_at: datetime | None
     usage_count: int
     created_at: datetime | None
@@ -82,7 +97,12 @@ class AccountView(msgspec.Struct):
     token_cached_until: datetime | None = None  # until when the cached access token is used
 
     @classmethod
-    def of(cls, a: Account, token_cached_until: datetime | None = None) -> AccountView:
+    def of(
+        cls,
+        a: Account,
+        token_cached_until: datetime | None = None,
+        proxy: Proxy | None = None,
+    ) -> AccountView:
         return cls(
             id=a.id,
             provider_id=a.provider_id,
@@ -95,6 +115,7 @@ class AccountView(msgspec.Struct):
             disabled_reason=a.disabled_reason,
             expires_at=a.expires_at,
             proxy_id=a.proxy_id,
+            proxy=ProxyRef.of(proxy) if proxy is not None else None,
             last_used_at=a.last_used_at,
             usage_count=a.usage_count,
             created_at=a.created_at,
@@ -199,32 +220,33 @@ class AccountsController(Controller):
         is_active: FromQuery[bool | None] = None,
     ) -> Listing:
         items, skipped = await _accounts(request).list(provider_id=provider_id, is_active=is_active)
-        return _listing([await _view(request, a) for a in items], skipped)
+        proxies = await _proxies_of(request, items)
+        return _listing([await account_view(request, a, proxies) for a in items], skipped)
 
     @get("/{account_id:str}")
     async def get_account(
         self, request: Request[Any, Any, State], account_id: FromPath[str]
     ) -> AccountView:
-        return await _view(request, await _accounts(request).get(account_id))
+        return await account_view(request, await _accounts(request).get(account_id))
 
     @post("/", status_code=201)
     async def create_account(self, request: Request[Any, Any, State]) -> AccountView:
         account = await _accounts(request).create(await decode_body(request, NewAccount))
-        return AccountView.of(account)
+        return await account_view(request, account)
 
     @put("/{account_id:str}")
     async def put_account(
         self, request: Request[Any, Any, State], account_id: FromPath[str]
     ) -> AccountView:
         change = await decode_body(request, AccountPatch)
-        return AccountView.of(await _accounts(request).update(account_id, change))
+        return await account_view(request, await _accounts(request).update(account_id, change))
 
     @patch("/{account_id:str}")
     async def patch_account(
         self, request: Request[Any, Any, State], account_id: FromPath[str]
     ) -> AccountView:
         change = await decode_body(request, AccountPatch)
-        return AccountView.of(await _accounts(request).update(account_id, change))
+        return await account_view(request, await _accounts(request).update(account_id, change))
 
     @delete("/{account_id:str}", status_code=200)
     async def delete_account(
@@ -263,7 +285,7 @@ class CooldownsController(Controller):
     async def enable(
         self, request: Request[Any, Any, State], account_id: FromPath[str]
     ) -> AccountView:
-        return AccountView.of(await _accounts(request).enable(account_id))
+        return await account_view(request, await _accounts(request).enable(account_id))
 
 
 class Cleared(msgspec.Struct):
@@ -331,9 +353,25 @@ def _keys(request: Request[Any, Any, State]) -> ClientKeysAdmin:
     return runtime_of(request).keys_admin
 
 
-async def _view(request: Request[Any, Any, State], account: Account) -> AccountView:
+async def _proxies_of(
+    request: Request[Any, Any, State], accounts: Sequence[Account]
+) -> Mapping[int, Proxy]:
+    if all(a.proxy_id is None for a in accounts):
+        return {}
+    return await runtime_of(request).proxies_admin.by_id()
+
+
+async def account_view(
+    request: Request[Any, Any, State],
+    account: Account,
+    proxies: Mapping[int, Proxy] | None = None,
+) -> AccountView:
+    """The account as the admin API shows it: with its cached token's expiry and its proxy."""
+    if proxies is None:
+        proxies = await _proxies_of(request, [account])
     cached = await runtime_of(request).token_admin.cached_until(account)
-    return AccountView.of(account, cached)
+    proxy = proxies.get(account.proxy_id) if account.proxy_id is not None else None
+    return AccountView.of(account, cached, proxy)
 
 
 ADMIN_CONTROLLERS = [

@@ -23,6 +23,7 @@ from aigateway.application.use_cases.bootstrap import ensure_admin_key
 from aigateway.application.use_cases.catalog import CatalogCache
 from aigateway.application.use_cases.notices import OperatorNotices
 from aigateway.application.use_cases.onboarding import Onboarding
+from aigateway.application.use_cases.proxies_admin import ProxiesAdmin
 from aigateway.application.use_cases.proxy_chat import ProxyChat
 from aigateway.application.use_cases.proxy_health import ProxyMonitor
 from aigateway.application.use_cases.request_log import RequestLogQueue
@@ -33,6 +34,7 @@ from aigateway.entrypoints.http.errors import admin_exception_handler, gateway_e
 from aigateway.entrypoints.http.gateway import gateway_routes
 from aigateway.entrypoints.http.health import health
 from aigateway.entrypoints.http.oauth import OAUTH_ADMIN_CONTROLLERS, oauth_callback
+from aigateway.entrypoints.http.proxies import PROXY_CONTROLLERS
 from aigateway.entrypoints.http.runtime import Runtime, Services
 from aigateway.entrypoints.ioc.providers import CLIENT_FORMATS, HealthChecks, production_providers
 from aigateway.entrypoints.ioc.settings import Settings, load_settings
@@ -78,6 +80,7 @@ def create_app(
                     providers_admin=await di.get(ProvidersAdmin),
                     accounts_admin=await di.get(AccountsAdmin),
                     keys_admin=await di.get(ClientKeysAdmin),
+                    proxies_admin=await di.get(ProxiesAdmin),
                     health_checks=await di.get(HealthChecks),
                     notices=await di.get(OperatorNotices),
                     onboarding=await di.get(Onboarding),
@@ -117,7 +120,7 @@ def create_app(
 
     admin = Router(
         "/api/v1",
-        route_handlers=[*ADMIN_CONTROLLERS, *OAUTH_ADMIN_CONTROLLERS],
+        route_handlers=[*ADMIN_CONTROLLERS, *OAUTH_ADMIN_CONTROLLERS, *PROXY_CONTROLLERS],
         guards=[admin_guard],
         exception_handlers={Exception: admin_exception_handler},
     )

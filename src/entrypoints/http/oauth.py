@@ -24,7 +24,7 @@ from aigateway.application.ports.repositories import StoreUnavailable
 from aigateway.application.use_cases.admin_failures import AdminActionFailed
 from aigateway.domain.accounts import Account, fingerprint_secret
 from aigateway.domain.providers import ProviderKind
-from aigateway.entrypoints.http.admin import AccountView
+from aigateway.entrypoints.http.admin import AccountView, account_view
 from aigateway.entrypoints.http.errors import ApiErrorBody, api_error_response
 from aigateway.entrypoints.http.runtime import runtime_of
 
@@ -104,7 +104,7 @@ class OAuthController(Controller):
         account = await runtime_of(request).onboarding.finish_pasted(
             body.callback_url, initiator_of(request)
         )
-        return AccountView.of(account)
+        return await account_view(request, account)
 
 
 class QuotaController(Controller):

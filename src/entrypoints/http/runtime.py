@@ -16,6 +16,7 @@ from aigateway.application.use_cases.bootstrap import AdminAuth
 from aigateway.application.use_cases.catalog import CatalogCache
 from aigateway.application.use_cases.notices import OperatorNotices
 from aigateway.application.use_cases.onboarding import Onboarding
+from aigateway.application.use_cases.proxies_admin import ProxiesAdmin
 from aigateway.application.use_cases.proxy_chat import ProxyChat
 from aigateway.application.use_cases.request_log import RequestLogQueue
 from aigateway.application.use_cases.token_upkeep import TokenAdmin
@@ -35,6 +36,7 @@ class Services:
     providers_admin: ProvidersAdmin
     accounts_admin: AccountsAdmin
     keys_admin: ClientKeysAdmin
+    proxies_admin: ProxiesAdmin
     health_checks: HealthChecks
     notices: OperatorNotices
     onboarding: Onboarding

@@ -97,6 +97,7 @@ from aigateway.entrypoints.http.formats import anthropic_messages as anthropic_f
 from aigateway.entrypoints.http.formats import openai_chat as openai_chat_format
 from aigateway.entrypoints.http.formats.spec import ClientFormat
 from aigateway.entrypoints.ioc.oauth import OAuthProvider, OnboardingProvider
+from aigateway.entrypoints.ioc.proxies import ProxiesProvider
 from aigateway.entrypoints.ioc.settings import (
     Settings,
     resolve_secret_key,
@@ -414,4 +415,5 @@ def production_providers() -> list[Provider]:
         ApplicationProvider(),
         OAuthProvider(),
         OnboardingProvider(),
+        ProxiesProvider(),
     ]
