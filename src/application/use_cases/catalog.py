@@ -195,11 +195,10 @@ class CatalogCache:
         watch_interval_s: float = 1.0,
         proxies: ProxyRepository | None = None,
         egress: DirectEgress = DirectEgress.WHEN_NO_PROXIES,
-        reassign: Reassign | None = None,
     ) -> None:
         self._proxies = proxies
         self._egress = egress
-        self._reassign = reassign
+        self._reassign: Reassign | None = None
         self._providers = providers
         self._accounts = accounts
         self._keys = keys
@@ -238,9 +237,18 @@ class CatalogCache:
         expired = self._clock.monotonic() - self._loaded_at >= self._ttl_s
         if version != self.current.version or expired:
             await self.reload(version)
-            if self._reassign is not None and self.current.needs_assignment():
-                # a proxy disabled or deleted by hand, or one added: its accounts move now
-                await self._reassign()  # its unit of work announces the change
+            await self.reconcile()
+
+    async def reconcile(self) -> None:
+        """Move accounts where the assignment rule puts them, if the snapshot says they are
+        not (a proxy disabled, deleted or added by hand, an account without a proxy)."""
+        if self._reassign is not None and self.current.needs_assignment():
+            await self._reassign()  # its unit of work announces the change
+
+    def keep_assigned(self, reassign: Reassign) -> None:
+        """After a reload whose accounts are not where the assignment rule puts them (a proxy
+        disabled, deleted or added with SQL), `reassign` moves them (and announces it)."""
+        self._reassign = reassign
 
     def mark_proxy(self, proxy: Proxy) -> None:
         """Apply a proxy's new health here at once (its accounts are skipped or served again),

@@ -25,6 +25,7 @@ from aigateway.application.use_cases.notices import OperatorNotices
 from aigateway.application.use_cases.onboarding import Onboarding
 from aigateway.application.use_cases.proxies_admin import ProxiesAdmin
 from aigateway.application.use_cases.proxy_chat import ProxyChat
+from aigateway.application.use_cases.proxy_assignments import ProxyAssignments
 from aigateway.application.use_cases.proxy_health import ProxyMonitor
 from aigateway.application.use_cases.request_log import RequestLogQueue
 from aigateway.application.use_cases.token_upkeep import TokenAdmin, TokenRefresher
@@ -88,6 +89,8 @@ def create_app(
                     token_admin=await di.get(TokenAdmin),
                 )
             )
+            catalog.keep_assigned((await di.get(ProxyAssignments)).recalculate)
+            await catalog.reconcile()
             writer = asyncio.create_task(logs.run(), name="request-log-writer")
             tasks = [
                 asyncio.create_task(catalog.watch(), name="catalog-watch"),

@@ -7,7 +7,6 @@ scope costs measurable throughput, see docs/decisions.md).
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
-from datetime import timedelta
 from functools import partial
 
 from dishka import Provider, Scope, from_context, provide
@@ -92,7 +91,6 @@ from aigateway.application.use_cases.request_log import RequestLogQueue
 from aigateway.application.use_cases.upstream_models import AccountModels
 from aigateway.domain.llm import WireFormat
 from aigateway.domain.providers import ProviderKind
-from aigateway.domain.proxies import HealthPolicy
 from aigateway.entrypoints.http.formats import anthropic_messages as anthropic_format
 from aigateway.entrypoints.http.formats import openai_chat as openai_chat_format
 from aigateway.entrypoints.http.formats.spec import ClientFormat
@@ -353,29 +351,6 @@ class ApplicationProvider(Provider):
         )
 
     @provide
-    def proxy_monitor(
-        self,
-        catalog: CatalogCache,
-        uow: UnitOfWorkFactory,
-        upstream: Upstream,
-        clock: Clock,
-        notices: OperatorNotices,
-        settings: Settings,
-    ) -> ProxyMonitor:
-        proxy = settings.proxy
-        return ProxyMonitor(
-            catalog,
-            uow,
-            upstream,
-            clock,
-            notices,
-            policy=health_policy(settings),
-            check_url=proxy.health_check_url,
-            check_timeout_s=proxy.check_timeout_s,
-            interval_s=proxy.health_check_interval_s,
-        )
-
-    @provide
     def unit_of_work(
         self, engine: AsyncEngine, cipher: CredentialCipher, catalog: CatalogCache
     ) -> UnitOfWorkFactory:
@@ -398,13 +373,6 @@ class ApplicationProvider(Provider):
         self, repo: ClientKeyRepository, uow: UnitOfWorkFactory, clock: Clock
     ) -> ClientKeysAdmin:
         return ClientKeysAdmin(repo, uow, clock)
-
-
-def health_policy(settings: Settings) -> HealthPolicy:
-    return HealthPolicy(
-        failure_threshold=settings.proxy.failure_threshold,
-        recovery=timedelta(seconds=settings.proxy.recovery_s),
-    )
 
 
 def production_providers() -> list[Provider]:

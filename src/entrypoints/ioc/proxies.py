@@ -9,8 +9,12 @@ from dishka import Provider, Scope, provide
 from aigateway.application.ports.clock import Clock
 from aigateway.application.ports.unit_of_work import UnitOfWorkFactory
 from aigateway.application.ports.upstream import Upstream
+from aigateway.application.use_cases.catalog import CatalogCache
+from aigateway.application.use_cases.egress import NewAccountRoutes
+from aigateway.application.use_cases.notices import OperatorNotices
 from aigateway.application.use_cases.proxies_admin import ProxiesAdmin, ProxyTesting
 from aigateway.application.use_cases.proxy_assignments import ProxyAssignments
+from aigateway.application.use_cases.proxy_health import ProxyMonitor
 from aigateway.domain.proxies import HealthPolicy
 from aigateway.entrypoints.ioc.settings import Settings
 
@@ -20,6 +24,9 @@ def health_policy(settings: Settings) -> HealthPolicy:
         failure_threshold=settings.proxy.failure_threshold,
         recovery=timedelta(seconds=settings.proxy.recovery_s),
     )
+
+
+NEW_ACCOUNT = "~new"  # stands for the account an OAuth login is about to add
 
 
 class ProxiesProvider(Provider):
@@ -44,3 +51,36 @@ class ProxiesProvider(Provider):
             policy=health_policy(settings),
         )
         return ProxiesAdmin(uow, clock, upstream, testing, assignments)
+
+    @provide
+    def proxy_monitor(
+        self,
+        catalog: CatalogCache,
+        uow: UnitOfWorkFactory,
+        upstream: Upstream,
+        clock: Clock,
+        notices: OperatorNotices,
+        settings: Settings,
+    ) -> ProxyMonitor:
+        proxy = settings.proxy
+        return ProxyMonitor(
+            catalog,
+            uow,
+            upstream,
+            clock,
+            notices,
+            policy=health_policy(settings),
+            check_url=proxy.health_check_url,
+            check_timeout_s=proxy.check_timeout_s,
+            interval_s=proxy.health_check_interval_s,
+        )
+
+    @provide
+    def new_account_routes(
+        self, uow: UnitOfWorkFactory, assignments: ProxyAssignments, catalog: CatalogCache
+    ) -> NewAccountRoutes:
+        async def choose(provider_id: str) -> int | None:
+            async with uow() as tx:  # reads only: the account is added by the login's end
+                return await assignments.proxy_for_new_account(tx, provider_id, NEW_ACCOUNT)
+
+        return NewAccountRoutes(choose, catalog)
