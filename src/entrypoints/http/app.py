@@ -24,8 +24,8 @@ from aigateway.application.use_cases.catalog import CatalogCache
 from aigateway.application.use_cases.notices import OperatorNotices
 from aigateway.application.use_cases.onboarding import Onboarding
 from aigateway.application.use_cases.proxies_admin import ProxiesAdmin
-from aigateway.application.use_cases.proxy_chat import ProxyChat
 from aigateway.application.use_cases.proxy_assignments import ProxyAssignments
+from aigateway.application.use_cases.proxy_chat import ProxyChat
 from aigateway.application.use_cases.proxy_health import ProxyMonitor
 from aigateway.application.use_cases.request_log import RequestLogQueue
 from aigateway.application.use_cases.token_upkeep import TokenAdmin, TokenRefresher
