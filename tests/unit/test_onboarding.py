@@ -343,7 +343,7 @@ async def test_the_login_leaves_through_the_proxy_the_new_account_gets() -> None
     state, _ = await world.start()
     account = await world.onboarding.finish_redirect("c", state, None)
     route = world.egress.route
-    assert route is not None and not route.direct
+    assert route is not None and route.endpoint is not None
     (exchange,) = world.tokens.exchanged
     assert exchange["route"] == route  # the code exchange
     assert world.identity.routes == [route]  # the e-mail

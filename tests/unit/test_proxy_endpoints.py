@@ -46,7 +46,7 @@ def test_a_valid_url_gives_its_protocol_host_and_port(
 ) -> None:
     endpoint = parse_proxy_url(url)
     assert (endpoint.protocol, endpoint.host, endpoint.port) == (protocol, host, port)
-    assert not endpoint.has_credentials
+    assert (endpoint.username, endpoint.password) == (None, None)
 
 
 def test_an_ipv6_host_is_bracketed_again_in_the_url() -> None:
@@ -56,7 +56,7 @@ def test_an_ipv6_host_is_bracketed_again_in_the_url() -> None:
 def test_credentials_are_decoded_and_encoded_again_for_the_transport() -> None:
     endpoint = parse_proxy_url("http://us%40er:p%3As%2Fs@proxy.example:3128")
     assert (endpoint.username, endpoint.password) == ("us@er", "p:s/s")
-    assert endpoint.has_credentials
+    assert endpoint.username is not None
     assert endpoint.url == "http://us%40er:p%3As%2Fs@proxy.example:3128"
 
 

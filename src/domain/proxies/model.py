@@ -16,7 +16,6 @@ from urllib.parse import quote, unquote, urlsplit
 import msgspec
 
 MAX_URL_LENGTH = 2048
-MAX_LABEL_LENGTH = 100
 
 
 class ProxyProtocol(enum.StrEnum):
@@ -61,10 +60,6 @@ class ProxyEndpoint(msgspec.Struct, frozen=True, kw_only=True):
             auth = quote(self.username, safe="") + (":***" if self.password is not None else "")
             auth += "@"
         return f"{self.protocol.value}://{auth}{_host(self.host)}:{self.port}"
-
-    @property
-    def has_credentials(self) -> bool:
-        return self.username is not None or self.password is not None
 
     def __repr__(self) -> str:
         return f"ProxyEndpoint({self.masked()!r})"
@@ -190,10 +185,6 @@ class Route(msgspec.Struct, frozen=True):
 
     proxy_id: int | None = None
     endpoint: ProxyEndpoint | None = None
-
-    @property
-    def direct(self) -> bool:
-        return self.endpoint is None
 
 
 DIRECT = Route()
