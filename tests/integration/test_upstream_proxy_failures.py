@@ -22,13 +22,6 @@ USER, PASSWORD = "gateway", "s3cret-Pa55"
 
 
 @pytest.fixture(scope="module")
-def certificate() -> Iterator[TestCertificate]:
-    cert = TestCertificate()
-    yield cert
-    cert.remove()
-
-
-@pytest.fixture(scope="module")
 def target(certificate: TestCertificate) -> Iterator[Target]:
     server = Target(certificate).start()
     yield server

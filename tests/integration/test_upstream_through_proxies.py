@@ -28,13 +28,6 @@ KINDS = ["http", "http-auth", "https-auth", "socks5-auth", "socks5h"]
 
 
 @pytest.fixture(scope="module")
-def certificate() -> Iterator[TestCertificate]:
-    cert = TestCertificate()
-    yield cert
-    cert.remove()
-
-
-@pytest.fixture(scope="module")
 def started_target(certificate: TestCertificate) -> Iterator[Target]:
     server = Target(certificate).start()
     yield server

@@ -9,6 +9,7 @@ from __future__ import annotations
 import random
 from collections import Counter
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import msgspec
 from hypothesis import given
@@ -16,15 +17,13 @@ from hypothesis import strategies as st
 
 from aigateway.domain.proxies import (
     Proxy,
-    ProxyEndpoint,
     ProxyHealth,
-    ProxyProtocol,
     Seat,
     assign,
 )
+from tests.doubles.proxies import proxy as a_proxy
 
 PROVIDERS = ("openai", "anthropic", "gemini")
-ENDPOINT = ProxyEndpoint(protocol=ProxyProtocol.HTTP, host="10.0.0.1", port=3128)
 Assignment = dict[str, int | None]
 
 
@@ -34,24 +33,9 @@ class World(msgspec.Struct, frozen=True):
     current: dict[str, int | None]
 
 
-def proxy(
-    proxy_id: int,
-    *,
-    priority: int = 0,
-    max_accounts: int = 0,
-    is_active: bool = True,
-    down: bool = False,
-    providers: tuple[str, ...] = (),
-) -> Proxy:
-    return Proxy(
-        id=proxy_id,
-        endpoint=ENDPOINT,
-        priority=priority,
-        max_accounts=max_accounts,
-        is_active=is_active,
-        health=ProxyHealth.DOWN if down else ProxyHealth.HEALTHY,
-        providers=providers,
-    )
+def proxy(proxy_id: int, *, down: bool = False, **fields: Any) -> Proxy:
+    """A healthy proxy (or a down one)."""
+    return a_proxy(proxy_id, health=ProxyHealth.DOWN if down else ProxyHealth.HEALTHY, **fields)
 
 
 @st.composite

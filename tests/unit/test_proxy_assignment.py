@@ -8,30 +8,10 @@ import time
 from collections import Counter
 from collections.abc import Mapping
 
-from aigateway.domain.proxies import Proxy, ProxyEndpoint, ProxyHealth, ProxyProtocol, Seat, assign
+from aigateway.domain.proxies import ProxyHealth, Seat, assign
+from tests.doubles.proxies import proxy
 
-ENDPOINT = ProxyEndpoint(protocol=ProxyProtocol.SOCKS5, host="10.0.0.1", port=1080)
 SIX = [Seat(f"acct-{n}", "openai") for n in range(6)]
-
-
-def proxy(
-    proxy_id: int,
-    *,
-    priority: int = 0,
-    max_accounts: int = 0,
-    is_active: bool = True,
-    health: ProxyHealth = ProxyHealth.UNKNOWN,
-    providers: tuple[str, ...] = (),
-) -> Proxy:
-    return Proxy(
-        id=proxy_id,
-        endpoint=ENDPOINT,
-        priority=priority,
-        max_accounts=max_accounts,
-        is_active=is_active,
-        health=health,
-        providers=providers,
-    )
 
 
 def loads(result: Mapping[str, int | None]) -> dict[int | None, int]:

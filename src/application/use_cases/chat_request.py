@@ -11,6 +11,9 @@ from datetime import datetime
 import msgspec
 
 from aigateway.application.errors import GatewayError
+from aigateway.application.ports.clock import Clock
+from aigateway.application.ports.upstream import Usage
+from aigateway.application.use_cases.request_log import RequestLogQueue
 from aigateway.domain.accounts import Account
 from aigateway.domain.client_keys import ClientKey
 from aigateway.domain.errors import Failure
@@ -136,4 +139,61 @@ class RequestRecord:
             retry_count=self.retries,
             switched_from_account_id=switched,
             error=error,
+        )
+
+
+class RequestLogger:
+    """The request's single log row, queued (never awaited)."""
+
+    def __init__(self, logs: RequestLogQueue, clock: Clock) -> None:
+        self._logs = logs
+        self._clock = clock
+
+    def elapsed_ms(self, request: RequestRecord) -> int:
+        return int((self._clock.monotonic() - request.started) * 1000)
+
+    def usage(
+        self,
+        request: RequestRecord,
+        account: Account,
+        status: int,
+        usage: Usage | None,
+        *,
+        ttfb_ms: int | None = None,
+        error: str | None = None,
+    ) -> None:
+        self.log(
+            request,
+            account,
+            status,
+            ttfb_ms=ttfb_ms,
+            prompt_tokens=usage.prompt_tokens if usage else None,
+            completion_tokens=usage.completion_tokens if usage else None,
+            error=error,
+        )
+
+    def log(
+        self,
+        request: RequestRecord,
+        account: Account | None,
+        status: int,
+        *,
+        provider_id: str | None = None,
+        ttfb_ms: int | None = None,
+        prompt_tokens: int | None = None,
+        completion_tokens: int | None = None,
+        error: str | None = None,
+    ) -> None:
+        self._logs.enqueue(
+            request.entry(
+                account,
+                status,
+                now=self._clock.now(),
+                latency_ms=self.elapsed_ms(request),
+                provider_id=provider_id,
+                ttfb_ms=ttfb_ms,
+                prompt_tokens=prompt_tokens,
+                completion_tokens=completion_tokens,
+                error=error,
+            )
         )

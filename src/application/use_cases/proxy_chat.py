@@ -32,7 +32,6 @@ from aigateway.application.ports.upstream import (
     PreparedChat,
     Refusal,
     UpstreamUnavailable,
-    Usage,
 )
 from aigateway.application.use_cases.access_tokens import AccessTokens, CredentialUnavailable
 from aigateway.application.use_cases.catalog import CatalogCache
@@ -41,6 +40,7 @@ from aigateway.application.use_cases.chat_request import (
     FailedAttempt,
     InboundChat,
     RequestIds,
+    RequestLogger,
     RequestRecord,
     RetryBudget,
 )
@@ -100,7 +100,7 @@ class ProxyChat:
         self._catalog = catalog
         self._rotation = rotation
         self._executors = executors
-        self._logs = logs
+        self._logger = RequestLogger(logs, clock)
         self._clock = clock
         self._budget = budget or RetryBudget()
         self._disable_account = disable_account
@@ -120,7 +120,7 @@ class ProxyChat:
     def refuse(self, chat: InboundChat, client: ClientKey, error: GatewayError) -> None:
         """Log a request refused before it was routed (its body could not be read)."""
         request = RequestRecord(self._request_ids.next(), chat, client, self._clock.monotonic())
-        self._log(request, None, error.status, error=error.message)
+        self._logger.log(request, None, error.status, error=error.message)
 
     async def start(self, chat: InboundChat, client: ClientKey) -> ChatResult:
         request = RequestRecord(self._request_ids.next(), chat, client, self._clock.monotonic())
@@ -128,19 +128,19 @@ class ProxyChat:
             error = invalid_request(
                 f"model name is longer than {MAX_MODEL_NAME} characters", param="model"
             )
-            self._log(request, None, 400, error=error.message)
+            self._logger.log(request, None, 400, error=error.message)
             raise error
         catalog = self._catalog.current
         route = catalog.router.resolve(chat.model)
         if route is None:
-            self._log(request, None, 404, error="model not found")
+            self._logger.log(request, None, 404, error="model not found")
             raise model_not_found(chat.model)
         provider = route.provider
         accounts = catalog.accounts_for(provider.id)
         if not accounts:
             reasons = catalog.unroutable.get(provider.id, ())
             error = no_available_accounts(provider.id, reasons)
-            self._log(request, None, 503, provider_id=provider.id, error=error.message)
+            self._logger.log(request, None, 503, provider_id=provider.id, error=error.message)
             raise error
         executor = self._executors.get(provider.kind)
         if executor is None:
@@ -150,7 +150,7 @@ class ProxyChat:
                 type=ErrorType.API_ERROR,
                 code="provider_kind_unsupported",
             )
-            self._log(request, None, 501, provider_id=provider.id, error=error.message)
+            self._logger.log(request, None, 501, provider_id=provider.id, error=error.message)
             raise error
         call = ChatCall(
             provider=provider,
@@ -165,10 +165,10 @@ class ProxyChat:
         try:
             prepared = executor.prepare(call)
         except UnsupportedContent as exc:
-            self._log(request, None, 400, provider_id=provider.id, error=str(exc))
+            self._logger.log(request, None, 400, provider_id=provider.id, error=str(exc))
             raise GatewayError(400, str(exc), code="unsupported_content") from None
         except GatewayError as exc:
-            self._log(request, None, exc.status, provider_id=provider.id, error=exc.message)
+            self._logger.log(request, None, exc.status, provider_id=provider.id, error=exc.message)
             raise
         try:
             return await self._attempts(
@@ -176,7 +176,7 @@ class ProxyChat:
             )
         except asyncio.CancelledError:  # the client left between attempts (a turn, a wait)
             if not request.logged:
-                self._log(request, request.account, 499, error="client disconnected")
+                self._logger.log(request, request.account, 499, error="client disconnected")
             raise
 
     async def _attempts(
@@ -290,19 +290,19 @@ class ProxyChat:
         last: FailedAttempt | None,
     ) -> ChatResult:
         if last is not None and last.result is not None:
-            self._log(request, request.account, last.result.status, error=last.summary)
+            self._logger.log(request, request.account, last.result.status, error=last.summary)
             return last.result
         if last is not None and last.failure.category is FailureCategory.CLIENT_OUTDATED:
-            self._log(request, request.account, 502, error=last.summary)
+            self._logger.log(request, request.account, 502, error=last.summary)
             raise client_version_outdated(provider.id)
         if last is not None and last.error is not None:
-            self._log(request, request.account, last.error.status, error=last.summary)
+            self._logger.log(request, request.account, last.error.status, error=last.summary)
             raise last.error
         now = self._clock.now()
         free_at = soonest_available(accounts, cooling, model, now)
         if free_at is not None and last is None:  # nothing tried: every account is cooling
             retry_after = retry_after_header(free_at - now)
-            self._log(
+            self._logger.log(
                 request, None, 429, provider_id=provider.id, error="all accounts cooling down"
             )
             raise GatewayError(
@@ -313,9 +313,11 @@ class ProxyChat:
                 headers={"Retry-After": retry_after},
             )
         if last is None:
-            self._log(request, None, 503, provider_id=provider.id, error="no available accounts")
+            self._logger.log(
+                request, None, 503, provider_id=provider.id, error="no available accounts"
+            )
             raise no_available_accounts(provider.id)
-        self._log(request, request.account, 502, error=last.summary)
+        self._logger.log(request, request.account, 502, error=last.summary)
         raise upstream_unavailable(provider.id)
 
     async def _attempt(
@@ -351,14 +353,14 @@ class ProxyChat:
                     proxy_failed=exc.proxy_failed,
                 )
             except asyncio.CancelledError:
-                self._log(request, account, 499, error="client disconnected")
+                self._logger.log(request, account, 499, error="client disconnected")
                 raise
         try:
             exchange = await executor.open(prepared, account, secret, egress)
         except UpstreamUnavailable as exc:
             return _network_failed(dialect, exc)
         except asyncio.CancelledError:
-            self._log(request, account, 499, error="client disconnected")
+            self._logger.log(request, account, 499, error="client disconnected")
             raise
         outcome: Answer | Refusal | AsyncIterator[bytes]
         try:
@@ -371,7 +373,7 @@ class ProxyChat:
             return _network_failed(dialect, exc)
         except asyncio.CancelledError:
             await exchange.close()
-            self._log(request, account, 499, error="client disconnected")
+            self._logger.log(request, account, 499, error="client disconnected")
             raise
         if isinstance(outcome, Refusal):
             await exchange.close()
@@ -388,7 +390,7 @@ class ProxyChat:
                 chunks=self._relay(request, account, exchange, outcome),
             )
         await exchange.close()
-        self._log_usage(request, account, outcome.status, outcome.usage, error=outcome.error)
+        self._logger.usage(request, account, outcome.status, outcome.usage, error=outcome.error)
         return ChatResult(
             request_id=request.id,
             status=outcome.status,
@@ -449,7 +451,7 @@ class ProxyChat:
         exchange: ChatExchange,
         chunks: AsyncIterator[bytes],
     ) -> AsyncIterator[bytes]:
-        ttfb = self._elapsed_ms(request)
+        ttfb = self._logger.elapsed_ms(request)
         error: str | None = None
         status = 200
         try:
@@ -465,56 +467,7 @@ class ProxyChat:
             raise
         finally:
             await exchange.close()
-            self._log_usage(request, account, status, exchange.usage, ttfb_ms=ttfb, error=error)
-
-    def _elapsed_ms(self, request: RequestRecord) -> int:
-        return int((self._clock.monotonic() - request.started) * 1000)
-
-    def _log_usage(
-        self,
-        request: RequestRecord,
-        account: Account,
-        status: int,
-        usage: Usage | None,
-        *,
-        ttfb_ms: int | None = None,
-        error: str | None = None,
-    ) -> None:
-        self._log(
-            request,
-            account,
-            status,
-            ttfb_ms=ttfb_ms,
-            prompt_tokens=usage.prompt_tokens if usage else None,
-            completion_tokens=usage.completion_tokens if usage else None,
-            error=error,
-        )
-
-    def _log(
-        self,
-        request: RequestRecord,
-        account: Account | None,
-        status: int,
-        *,
-        provider_id: str | None = None,
-        ttfb_ms: int | None = None,
-        prompt_tokens: int | None = None,
-        completion_tokens: int | None = None,
-        error: str | None = None,
-    ) -> None:
-        self._logs.enqueue(
-            request.entry(
-                account,
-                status,
-                now=self._clock.now(),
-                latency_ms=self._elapsed_ms(request),
-                provider_id=provider_id,
-                ttfb_ms=ttfb_ms,
-                prompt_tokens=prompt_tokens,
-                completion_tokens=completion_tokens,
-                error=error,
-            )
-        )
+            self._logger.usage(request, account, status, exchange.usage, ttfb_ms=ttfb, error=error)
 
 
 def _network_failed(dialect: ErrorDialect, exc: UpstreamUnavailable) -> FailedAttempt:
