@@ -243,3 +243,33 @@ async def test_the_password_is_in_no_answer_and_no_log_line(
     for text in [*seen, caplog.text]:
         assert PASSWORD not in text
     assert "scraper:***@" in seen[1]
+
+
+async def test_health_counts_the_pool_and_says_which_accounts_have_no_proxy(
+    gateway: Gateway,
+) -> None:
+    assert (await gateway.call("GET", "/health"))["proxies"] == {
+        "total": 0,
+        "active": 0,
+        "down": 0,
+        "unrouted": {},
+    }
+    full = await gateway.new_proxy(SECRET_URL, max_accounts=1)
+    await gateway.call(
+        "POST",
+        "/api/v1/accounts",
+        {"provider_id": "openai", "auth_data": {"api_key": "sk-one-1234567890"}},
+        status=201,
+    )
+    second = await gateway.call(
+        "POST",
+        "/api/v1/accounts",
+        {"provider_id": "openai", "auth_data": {"api_key": "sk-two-1234567890"}},
+        status=201,
+    )
+    health = await gateway.call("GET", "/health")
+    assert health["proxies"]["total"] == health["proxies"]["active"] == 1
+    assert health["proxies"]["unrouted"] == {
+        "openai": [f"account {second['id']} has no proxy assigned"]
+    }
+    assert PASSWORD not in str(health) and full["id"] >= 1

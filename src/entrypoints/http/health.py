@@ -13,9 +13,17 @@ from litestar import Request, Response, get
 from litestar.datastructures import State
 
 from aigateway import __version__
-from aigateway.application.use_cases.catalog import Skipped
+from aigateway.application.use_cases.catalog import Catalog, Skipped
 from aigateway.application.use_cases.notices import Notice
 from aigateway.entrypoints.http.runtime import runtime_of
+
+
+class ProxyPool(msgspec.Struct):
+    total: int
+    active: int
+    down: int
+    # provider id -> why some of its accounts are not used (no proxy, or theirs is down)
+    unrouted: dict[str, tuple[str, ...]]
 
 
 class Health(msgspec.Struct):
@@ -29,6 +37,7 @@ class Health(msgspec.Struct):
     request_log: dict[str, int]
     skipped: Skipped  # providers and accounts left out of the catalog: id and reason
     notices: list[Notice]  # what only the operator can fix (a missing setting, an old version)
+    proxies: ProxyPool
 
 
 @get("/health")
@@ -56,5 +65,16 @@ async def health(request: Request[object, object, State]) -> Response[Health]:
         },
         skipped=state.catalog.current.skipped,
         notices=state.notices.current(),
+        proxies=_pool(state.catalog.current),
     )
     return Response(body, status_code=200 if healthy else 503)
+
+
+def _pool(catalog: Catalog) -> ProxyPool:
+    proxies = catalog.proxies.values()
+    return ProxyPool(
+        total=len(proxies),
+        active=sum(p.is_active for p in proxies),
+        down=sum(p.is_active and p.down for p in proxies),
+        unrouted=dict(catalog.unroutable),
+    )
