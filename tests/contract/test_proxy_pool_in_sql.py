@@ -197,7 +197,12 @@ async def test_unreadable_rows_are_left_out_by_name_and_get_is_a_conflict(
     assert [p.id for p in listed] == [good.id]
     assert listed[0].endpoint.password == PASSWORD
     for proxy_id in (moved.id, no_port, mismatch, bad_providers):
-        assert f"proxy {proxy_id} is left out" in caplog.text
+        assert f"proxy {proxy_id} cannot be read" in caplog.text
+    readable, skipped = await stores.proxies.list_with_skipped()
+    assert [p.id for p in readable] == [good.id]
+    assert sorted(int(row.id) for row in skipped) == sorted(
+        (moved.id, no_port, mismatch, bad_providers)
+    )
     assert "url needs a port" in caplog.text
     assert "does not match" in caplog.text
     assert "does not decrypt" in caplog.text

@@ -238,6 +238,11 @@ class InMemoryProxyRepository:
     async def list(self, *, for_update: bool = False) -> Sequence[Proxy]:
         return [_copy(self._rows[key]) for key in sorted(self._rows)]
 
+    async def list_with_skipped(
+        self, *, for_update: bool = False
+    ) -> tuple[Sequence[Proxy], Sequence[SkippedRow]]:
+        return await self.list(for_update=for_update), ()
+
     async def get(self, proxy_id: int) -> Proxy:
         return _copy(self._find(proxy_id))
 

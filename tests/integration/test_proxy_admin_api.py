@@ -202,6 +202,29 @@ async def test_an_account_names_an_existing_proxy_or_is_a_422(gateway: Gateway) 
     assert repinned["proxy"]["label"] == "other"
 
 
+async def test_a_pin_must_name_a_proxy_that_can_carry_the_account(gateway: Gateway) -> None:
+    full = await gateway.new_proxy("http://10.0.0.7:3128", max_accounts=1)
+    off = await gateway.new_proxy("http://10.0.0.8:3128")
+    claude = await gateway.new_proxy("http://10.0.0.9:3128", providers=["anthropic"])
+    await gateway.call("PATCH", f"/api/v1/proxies/{off['id']}", {"is_active": False})
+    body = {"provider_id": "openai", "auth_data": {"api_key": "sk-pinned-0002"}}
+    first = await gateway.call(
+        "POST", "/api/v1/accounts", {**body, "proxy_id": full["id"]}, status=201
+    )
+    for proxy, message in [
+        (full, f"proxy {full['id']} is full (max_accounts 1)"),
+        (off, f"proxy {off['id']} is disabled"),
+        (claude, f"proxy {claude['id']} does not serve provider openai"),
+    ]:
+        refused = await gateway.call(
+            "POST", "/api/v1/accounts", {**body, "proxy_id": proxy["id"]}, status=422
+        )
+        assert refused["error"]["message"] == message
+    # the account already there may be pinned to where it is
+    again = await gateway.call("PATCH", f"/api/v1/accounts/{first['id']}", {"proxy_id": full["id"]})
+    assert again["proxy_id"] == full["id"]
+
+
 async def test_an_account_without_a_proxy_shows_null(gateway: Gateway) -> None:
     account = await gateway.new_account("direct")  # the pool is empty
     assert (account["proxy_id"], account["proxy"]) == (None, None)

@@ -215,3 +215,36 @@ async def test_a_probe_tells_the_proxys_failure_from_the_targets(
             await upstream.probe(via, f"{target.https_url}/silent", 0.5)
         assert slow.value.kind is NetworkErrorKind.TIMEOUT
         assert time.monotonic() - started < 3
+
+
+@pytest.mark.parametrize(
+    ("answer", "kind"),
+    [
+        (502, NetworkErrorKind.CONNECT),
+        (503, NetworkErrorKind.CONNECT),
+        (403, NetworkErrorKind.PROXY),
+    ],
+)
+async def test_a_proxy_that_cannot_reach_the_target_blames_the_target(
+    upstream: AiohttpUpstream, target: Target, answer: int, kind: NetworkErrorKind
+) -> None:
+    """A working proxy answering CONNECT with 502/503 (as squid does when the target is down)
+    is the target's failure: the proxy must not be marked down for an upstream's outage."""
+
+    async def refuse(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 %d No\r\nContent-Length: 0\r\n\r\n" % answer)
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(refuse, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        via = Route(6, parse_proxy_url(f"http://127.0.0.1:{port}"))
+        with pytest.raises(UpstreamUnavailable) as failed:
+            await upstream.open(post(f"{target.https_url}/echo", via))
+    finally:
+        server.close()
+        await server.wait_closed()
+    assert failed.value.kind is kind
+    assert f"HTTP {answer}" in str(failed.value)

@@ -4,6 +4,7 @@ whose proxy cannot serve is not used, and nothing leaves directly unless allowed
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 import msgspec
 import pytest
@@ -181,3 +182,39 @@ async def test_the_check_brings_a_down_proxy_back_after_its_recovery_wait() -> N
     assert not any(f"proxy {proxy.id}" in n.message for n in world.notices.current())
     # the pools of the proxies in the pool are kept, any other is closed
     assert world.upstream.kept[-1] == [Route(proxy.id, proxy.endpoint)]
+
+
+async def test_an_upstream_error_through_a_proxy_resets_its_failure_streak() -> None:
+    world = World()
+    (flaky,) = await pool(world, ProxyHealth.HEALTHY)
+    await place(world, a=flaky.id)
+    client = world.proxy.authenticate(await world.client())
+
+    async def ask() -> None:
+        with contextlib.suppress(GatewayError):
+            await world.proxy.start(chat(), client)
+        world.clock.t += 3600  # past any cooldown the answer put on the account
+
+    for _ in range(3):  # two failures through the proxy, then an upstream 500 through it
+        world.upstream.dead_proxies = {flaky.id}
+        await ask()
+        await ask()
+        world.upstream.dead_proxies = set()
+        world.upstream.script["sk-a"] = (500, b'{"error":{"message":"down"}}', {})
+        await ask()
+        del world.upstream.script["sk-a"]
+    # never three proxy failures in a row: the proxy answered in between, it is not down
+    assert world.catalog.current.proxies[flaky.id].health is ProxyHealth.HEALTHY
+
+
+async def test_the_down_notice_goes_when_its_proxy_leaves_the_pool() -> None:
+    world = World()
+    (proxy,) = await pool(world, ProxyHealth.DOWN)
+    world.upstream.dead_proxies = {proxy.id}  # its checks fail: it stays down
+    await world.catalog.reload()
+    await world.monitor.check_once()
+    assert any(f"proxy {proxy.id}" in n.message for n in world.notices.current())
+    await world.proxies.delete(proxy.id)
+    await world.catalog.reload()
+    await world.monitor.check_once()
+    assert not any(f"proxy {proxy.id}" in n.message for n in world.notices.current())

@@ -14,8 +14,10 @@ from aigateway.adapters.memory.coordination import InMemoryRotation
 from aigateway.adapters.memory.login_states import InMemoryLoginStates
 from aigateway.application.ports.oauth import OAuthClient, TokenEndpointError, TokenGrant
 from aigateway.application.ports.onboarding import DiscoveryFailed, FlowType, IdentityUnavailable
+from aigateway.application.ports.unit_of_work import UnitOfWork
 from aigateway.application.use_cases.admin_failures import AdminActionFailed
 from aigateway.application.use_cases.onboarding import Onboarding
+from aigateway.domain.accounts import Account
 from aigateway.domain.pkce import challenge_of
 from aigateway.domain.providers import Provider, ProviderKind
 from aigateway.domain.proxies import NoRoute, Proxy, Route
@@ -74,12 +76,14 @@ class Tokens:
 
 
 class Egress:
-    """New accounts get the pool's one proxy; `none` says no proxy can take one."""
+    """New accounts get the pool's one proxy; `none` says no proxy can take one; a known
+    account leaves through `known` (its own proxy)."""
 
     def __init__(self, proxies: InMemoryProxyRepository) -> None:
         self.none = False
         self.proxies = proxies
         self.route: Route | None = None
+        self.known = Route(99, VIA.endpoint)
 
     async def for_new_account(self, provider_id: str) -> tuple[int | None, Route | NoRoute]:
         if self.none:
@@ -89,6 +93,12 @@ class Egress:
             proxy = await self.proxies.add(Proxy(id=0, endpoint=VIA.endpoint))
             self.route = Route(proxy.id, proxy.endpoint)
         return self.route.proxy_id, self.route
+
+    async def place(self, tx: UnitOfWork, provider_id: str, account_id: str) -> int | None:
+        return (await self.for_new_account(provider_id))[0]
+
+    def route_of(self, account: Account) -> Route | NoRoute:
+        return self.known
 
 
 class Identity:
@@ -358,3 +368,14 @@ async def test_no_proxy_for_a_new_account_refuses_the_login_before_any_call() ->
     await refused(world.onboarding.finish_redirect("c", state, None), 503, "every proxy is full")
     assert world.tokens.exchanged == [] and world.identity.routes == []
     assert await world.accounts.list() == []
+
+
+async def test_a_login_again_looks_up_the_project_through_the_accounts_own_proxy() -> None:
+    world = World()
+    state, _ = await world.start()
+    first = await world.onboarding.finish_redirect("c", state, None)
+    state, _ = await world.start()
+    again = await world.onboarding.finish_redirect("c", state, None)
+    assert again.id == first.id and again.proxy_id == first.proxy_id
+    # the code exchange went out before the e-mail was known; the project lookup did not
+    assert world.discovery.routes == [world.egress.route, world.egress.known]

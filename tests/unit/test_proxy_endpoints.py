@@ -170,3 +170,8 @@ def test_no_repr_of_an_endpoint_a_proxy_or_a_route_shows_the_password() -> None:
     for obj in (endpoint, row, Route(row.id, endpoint), [row], {"proxy": row}):
         assert_hidden(obj)
     assert "alice:***@proxy.example:1080" in repr(row)
+
+
+def test_a_url_too_long_once_its_user_name_is_encoded_is_refused() -> None:
+    with pytest.raises(InvalidProxyUrl, match="longer than 2048 characters once encoded"):
+        parse_proxy_url("http://" + "é" * 600 + ":pw@10.0.0.1:3128")

@@ -16,6 +16,7 @@ from aigateway.domain.proxies import (
     Route,
     parse_proxy_url,
     route_for,
+    unreadable_row,
 )
 
 ENDPOINT = parse_proxy_url("http://user:pw-SECRET@proxy.example:3128")
@@ -62,7 +63,9 @@ def test_without_any_proxy_calls_go_direct_unless_the_policy_is_never(
 
 UNUSABLE = [
     (None, pool(HEALTHY), "account acct-1 has no proxy assigned"),
-    (9, pool(HEALTHY), "account acct-1 has no proxy assigned"),  # its proxy was deleted
+    (9, pool(HEALTHY), "proxy 9 of account acct-1 is not in the pool"),  # not known here
+    (9, {}, "proxy 9 of account acct-1 is not in the pool"),  # a snapshot older than the proxy
+    (9, pool(unreadable_row(9)), "proxy 9 of account acct-1 cannot be read (see /health skipped)"),
     (
         1,
         pool(Proxy(id=1, endpoint=ENDPOINT, is_active=False)),

@@ -35,7 +35,7 @@ from aigateway.adapters.persistence.repositories import (
     _SqlStore,
 )
 from aigateway.adapters.persistence.tables import proxy_pool
-from aigateway.application.ports.repositories import NotFound, Unreadable
+from aigateway.application.ports.repositories import NotFound, SkippedRow, Unreadable
 from aigateway.domain.proxies import (
     InvalidProxyUrl,
     Proxy,
@@ -66,13 +66,19 @@ class SqlProxyRepository(_SqlStore):
         self._cipher = cipher
 
     async def list(self, *, for_update: bool = False) -> Sequence[Proxy]:
+        proxies, _ = await self.list_with_skipped(for_update=for_update)
+        return proxies
+
+    async def list_with_skipped(
+        self, *, for_update: bool = False
+    ) -> tuple[Sequence[Proxy], Sequence[SkippedRow]]:
         query = select(proxy_pool).order_by(proxy_pool.c.id)
         async with self._read() as conn:
             rows = (await conn.execute(query.with_for_update() if for_update else query)).all()
         proxies, skipped = _readable(rows, self._proxy)
         for row in skipped:
-            logger.warning("proxy %s is left out of the pool: %s", row.id, row.reason)
-        return proxies
+            logger.warning("proxy %s cannot be read: %s", row.id, row.reason)
+        return proxies, skipped
 
     async def get(self, proxy_id: int) -> Proxy:
         async with self._read() as conn:

@@ -28,6 +28,7 @@ from aigateway.adapters.upstream.proxy_connector import (
     ConnectAttempt,
     ProxyFailure,
     ProxyRouteConnector,
+    TargetUnreachable,
     connect_attempt,
     proxy_name,
     sends_absolute_form,
@@ -89,6 +90,8 @@ def _unavailable(exc: BaseException) -> UpstreamUnavailable:
     """The failure, with an error text without URLs (a proxy URL may carry a password)."""
     if isinstance(exc, ProxyFailure):
         return UpstreamUnavailable(str(exc), NetworkErrorKind.PROXY)
+    if isinstance(exc, TargetUnreachable):
+        return UpstreamUnavailable(str(exc), NetworkErrorKind.CONNECT)
     if isinstance(exc, asyncio.TimeoutError):
         return UpstreamUnavailable("upstream timed out", NetworkErrorKind.TIMEOUT)
     if isinstance(exc, aiohttp.ClientConnectorError):
@@ -180,7 +183,7 @@ class AiohttpUpstream:
         assert endpoint is not None
         if not sends_absolute_form(endpoint, url):
             return {}
-        proxy = f"{endpoint.protocol.value}://{_host(endpoint.host)}:{endpoint.port}"
+        proxy = f"{endpoint.protocol.value}://{endpoint.address}"
         return {"proxy": proxy}
 
     def _with_proxy_auth(self, route: Route, headers: Mapping[str, str]) -> Mapping[str, str]:
@@ -285,7 +288,3 @@ class AiohttpUpstream:
         sessions, self._sessions = self._sessions, {}
         for session in sessions.values():
             await session.close()
-
-
-def _host(host: str) -> str:
-    return f"[{host}]" if ":" in host else host

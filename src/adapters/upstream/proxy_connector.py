@@ -46,6 +46,17 @@ class ProxyFailure(aiohttp.ClientError):
     """The route's proxy failed before the tunnel was up; the message is safe to show."""
 
 
+class TargetUnreachable(aiohttp.ClientError):
+    """The proxy works but says it cannot reach the target (a CONNECT answered 502, 503 or
+    504; a SOCKS reply "network unreachable", "host unreachable", "connection refused",
+    "TTL expired"): the target's failure, as if the gateway had connected itself."""
+
+
+# The proxy's answers that blame the target, not the proxy.
+_TARGET_STATUSES = frozenset({502, 503, 504})
+_TARGET_REPLIES = frozenset({3, 4, 5, 6})
+
+
 class ConnectAttempt:
     """One request's connection attempt: set while the proxy is being reached."""
 
@@ -62,8 +73,7 @@ def proxy_name(route: Route) -> str:
     """`proxy 3 (127.0.0.1:1080)`: how messages name a proxy."""
     endpoint = route.endpoint
     assert endpoint is not None
-    host = f"[{endpoint.host}]" if ":" in endpoint.host else endpoint.host
-    return f"proxy {route.proxy_id} ({host}:{endpoint.port})"
+    return f"proxy {route.proxy_id} ({endpoint.address})"
 
 
 def sends_absolute_form(endpoint: ProxyEndpoint, url: str) -> bool:
@@ -206,7 +216,11 @@ class ProxyRouteConnector(ProxyConnector):
         )
         try:
             return await proxy.connect(dest_host=dest, dest_port=port, timeout=limit_s)
-        except Exception as exc:  # every failure here is the proxy's
+        except python_socks.ProxyError as exc:
+            if exc.error_code in (_TARGET_REPLIES if self._socks else _TARGET_STATUSES):
+                raise TargetUnreachable(self._explain(exc, target)) from None
+            raise ProxyFailure(self._explain(exc, target)) from None
+        except Exception as exc:  # anything else here is the proxy's
             raise ProxyFailure(self._explain(exc, target)) from None
 
     def _explain(self, exc: BaseException, target: str) -> str:

@@ -106,8 +106,14 @@ class ProxyRepository(Protocol):
     """The `proxy_pool` table. The password inside a proxy URL is stored encrypted."""
 
     async def list(self, *, for_update: bool = False) -> Sequence[Proxy]:
-        """Every proxy, by id; `for_update` locks the rows until the transaction ends (so
-        assignments computed from them are not raced by another process)."""
+        """Every readable proxy, by id; `for_update` locks the rows until the transaction ends
+        (so assignments computed from them are not raced by another process)."""
+        ...
+
+    async def list_with_skipped(
+        self, *, for_update: bool = False
+    ) -> tuple[Sequence[Proxy], Sequence[SkippedRow]]:
+        """The readable proxies, and the rows that cannot be read (their id and why)."""
         ...
 
     async def get(self, proxy_id: int) -> Proxy: ...

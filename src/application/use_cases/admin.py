@@ -230,7 +230,9 @@ class AccountsAdmin:
             label = check_text("label", spec.label, 100, required=False)
             account_id = str(uuid.uuid4())
             if spec.proxy_id is not None:  # the operator's choice
-                proxy_id: int | None = await _existing_proxy(tx, spec.proxy_id)
+                proxy_id: int | None = await _existing_proxy(
+                    tx, spec.proxy_id, spec.provider_id, account_id
+                )
             else:
                 proxy_id = await self._assignments.proxy_for_new_account(
                     tx, spec.provider_id, account_id
@@ -266,7 +268,7 @@ class AccountsAdmin:
         async with self._uow() as tx:
             current = await tx.accounts.get(account_id)
             if changes.get("proxy_id") is not None:
-                await _existing_proxy(tx, changes["proxy_id"])
+                await _existing_proxy(tx, changes["proxy_id"], current.provider_id, current.id)
             updated = await tx.accounts.update(msgspec.structs.replace(current, **changes))
         if "credential" in changes and self._rotation is not None:
             # the cooldowns were earned by the old credential (a revoked key rests for an hour)
@@ -310,14 +312,25 @@ class AccountsAdmin:
 MAX_PROXY_ID = 2**31 - 1  # the column is a signed 32-bit integer
 
 
-async def _existing_proxy(tx: UnitOfWork, proxy_id: int) -> int:
-    """The operator's `proxy_id`, once it names a stored proxy (422 otherwise)."""
+async def _existing_proxy(tx: UnitOfWork, proxy_id: int, provider_id: str, account_id: str) -> int:
+    """The operator's `proxy_id`, once it names a proxy that can carry the account: active,
+    serving its provider, with room (422 naming what is wrong otherwise)."""
     try:
         if not 1 <= proxy_id <= MAX_PROXY_ID:
             raise NotFound
-        await tx.proxies.get(proxy_id)
+        proxy = await tx.proxies.get(proxy_id)
     except NotFound:
         raise ValidationFailed(f"proxy_id {proxy_id} does not exist") from None
+    if not proxy.is_active:
+        raise ValidationFailed(f"proxy {proxy_id} is disabled")
+    if not proxy.serves(provider_id):
+        raise ValidationFailed(f"proxy {proxy_id} does not serve provider {provider_id}")
+    load = sum(
+        p.proxy_id == proxy_id and p.is_active and p.account_id != account_id
+        for p in await tx.accounts.placements()
+    )
+    if not proxy.has_room(load):
+        raise ValidationFailed(f"proxy {proxy_id} is full (max_accounts {proxy.max_accounts})")
     return proxy_id
 
 

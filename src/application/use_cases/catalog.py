@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 
 import msgspec
 
@@ -25,10 +25,12 @@ from aigateway.application.ports.coordination import ConfigVersion
 from aigateway.application.ports.repositories import (
     AccountRepository,
     ClientKeyRepository,
+    Placement,
     ProviderRepository,
     ProxyRepository,
     SkippedRow,
 )
+from aigateway.application.use_cases.proxy_assignments import plan, stored_pool
 from aigateway.domain.accounts import Account
 from aigateway.domain.client_keys import ClientKey, hash_key
 from aigateway.domain.providers import Provider
@@ -37,8 +39,6 @@ from aigateway.domain.proxies import (
     NoRoute,
     Proxy,
     Route,
-    Seat,
-    assign,
     route_for,
 )
 from aigateway.domain.routing.resolution import ModelRouter
@@ -52,6 +52,7 @@ class Skipped(msgspec.Struct, frozen=True):
 
     providers: tuple[SkippedRow, ...] = ()
     accounts: tuple[SkippedRow, ...] = ()
+    proxies: tuple[SkippedRow, ...] = ()
 
 
 NOTHING_SKIPPED = Skipped()
@@ -74,6 +75,7 @@ class Catalog(msgspec.Struct, frozen=True):
     egress: DirectEgress
     unroutable: Mapping[str, tuple[str, ...]]  # provider id -> why accounts are not served
     candidates: tuple[Account, ...]  # every active account read (the input of `accounts`)
+    placements: tuple[Placement, ...] = ()  # every account's stored proxy, readable or not
 
     def accounts_for(self, provider_id: str) -> tuple[Account, ...]:
         return self.accounts.get(provider_id, ())
@@ -103,9 +105,8 @@ class Catalog(msgspec.Struct, frozen=True):
         assignment rule gives (a proxy was disabled, deleted or added, an account is new)."""
         if not self.proxies:
             return False
-        seats = [Seat(a.id, a.provider_id) for a in self.candidates]
-        current = {a.id: a.proxy_id for a in self.candidates}
-        return assign(seats, list(self.proxies.values()), current) != current
+        planned = plan(list(self.proxies.values()), self.placements)
+        return any(planned[p.account_id] != p.proxy_id for p in self.placements if p.is_active)
 
     def with_proxy(self, proxy: Proxy) -> Catalog:
         """The same snapshot with one proxy's state replaced (its accounts rerouted)."""
@@ -120,6 +121,7 @@ class Catalog(msgspec.Struct, frozen=True):
             self.skipped,
             proxies=proxies.values(),
             egress=self.egress,
+            placements=self.placements,
         )
 
     def client_key(self, token: str) -> ClientKey | None:
@@ -143,6 +145,7 @@ def build_catalog(
     *,
     proxies: Iterable[Proxy] = (),
     egress: DirectEgress = DirectEgress.WHEN_NO_PROXIES,
+    placements: Iterable[Placement] = (),
 ) -> Catalog:
     providers = tuple(providers)
     candidates = tuple(accounts)
@@ -170,6 +173,7 @@ def build_catalog(
         egress,
         {pid: _summary(reasons) for pid, reasons in unroutable.items()},
         candidates,
+        tuple(placements),
     )
 
 
@@ -216,14 +220,28 @@ class CatalogCache:
                 version = await self._version.current()
             providers, skipped_providers = await self._providers.list_with_skipped()
             accounts, skipped_accounts = await self._accounts.list_with_skipped(is_active=True)
-            skipped = Skipped(tuple(skipped_providers), tuple(skipped_accounts))
+            proxies: list[Proxy] = []
+            skipped_proxies: Sequence[SkippedRow] = ()
+            placements: Sequence[Placement] = ()
+            if self._proxies is not None:
+                proxies, skipped_proxies = await stored_pool(self._proxies)
+                placements = await self._accounts.placements() if proxies else ()
+            skipped = Skipped(
+                tuple(skipped_providers), tuple(skipped_accounts), tuple(skipped_proxies)
+            )
             for kind, rows in (("provider", skipped.providers), ("account", skipped.accounts)):
                 for row in rows:
                     log.warning("catalog: %s %r skipped: %s", kind, row.id, row.reason)
             keys = await self._keys.list()
-            proxies = await self._proxies.list() if self._proxies is not None else ()
             self.current = build_catalog(
-                version, providers, accounts, keys, skipped, proxies=proxies, egress=self._egress
+                version,
+                providers,
+                accounts,
+                keys,
+                skipped,
+                proxies=proxies,
+                egress=self._egress,
+                placements=placements,
             )
             self._loaded_at = self._clock.monotonic()
             return self.current

@@ -1,22 +1,33 @@
-"""The route of an account that does not exist yet (an OAuth login about to create it)."""
+"""The route of an account that an OAuth login is about to add (its code exchange, e-mail and
+project lookups leave through the proxy the account will keep)."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-
+from aigateway.application.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from aigateway.application.use_cases.catalog import CatalogCache
+from aigateway.application.use_cases.proxy_assignments import ProxyAssignments
+from aigateway.domain.accounts import Account
 from aigateway.domain.proxies import NoRoute, Route
 
-ProxyChooser = Callable[[str], Awaitable[int | None]]
-"""The proxy a new account of a provider gets (None: none has room), by the assignment rule."""
+NEW_ACCOUNT = "~new"  # stands for the account about to be added (sorts after uuids)
 
 
 class NewAccountRoutes:
-    def __init__(self, choose: ProxyChooser, catalog: CatalogCache) -> None:
-        self._choose = choose
+    def __init__(
+        self, uow: UnitOfWorkFactory, assignments: ProxyAssignments, catalog: CatalogCache
+    ) -> None:
+        self._uow = uow
+        self._assignments = assignments
         self._catalog = catalog
 
     async def for_new_account(self, provider_id: str) -> tuple[int | None, Route | NoRoute]:
-        proxy_id = await self._choose(provider_id)
+        async with self._uow() as tx:  # reads only: the login adds the account at its end
+            proxy_id = await self._assignments.proxy_for_new_account(tx, provider_id, NEW_ACCOUNT)
         route = self._catalog.current.route_through(provider_id, proxy_id, "the new account")
         return proxy_id, route
+
+    async def place(self, tx: UnitOfWork, provider_id: str, account_id: str) -> int | None:
+        return await self._assignments.proxy_for_new_account(tx, provider_id, account_id)
+
+    def route_of(self, account: Account) -> Route | NoRoute:
+        return self._catalog.route_for(account)

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -49,7 +49,7 @@ from aigateway.application.ports.onboarding import (
     ProjectDiscovery,
 )
 from aigateway.application.ports.repositories import ProviderRepository
-from aigateway.application.ports.unit_of_work import UnitOfWorkFactory
+from aigateway.application.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from aigateway.application.ports.upstream import UpstreamUnavailable
 from aigateway.application.use_cases.admin_failures import AdminActionFailed
 from aigateway.domain.accounts import Account, AuthType, Credential
@@ -82,7 +82,15 @@ class Started(msgspec.Struct, frozen=True):
 
 class NewAccountEgress(Protocol):
     async def for_new_account(self, provider_id: str) -> tuple[int | None, Route | NoRoute]:
-        """The proxy a new account of the provider gets, and the route through it."""
+        """The proxy a new account of the provider would get now, and the route through it."""
+        ...
+
+    async def place(self, tx: UnitOfWork, provider_id: str, account_id: str) -> int | None:
+        """Inside the transaction that adds the account: the proxy it gets."""
+        ...
+
+    def route_of(self, account: Account) -> Route | NoRoute:
+        """The route of an account that exists."""
         ...
 
 
@@ -239,7 +247,7 @@ class Onboarding:
         client = self._client(provider.kind)
         # the code is exchanged, and the account's project found, from the address the new
         # account will use (a login again of a known account keeps that account's proxy)
-        proxy_id, route = await self._egress.for_new_account(provider.id)
+        _, route = await self._egress.for_new_account(provider.id)
         if isinstance(route, NoRoute):
             raise AdminActionFailed(
                 503, "no_usable_proxy", f"no proxy can take a new account now: {route.reason}"
@@ -267,6 +275,13 @@ class Onboarding:
                 502, "no_refresh_token", f"{client.name} answered no refresh token for the login"
             )
         email = await self._email(client, grant, route)
+        known = await self._known(provider, email)
+        if known is not None:  # a login again: the account's own proxy from here on
+            route = self._egress.route_of(known)
+            if isinstance(route, NoRoute):
+                raise AdminActionFailed(
+                    503, "no_usable_proxy", f"account {known.id} cannot be reached: {route.reason}"
+                )
         auth_data: dict[str, Any] = {
             "access_token": grant.access_token,
             "refresh_token": grant.refresh_token,
@@ -279,7 +294,7 @@ class Onboarding:
                 )
             except (DiscoveryFailed, UpstreamUnavailable) as exc:
                 raise AdminActionFailed(502, "project_discovery_failed", str(exc)) from None
-        return await self._save(provider, email, auth_data, grant, proxy_id)
+        return await self._save(provider, email, auth_data, grant)
 
     async def _email(self, client: OAuthClient, grant: TokenGrant, route: Route) -> str:
         email = grant.email
@@ -296,22 +311,23 @@ class Onboarding:
             )
         return email
 
+    async def _known(self, provider: Provider, email: str) -> Account | None:
+        """The account of this provider already labelled with the e-mail, if any."""
+        async with self._uow() as tx:
+            same = _labelled(await tx.accounts.list(provider_id=provider.id), email)
+        return same[0] if same else None
+
     async def _save(
         self,
         provider: Provider,
         email: str,
         auth_data: dict[str, Any],
         grant: TokenGrant,
-        proxy_id: int | None,
     ) -> Account:
         credential = Credential(auth_type=AuthType.OAUTH, data=auth_data)
         now = self._clock.now()
         async with self._uow() as tx:
-            same = [
-                a
-                for a in await tx.accounts.list(provider_id=provider.id)
-                if a.label.casefold() == email.casefold()
-            ]
+            same = _labelled(await tx.accounts.list(provider_id=provider.id), email)
             if same:
                 current = same[0]
                 saved = await tx.accounts.update(
@@ -324,9 +340,11 @@ class Onboarding:
                     )
                 )
             else:
+                account_id = str(uuid.uuid4())
+                proxy_id = await self._egress.place(tx, provider.id, account_id)
                 saved = await tx.accounts.add(
                     Account(
-                        id=str(uuid.uuid4()),
+                        id=account_id,
                         provider_id=provider.id,
                         label=email,
                         credential=credential,
@@ -340,6 +358,10 @@ class Onboarding:
             # the cooldowns were earned by the old credential
             await self._rotation.clear(saved.provider_id, saved.id)
         return saved
+
+
+def _labelled(accounts: Sequence[Account], email: str) -> list[Account]:
+    return [a for a in accounts if a.label.casefold() == email.casefold()]
 
 
 def _unknown_login() -> AdminActionFailed:

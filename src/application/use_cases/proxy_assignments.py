@@ -13,9 +13,9 @@ from collections.abc import Mapping, Sequence
 
 import msgspec
 
-from aigateway.application.ports.repositories import Placement
+from aigateway.application.ports.repositories import Placement, ProxyRepository, SkippedRow
 from aigateway.application.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
-from aigateway.domain.proxies import Proxy, Seat, assign
+from aigateway.domain.proxies import Proxy, Seat, assign, unreadable_row
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +32,16 @@ class AssignmentReport(msgspec.Struct, frozen=True):
     moves: tuple[Move, ...]
     counts: Mapping[int, int]  # proxy id -> active accounts assigned to it (every proxy listed)
     unassigned: tuple[str, ...]  # active accounts no proxy has room for
+
+
+async def stored_pool(
+    repo: ProxyRepository, *, for_update: bool = False
+) -> tuple[list[Proxy], Sequence[SkippedRow]]:
+    """Every stored proxy: the readable ones, and a stand-in for each row that cannot be read
+    (it holds its accounts, unused, until repaired), with those rows' reasons."""
+    readable, skipped = await repo.list_with_skipped(for_update=for_update)
+    held = [unreadable_row(int(row.id)) for row in skipped if row.id.isdigit()]
+    return [*readable, *held], skipped
 
 
 def plan(
@@ -78,7 +88,7 @@ class ProxyAssignments:
         """Inside the caller's transaction: recompute and write the accounts whose proxy
         changed. `before` (the placements as they were before the caller's own write, e.g. a
         deleted proxy's accounts) only changes what the report says they moved from."""
-        proxies = await tx.proxies.list(for_update=True)
+        proxies, _ = await stored_pool(tx.proxies, for_update=True)
         placements = await tx.accounts.placements()
         planned = plan(proxies, placements)
         stored = {p.account_id: p.proxy_id for p in placements}
@@ -99,7 +109,7 @@ class ProxyAssignments:
     ) -> int | None:
         """Inside the caller's transaction (before the account is added): the proxy the new
         account gets, None when no proxy has room for it (or there are none)."""
-        proxies = await tx.proxies.list(for_update=True)
+        proxies, _ = await stored_pool(tx.proxies, for_update=True)
         if not proxies:
             return None
         placements = await tx.accounts.placements()

@@ -219,17 +219,18 @@ class ProxyChat:
             )
             refused = None
             key = (account.id, model)
+            proxy_failed = isinstance(outcome, FailedAttempt) and outcome.proxy_failed
+            if egress.proxy_id is not None and self._proxy_health is not None:
+                if proxy_failed:
+                    self._proxy_health.failed(egress.proxy_id)
+                else:  # the proxy got the call through, whatever the upstream said
+                    self._proxy_health.succeeded(egress.proxy_id)
             if isinstance(outcome, ChatResult):
                 self._failures.pop(key, None)
-                if egress.proxy_id is not None and self._proxy_health is not None:
-                    self._proxy_health.succeeded(egress.proxy_id)
                 return outcome
             last = outcome
             failure = outcome.failure
-            if outcome.proxy_failed and egress.proxy_id is not None:
-                # the proxy, not the account: every account behind it is skipped here too
-                if self._proxy_health is not None:
-                    self._proxy_health.failed(egress.proxy_id)
+            if proxy_failed:  # the proxy, not the account: skip every account behind it
                 tried.update(a.id for a in accounts if routes[a.id].proxy_id == egress.proxy_id)
                 continue
             self._count_failure(key)

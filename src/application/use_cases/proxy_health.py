@@ -62,6 +62,7 @@ class ProxyMonitor:
         self._interval_s = interval_s
         self._failures: dict[int, int] = {}  # proxy id -> failed calls in a row (this process)
         self._writes: set[asyncio.Task[None]] = set()
+        self._noted: set[int] = set()  # proxies whose "down" notice is shown
 
     # --- passive: called on the request path, no I/O ----------------------------------------
 
@@ -115,9 +116,12 @@ class ProxyMonitor:
         proxies no longer in the pool."""
         catalog = self._catalog.current
         now = self._clock.now()
-        for proxy in catalog.proxies.values():  # also those another process marked down
+        stored = [p for p in catalog.proxies.values() if p.readable]
+        for gone in self._noted - {p.id for p in stored if p.is_active}:
+            self._clear(gone)  # deleted, disabled or unreadable since: not down any more
+        for proxy in stored:  # also those another process marked down
             self._note(proxy)
-        due = [p for p in catalog.proxies.values() if due_for_check(p, now, self._policy)]
+        due = [p for p in stored if due_for_check(p, now, self._policy)]
         gate = asyncio.Semaphore(MAX_CONCURRENT_CHECKS)
 
         async def check(proxy: Proxy) -> None:
@@ -125,7 +129,7 @@ class ProxyMonitor:
                 await self.check(proxy)
 
         await asyncio.gather(*(check(p) for p in due))
-        await self._upstream.retire([Route(p.id, p.endpoint) for p in catalog.proxies.values()])
+        await self._upstream.retire([Route(p.id, p.endpoint) for p in stored])
 
     async def check(self, proxy: Proxy) -> Proxy:
         """Fetch the check URL through `proxy`; store and apply the outcome (counted on the
@@ -188,13 +192,17 @@ class ProxyMonitor:
             log.warning("proxy %s health not stored: %s: %s", down.id, type(exc).__name__, exc)
 
     def _note(self, proxy: Proxy) -> None:
-        key = f"proxy:{proxy.id}"
-        if proxy.down:
+        if proxy.down and proxy.is_active:
+            self._noted.add(proxy.id)
             self._notices.note(
-                key,
+                f"proxy:{proxy.id}",
                 f"proxy {proxy.id} ({proxy.label or proxy.endpoint.masked()}) is down: its "
                 "accounts are not used until a check through it succeeds",
                 self._clock.now(),
             )
         else:
-            self._notices.clear(key)
+            self._clear(proxy.id)
+
+    def _clear(self, proxy_id: int) -> None:
+        self._noted.discard(proxy_id)
+        self._notices.clear(f"proxy:{proxy_id}")

@@ -17,6 +17,7 @@ from aigateway.domain.proxies.model import (
     ProxyProtocol,
     Route,
     parse_proxy_url,
+    unreadable_row,
 )
 
 __all__ = [
@@ -37,4 +38,5 @@ __all__ = [
     "due_for_check",
     "parse_proxy_url",
     "route_for",
+    "unreadable_row",
 ]

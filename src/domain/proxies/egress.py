@@ -32,14 +32,19 @@ def route_for(
     policy: DirectEgress,
 ) -> Route | NoRoute:
     """The account's route. A proxy serves while it is active, not down, and allowed for the
-    provider; the account is then sent through it and nowhere else."""
-    if not proxies:
+    provider; the account is then sent through it and nowhere else. An account that names a
+    proxy never goes direct because of it, even while that proxy is unknown here."""
+    if not proxies and proxy_id is None:
         if policy is DirectEgress.NEVER:
             return NoRoute("no proxy is configured and proxy.direct_egress is never")
         return DIRECT
     proxy = proxies.get(proxy_id) if proxy_id is not None else None
-    if proxy is None:
+    if proxy_id is None:
         reason = f"account {account_id} has no proxy assigned"
+    elif proxy is None:
+        reason = f"proxy {proxy_id} of account {account_id} is not in the pool"
+    elif not proxy.readable:
+        reason = f"proxy {proxy.id} of account {account_id} cannot be read (see /health skipped)"
     elif not proxy.is_active:
         reason = f"proxy {proxy.id} of account {account_id} is disabled"
     elif proxy.down:

@@ -51,7 +51,13 @@ class ProxyEndpoint(msgspec.Struct, frozen=True, kw_only=True):
             if self.password is not None:
                 auth += ":" + quote(self.password, safe="")
             auth += "@"
-        return f"{self.protocol.value}://{auth}{_host(self.host)}:{self.port}"
+        return f"{self.protocol.value}://{auth}{self.address}"
+
+    @property
+    def address(self) -> str:
+        """`host:port`, an IPv6 host in brackets."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{host}:{self.port}"
 
     def masked(self) -> str:
         """The URL as shown: the password as `***`."""
@@ -59,17 +65,13 @@ class ProxyEndpoint(msgspec.Struct, frozen=True, kw_only=True):
         if self.username is not None:
             auth = quote(self.username, safe="") + (":***" if self.password is not None else "")
             auth += "@"
-        return f"{self.protocol.value}://{auth}{_host(self.host)}:{self.port}"
+        return f"{self.protocol.value}://{auth}{self.address}"
 
     def __repr__(self) -> str:
         return f"ProxyEndpoint({self.masked()!r})"
 
     def __rich_repr__(self) -> list[tuple[str, Any]]:
         return [("url", self.masked())]
-
-
-def _host(host: str) -> str:
-    return f"[{host}]" if ":" in host else host
 
 
 def parse_proxy_url(url: str, protocol: str | None = None) -> ProxyEndpoint:
@@ -113,9 +115,12 @@ def parse_proxy_url(url: str, protocol: str | None = None) -> ProxyEndpoint:
         raise InvalidProxyUrl("url port must be between 1 and 65535")
     username = unquote(parts.username) if parts.username is not None else None
     password = unquote(parts.password) if parts.password is not None else None
-    return ProxyEndpoint(
+    endpoint = ProxyEndpoint(
         protocol=scheme, host=host, port=port, username=username, password=password
     )
+    if len(endpoint.url) > MAX_URL_LENGTH:  # as stored: the user name percent-encoded
+        raise InvalidProxyUrl(f"url is longer than {MAX_URL_LENGTH} characters once encoded")
+    return endpoint
 
 
 def _protocol(value: str, what: str = "protocol") -> ProxyProtocol:
@@ -164,6 +169,7 @@ class Proxy(msgspec.Struct, frozen=True, kw_only=True):
     marked_down_at: datetime | None = None
     created_at: datetime | None = None
     updated_at: datetime | None = None
+    readable: bool = True  # False: a stored row that cannot be read (see `unreadable_row`)
 
     @property
     def protocol(self) -> ProxyProtocol:
@@ -178,6 +184,18 @@ class Proxy(msgspec.Struct, frozen=True, kw_only=True):
 
     def has_room(self, load: int) -> bool:
         return self.max_accounts <= 0 or load < self.max_accounts
+
+
+def unreadable_row(proxy_id: int) -> Proxy:
+    """A stored proxy that cannot be read (a password that no longer decrypts, a URL edited by
+    hand into something unusable). It still holds its accounts, which are not used, takes no
+    new ones, and carries nothing, until the operator repairs or deletes it."""
+    return Proxy(
+        id=proxy_id,
+        endpoint=ProxyEndpoint(protocol=ProxyProtocol.HTTP, host="unreadable.invalid", port=9),
+        health=ProxyHealth.DOWN,
+        readable=False,
+    )
 
 
 class Route(msgspec.Struct, frozen=True):

@@ -26,9 +26,6 @@ def health_policy(settings: Settings) -> HealthPolicy:
     )
 
 
-NEW_ACCOUNT = "~new"  # stands for the account an OAuth login is about to add
-
-
 class ProxiesProvider(Provider):
     scope = Scope.APP
 
@@ -79,8 +76,4 @@ class ProxiesProvider(Provider):
     def new_account_routes(
         self, uow: UnitOfWorkFactory, assignments: ProxyAssignments, catalog: CatalogCache
     ) -> NewAccountRoutes:
-        async def choose(provider_id: str) -> int | None:
-            async with uow() as tx:  # reads only: the account is added by the login's end
-                return await assignments.proxy_for_new_account(tx, provider_id, NEW_ACCOUNT)
-
-        return NewAccountRoutes(choose, catalog)
+        return NewAccountRoutes(uow, assignments, catalog)
