@@ -50,7 +50,7 @@ async def test_health_is_ok_with_its_checks(client: AsyncTestClient) -> None:  #
     assert body["checks"]["database"] == "ok"
     assert body["checks"]["redis"].startswith("not configured")
     assert body["request_log"] == {"pending": 0, "dropped": 0, "refused": 0}
-    assert body["skipped"] == {"providers": [], "accounts": []}
+    assert body["skipped"] == {"providers": [], "accounts": [], "proxies": []}
     assert body["notices"] == []
 
 

@@ -67,6 +67,7 @@ async def test_the_gateway_starts_and_reloads_with_unreadable_rows(tmp_path: Pat
             "accounts": [
                 {"id": "corrupt-1", "reason": "stored credential does not decrypt with this key"}
             ],
+            "proxies": [],
         }
 
         created = await client.post(
