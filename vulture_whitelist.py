@@ -39,3 +39,4 @@ MANUAL  # FlowType member, decoded from request bodies (application/ports/onboar
 
 # --- kept on purpose ----------------------------------------------------------------------
 _.since, _.last_seen  # Notice fields, shown in /health (application/use_cases/notices.py)
+_.unrouted  # ProxyPool field, shown in /health (entrypoints/http/health.py)
