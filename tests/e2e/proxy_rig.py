@@ -47,10 +47,8 @@ class CheckTarget:
 
     def __init__(self) -> None:
         self._server = UpstreamServer()
-        self.peers: list[str] = []
 
-    async def _answer(self, request: web.Request) -> web.Response:
-        self.peers.append(request.remote or "")
+    async def _answer(self, _request: web.Request) -> web.Response:
         return web.Response(status=204)
 
     def __enter__(self) -> CheckTarget:

@@ -30,6 +30,7 @@ from tests.e2e.proxy_rig import (
     proxies,
     start_env,
     wait_for,
+    wait_for_health,
 )
 from tests.fakes.openai_upstream import FakeOpenAI
 
@@ -81,7 +82,13 @@ def test_the_guide_disables_a_proxy_in_sql_and_its_accounts_move(
         env = start_env(
             tmp_path,
             mysql_url,
-            {"AIGATEWAY_PROXY_HEALTH_CHECK_URL": check.url, "AIGATEWAY_CATALOG_TTL_S": "3600"},
+            {
+                "AIGATEWAY_PROXY_HEALTH_CHECK_URL": check.url,
+                # one round of checks, at start-up: a check that changes a proxy's health
+                # makes every process reload, which would apply the SQL change too
+                "AIGATEWAY_PROXY_HEALTH_CHECK_INTERVAL_S": "3600",
+                "AIGATEWAY_CATALOG_TTL_S": "3600",
+            },
             redis_url=private_redis.url,
         )
         with Gateway(tmp_path, env) as gw, gw.admin() as admin:
@@ -135,6 +142,7 @@ def test_the_guide_disables_a_proxy_in_sql_and_its_accounts_move(
         # the same without the call: a gateway with a short catalog TTL applies the rule itself
         env["AIGATEWAY_CATALOG_TTL_S"] = "1"
         with Gateway(tmp_path, env) as gw, gw.admin() as admin:
+            wait_for_health(gw, second_id, "healthy")  # the start-up check is over
             assert placements(admin) == dict.fromkeys(placed, second_id)
             db.execute(f"UPDATE proxy_pool SET is_active = true WHERE id = {first_id};")
             db.execute(f"UPDATE proxy_pool SET is_active = false WHERE id = {second_id};")
@@ -155,11 +163,16 @@ def test_the_guide_disables_a_proxy_in_sql_and_its_accounts_move(
 
 
 def assert_latency_per_proxy(db: Database, used: set[int]) -> None:
+    """A row per proxy; a NULL row only for requests no proxy carried (the 503s while the
+    reload reassigned the accounts): nothing was served directly."""
+
     def complete() -> list[dict[str, object]] | None:
         rows = db.rows(LATENCY_QUERY)
-        return rows if {r["proxy_id"] for r in rows} == used else None
+        return rows if {r["proxy_id"] for r in rows} - {None} == used else None
 
     rows = wait_for(complete, "a latency row for every proxy used", every_s=0.2)
     latencies = [float(str(r["avg_latency"])) for r in rows]
     assert latencies == sorted(latencies, reverse=True)
     assert all(latency >= 0 for latency in latencies)
+    direct = "SELECT status_code FROM request_logs WHERE proxy_id IS NULL"
+    assert {r["status_code"] for r in db.rows(direct)} <= {503}
