@@ -3,10 +3,10 @@
 G's route through the proxy costs what G does plus what the hop through the proxy costs. To
 tell the two apart, the same fake upstream is also reached by a plain aiohttp client (uvloop,
 one session, `concurrency` workers in a closed loop, the scenario's body, for the same
-duration) directly and then through the same proxy, as G's own aiohttp transport reaches it:
-an absolute-form request carrying `Proxy-Authorization`. What that client loses through the
-proxy (req/s kept, p50/p99 added) is the proxy's own cost; G is expected to lose no more (its
-own work per request is larger, so the same hop weighs less).
+duration, in rounds that alternate the two) directly and through the same proxy, as G's own
+aiohttp transport reaches it: an absolute-form request carrying `Proxy-Authorization`. What
+that client loses through the proxy (req/s kept, p50/p99 added) is the proxy's own cost; G is
+expected to lose no more (its own work per request is larger, so the same hop weighs less).
 
 Runs in the bench's process, while G idles.
 """
@@ -15,12 +15,21 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
+import uvloop
 
 import procs
+from summary import NOISY_CORES
+
+if TYPE_CHECKING:
+    from scenarios import Scenario
+    from targets import Target
+
+ROUNDS = 3  # alternating direct / through the proxy
 
 
 @dataclass(frozen=True)
@@ -53,6 +62,13 @@ class Loop:
     seconds: float = 0.0
     latencies_ms: list[float] = field(default_factory=list)
     error_samples: list[str] = field(default_factory=list)
+
+    def add(self, other: Loop) -> None:
+        self.requests += other.requests
+        self.errors += other.errors
+        self.seconds += other.seconds
+        self.latencies_ms += other.latencies_ms
+        self.error_samples += other.error_samples[: 3 - len(self.error_samples)]
 
     def percentile(self, share: float) -> float | None:
         if not self.latencies_ms:
@@ -132,3 +148,59 @@ def row(loop: Loop, spent: dict[str, float], noisy_cores: float) -> dict[str, An
         "other_cpu_cores": spent["other_cores"],
         "noisy": spent["other_cores"] > noisy_cores,
     }
+
+
+def measure(
+    target: Target,
+    scenario: Scenario,
+    *,
+    duration_s: float,
+    warmup_s: float,
+    log: Callable[[str], None],
+) -> dict[str, Any]:
+    """The same fake upstream and scenario body from the plain client at the scenario's
+    concurrency, directly and through G's proxy: a warm-up of each, then `ROUNDS` rounds that
+    alternate them (so that drift on a shared machine hits both alike), `duration_s` in all
+    for each, pooled."""
+    assert target.proxy is not None
+    url = target.upstream_url + "/v1/chat/completions"
+    body = scenario.body_bytes("openai")
+    services = procs.pids_named("mariadbd", "mysqld", "redis-server")
+    proxy = target.proxy.server
+    options = {"direct": None, "proxied": target.proxy}
+    pooled = {name: Loop() for name in options}
+    spent: dict[str, dict[str, float]] = {name: {} for name in options}
+
+    def run(name: str, seconds: float) -> Loop:
+        shape = {"stream": scenario.stream, "concurrency": scenario.connections}
+        return uvloop.run(closed_loop(url, body, duration_s=seconds, via=options[name], **shape))
+
+    for name in options:
+        run(name, warmup_s)
+    order = list(options)
+    for _ in range(ROUNDS):
+        for name in order:
+            before = procs.CpuSample.take(target.server, target.upstream, services, proxy)
+            loop = run(name, max(1.0, duration_s / ROUNDS))
+            after = procs.CpuSample.take(target.server, target.upstream, services, proxy)
+            pooled[name].add(loop)
+            used = after.since(before)
+            total = spent[name]
+            for key, value in used.items():  # other_cores: weighted by wall time below
+                weight = used["wall"] if key == "other_cores" else 1.0
+                total[key] = total.get(key, 0.0) + value * weight
+        order.reverse()
+    rows: dict[str, Any] = {}
+    for name, loop in pooled.items():
+        total = spent[name]
+        total["other_cores"] = total["other_cores"] / total["wall"] if total["wall"] else 0.0
+        rows[name] = found = row(loop, total, NOISY_CORES)
+        flag = f"  ERRORS: {found['error_text']}" if found["flagged"] else ""
+        if found["noisy"]:
+            flag += f"  (other processes used {found['other_cpu_cores']:.2f} cores meanwhile)"
+        log(
+            f"  [aiohttp {name}] {scenario.key:<24} {found['rps']:>10,.1f} req/s  "
+            f"p50 {found['p50_ms'] or 0:.3f} ms  p99 {found['p99_ms'] or 0:.3f} ms  "
+            f"proxy CPU {found['proxy_cpu_ms_per_req'] or 0:.3f} ms/req{flag}"
+        )
+    return rows

@@ -242,36 +242,6 @@ def count_request_logs(database: str, where: str = "TRUE") -> int | None:
     return int(found[0]) if found else None
 
 
-def measure_proxy_cost(
-    target: Target, scenario: Scenario, args: argparse.Namespace
-) -> dict[str, Any]:
-    """The same fake upstream and scenario body from a plain aiohttp client at the scenario's
-    concurrency: directly, then through G's proxy (see proxy_cost.py)."""
-    assert target.proxy is not None
-    url = target.upstream_url + "/v1/chat/completions"
-    body = scenario.body_bytes("openai")
-    services = procs.pids_named("mariadbd", "mysqld", "redis-server")
-    rows: dict[str, Any] = {}
-    for name, via in (("direct", None), ("proxied", target.proxy)):
-        shape = {"stream": scenario.stream, "concurrency": scenario.connections, "via": via}
-        uvloop.run(proxy_cost.closed_loop(url, body, duration_s=args.warmup, **shape))
-        before = procs.CpuSample.take(target.server, target.upstream, services, target.proxy.server)
-        loop = uvloop.run(proxy_cost.closed_loop(url, body, duration_s=args.duration, **shape))
-        spent = procs.CpuSample.take(
-            target.server, target.upstream, services, target.proxy.server
-        ).since(before)
-        rows[name] = found = proxy_cost.row(loop, spent, summary.NOISY_CORES)
-        flag = f"  ERRORS: {found['error_text']}" if found["flagged"] else ""
-        if found["noisy"]:
-            flag += f"  (other processes used {spent['other_cores']:.2f} cores meanwhile)"
-        log(
-            f"  [aiohttp {name}] {scenario.key:<24} {found['rps']:>10,.1f} req/s  "
-            f"p50 {found['p50_ms'] or 0:.3f} ms  p99 {found['p99_ms'] or 0:.3f} ms  "
-            f"proxy CPU {found['proxy_cpu_ms_per_req'] or 0:.3f} ms/req{flag}"
-        )
-    return rows
-
-
 def prime(target: Target) -> None:
     """One request of each kind before any timing (some servers import lazily on first use);
     a target that fails them is reported at once (its rows will be flagged too)."""
@@ -325,7 +295,9 @@ def measure_target(
                 entry["targets"][ROWS[route]] = row
                 served += row["requests"]
             if scenario.proxied and entry["targets"].get(ROWS[PROXIED], {}).get("status") == "ok":
-                entry["proxy_cost"] = measure_proxy_cost(target, scenario, args)
+                entry["proxy_cost"] = proxy_cost.measure(
+                    target, scenario, duration_s=args.duration, warmup_s=args.warmup, log=log
+                )
         services = procs.pids_named("mariadbd", "mysqld", "redis-server")
         before = procs.CpuSample.take(target.server, target.upstream, services)
         measured = uvloop.run(
