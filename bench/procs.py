@@ -213,10 +213,13 @@ class CpuSample:
     upstream: float
     services: float  # MariaDB and Redis: used by G's path, otherwise idle
     load_generator: float  # reaped children of this process: the wrk runs
-    own: float  # this process (the TTFB, soak and memory clients run here)
+    own: float  # this process (the TTFB, soak, memory and proxy-cost clients run here)
+    proxy: float  # G's outbound proxy, when it has one (idle unless a route goes through it)
 
     @classmethod
-    def take(cls, server: Server, upstream: Server, services: list[int]) -> CpuSample:
+    def take(
+        cls, server: Server, upstream: Server, services: list[int], proxy: Server | None = None
+    ) -> CpuSample:
         return cls(
             wall=time.monotonic(),
             machine=machine_busy_seconds(),
@@ -225,6 +228,7 @@ class CpuSample:
             services=pids_cpu_seconds(services),
             load_generator=children_cpu_seconds(),
             own=time.process_time(),
+            proxy=proxy.cpu_seconds() if proxy is not None else 0.0,
         )
 
     def since(self, before: CpuSample) -> dict[str, float]:

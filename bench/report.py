@@ -10,7 +10,7 @@ from summary import NOISY_CORES, TRANSLATION_BUDGET
 
 TARGET_ORDER = ("D", "P", "G", "L")
 COLUMNS = ("target", "req/s", "p50 ms", "p99 ms", "errors", "CPU ms/req", "RSS MiB")
-WIDTHS = (14, 11, 9, 9, 24, 11, 8)
+WIDTHS = (16, 11, 9, 9, 24, 11, 8)
 
 
 def _num(value: float | None, digits: int = 2) -> str:
@@ -114,7 +114,65 @@ def scenario_block(title: str, spec: Scenario, scenario: dict[str, Any]) -> str:
             + ", ".join(parts)
             + f" — {verdict}"
         )
+    lines += proxied_lines(spec, scenario)
     return "\n".join(lines)
+
+
+def _cost_line(label: str, row: dict[str, Any]) -> str:
+    flag = ("!" if row["flagged"] else "") + ("~" if row.get("noisy") else "")
+    errors = f"! {row['error_text']}" if row["flagged"] else "0"
+    return (
+        f"  {label:<14} {_num(row['rps'], 1) + flag:>11} req/s  p50 {_num(row['p50_ms'], 3)} ms"
+        f"  p99 {_num(row['p99_ms'], 3)} ms  errors {errors}"
+        f"  client CPU {_num(row['client_cpu_ms_per_req'], 3)} ms/req"
+        f"  proxy CPU {_num(row['proxy_cpu_ms_per_req'], 3)} ms/req"
+    )
+
+
+def proxied_lines(spec: Scenario, scenario: dict[str, Any]) -> list[str]:
+    """G through the proxy against G direct, next to what the proxy costs a plain client."""
+    found = scenario.get("proxied")
+    if not found:
+        return []
+    lines = []
+    cost = scenario.get("proxy_cost")
+    if cost:
+        lines.append(
+            f"the proxy alone (a plain aiohttp client, c={spec.connections}, the same upstream "
+            "and proxy):"
+        )
+        lines.append(_cost_line("direct", cost["direct"]))
+        lines.append(_cost_line("through proxy", cost["proxied"]))
+    gateway, alone = found["gateway"], found["proxy_alone"]
+    parts = [
+        text
+        for text in (
+            _ratio_text("req/s", gateway["rps"]),
+            _ratio_text("G CPU per req", gateway["cpu"]),
+        )
+        if text
+    ]
+    added = gateway["added"]
+    if added:
+        parts.append(f"p50 {_ms(added['p50_ms'])}, p99 {_ms(added['p99_ms'])}")
+    if gateway["proxy_cpu_ms_per_req"] is not None:
+        parts.append(f"proxy CPU {gateway['proxy_cpu_ms_per_req']:.3f} ms/req")
+    if not parts:
+        return lines
+    text = "proxy hop: G→openai-proxied over G→openai: " + ", ".join(parts)
+    if alone and alone["rps"]:
+        own = _ratio_text("keeps", alone["rps"])
+        extra = alone["added"]
+        if extra:
+            own = f"{own} (p50 {_ms(extra['p50_ms'])}, p99 {_ms(extra['p99_ms'])})"
+        verdict = (
+            "G loses no more than the proxy's own cost"
+            if found["within_proxy_cost"]
+            else "G loses MORE than the proxy's own cost"
+        )
+        text += f"; the proxy alone {own} — {verdict}"
+    lines.append(text)
+    return lines
 
 
 def _ms(value: float | None) -> str:
@@ -196,6 +254,15 @@ def print_throughput(duration_s: int, results: dict[str, Any]) -> None:
             f"G request_logs rows written: {logs['rows_written']} "
             f"(measured requests: {logs['measured']}, plus warm-ups and TTFB)"
         )
+    bypassed = results["targets"].get("G", {}).get("proxied_served_directly")
+    if bypassed:
+        print(
+            f"WARNING: {bypassed} openai-proxied requests were served directly, not through the "
+            "proxy (it was down and proxy.direct_egress is fallback): those rows are not a "
+            "proxy's figures"
+        )
+    elif bypassed == 0:
+        print("G openai-proxied: every request served went through the proxy (request_logs)")
     print()
     for line in target_lines(results["checks"]):
         print(line)

@@ -33,11 +33,12 @@ import uvloop
 
 import backend
 import procs
+import proxy_cost
 import pyspy
 import report
 import summary
 from memory import PLAIN, STREAMED, drive
-from scenarios import BY_KEY, MODELS, ROUTES, ROWS, SCENARIOS, Scenario, row_label
+from scenarios import ALL_ROUTES, BY_KEY, MODELS, PROXIED, ROWS, SCENARIOS, Scenario, row_label
 from soak import run_soak
 from targets import Services, Target, litellm_bin, running
 from ttfb import measure as measure_ttfb
@@ -93,7 +94,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--profile-route",
         default="openai",
-        choices=ROUTES,
+        choices=ALL_ROUTES,
         help="the upstream kind G reaches under --profile (default: openai)",
     )
     parser.add_argument("--keep-logs", action="store_true", help="keep the servers' log files")
@@ -134,9 +135,10 @@ def measure_scenario(
     warm = run_wrk(url, scenario.script, duration_s=args.warmup, env=env, **shape)
     services = procs.pids_named("mariadbd", "mysqld", "redis-server")
     counters = backend.snapshot(Services()) if target.name == "G" else None
-    before = procs.CpuSample.take(target.server, target.upstream, services)
+    proxy = target.proxy.server if target.proxy is not None else None
+    before = procs.CpuSample.take(target.server, target.upstream, services, proxy)
     result = run_wrk(url, scenario.script, duration_s=args.duration, env=env, **shape)
-    spent = procs.CpuSample.take(target.server, target.upstream, services).since(before)
+    spent = procs.CpuSample.take(target.server, target.upstream, services, proxy).since(before)
     if counters is not None:
         calls = backend.per_request(counters, backend.snapshot(Services()), result.requests)
     requests = result.requests
@@ -158,6 +160,8 @@ def measure_scenario(
         "noisy": spent["other_cores"] > summary.NOISY_CORES,
         "rss_mib": target.server.rss_mib(),
     }
+    if route == PROXIED and target.name == "G":
+        row["proxy_cpu_ms_per_req"] = per_request(spent["proxy"])
     if counters is not None:
         row["backend_per_req"] = calls
     flag = f"  ERRORS: {result.error_text()}" if row["flagged"] else ""
@@ -191,7 +195,7 @@ def probe_routes(target: Target, results: dict[str, Any]) -> dict[str, dict[str,
     whose provider could not be set up, or that G answers 501 (a provider kind this gateway
     version has no executor for), is skipped; other failures are measured (and flagged)."""
     routes: dict[str, dict[str, Any]] = {}
-    for route in ROUTES:
+    for route in ALL_ROUTES:
         failed_setup = target.info.get(f"setup_failed:{route}")
         if failed_setup:
             routes[route] = {"supported": False, "detail": f"skipped: setup failed: {failed_setup}"}
@@ -227,13 +231,13 @@ def probe_routes(target: Target, results: dict[str, Any]) -> dict[str, dict[str,
     return routes
 
 
-def count_request_logs(database: str) -> int | None:
+def count_request_logs(database: str, where: str = "TRUE") -> int | None:
     try:
         connection = pymysql.connect(host="127.0.0.1", port=3306, user="root", database=database)
     except pymysql.MySQLError:
         return None
     with connection, connection.cursor() as cursor:
-        cursor.execute("SELECT COUNT(*) FROM request_logs")
+        cursor.execute(f"SELECT COUNT(*) FROM request_logs WHERE {where}")
         found = cursor.fetchone()
     return int(found[0]) if found else None
 
@@ -290,6 +294,10 @@ def measure_target(
                 row = measure_scenario(target, scenario, route, args, bodies)
                 entry["targets"][ROWS[route]] = row
                 served += row["requests"]
+            if scenario.proxied and entry["targets"].get(ROWS[PROXIED], {}).get("status") == "ok":
+                entry["proxy_cost"] = proxy_cost.measure(
+                    target, scenario, duration_s=args.duration, warmup_s=args.warmup, log=log
+                )
         services = procs.pids_named("mariadbd", "mysqld", "redis-server")
         before = procs.CpuSample.take(target.server, target.upstream, services)
         measured = uvloop.run(
@@ -314,6 +322,11 @@ def measure_target(
             time.sleep(1)  # one flush interval for the request-log writer
             rows = count_request_logs(target.info["database"])
             results["targets"]["G"]["request_logs"] = {"rows_written": rows, "measured": served}
+            # the proxied route must have gone through the proxy (fallback would go direct)
+            direct = f"model = '{MODELS[PROXIED]}' AND status_code = 200 AND proxy_id IS NULL"
+            results["targets"]["G"]["proxied_served_directly"] = count_request_logs(
+                target.info["database"], direct
+            )
 
 
 def throughput(args: argparse.Namespace, log_dir: Path, results: dict[str, Any]) -> None:
@@ -328,7 +341,7 @@ def throughput(args: argparse.Namespace, log_dir: Path, results: dict[str, Any])
         }
         log("L: not installed (see bench/README.md)")
     runs = sum(
-        len(s.routes) if name == "G" else int(s.target_measures(name))
+        len(s.routes) + 2 * s.proxied if name == "G" else int(s.target_measures(name))
         for name in order
         for s in SCENARIOS
         if s.key in args.scenarios

@@ -4,7 +4,8 @@ upstreams G reaches with it.
 A scenario is one client request shape. D, P (and L) are measured with it once: they forward
 the client's format as it is. G is measured once per route: the same request with a model name
 that G routes to an upstream of the kind `openai`, `anthropic` or `antigravity` — the route of
-the client's own format is G's passthrough, the others are translated.
+the client's own format is G's passthrough, the others are translated. `openai-proxied` is the
+OpenAI passthrough once more, with the provider's accounts behind an HTTP proxy.
 """
 
 from __future__ import annotations
@@ -15,14 +16,27 @@ from pathlib import Path
 import bodies
 
 ROUTES = ("openai", "anthropic", "antigravity")
-# the model a client names to reach each route (G's pool serves gpt-*, claude-*, gemini-*)
+# the openai route again, but G's accounts of that provider leave through an HTTP proxy (a
+# pproxy process the bench starts): the same passthrough, one proxy hop further
+PROXIED = "openai-proxied"
+ALL_ROUTES = (*ROUTES, PROXIED)
+# the model a client names to reach each route (G's pool serves gpt-*, claude-*, gemini-*, and
+# proxied-* on the provider behind the proxy)
 MODELS = {
     "openai": "gpt-4o-mini",
     "anthropic": "claude-sonnet-4-5",
     "antigravity": "gemini-3-flash",
+    PROXIED: "proxied-gpt-4o-mini",
 }
 # the row of each route in a scenario's results ("G" is the openai route, as before routes)
-ROWS = {"openai": "G", "anthropic": "G:anthropic", "antigravity": "G:antigravity"}
+ROWS = {
+    "openai": "G",
+    "anthropic": "G:anthropic",
+    "antigravity": "G:antigravity",
+    PROXIED: "G:openai-proxied",
+}
+# the upstream kind (and so the wire format) of each route
+KINDS = {route: route for route in ROUTES} | {PROXIED: "openai"}
 FORMAT_NAMES = {"openai": "OpenAI /v1/chat/completions", "anthropic": "Anthropic /v1/messages"}
 
 
@@ -65,7 +79,12 @@ class Scenario:
 
     @property
     def translated(self) -> tuple[str, ...]:
-        return tuple(r for r in self.routes if r != self.fmt)
+        return tuple(r for r in self.routes if KINDS[r] != self.fmt)
+
+    @property
+    def proxied(self) -> bool:
+        """Whether G's passthrough is also measured through a proxy (and the proxy alone)."""
+        return PROXIED in self.routes
 
     def rows(self) -> tuple[str, ...]:
         """The result rows this scenario can have, in print order."""
@@ -113,10 +132,19 @@ def _routes(fmt: str) -> tuple[str, ...]:
     return (fmt, *(r for r in ROUTES if r != fmt))
 
 
+def _small_routes(fmt: str, connections: int) -> tuple[str, ...]:
+    """c=1: the openai route only (the added-latency figures); c=32: every route, and the
+    OpenAI passthrough through the proxy too."""
+    if connections == 1:
+        return ("openai",)
+    if fmt != "openai":
+        return _routes(fmt)
+    return ("openai", PROXIED, *_routes(fmt)[1:])  # side by side, measured one after the other
+
+
 SCENARIOS = [
-    # small body: c=1 reaches the openai upstream only (the added-latency figures); c=32 all
     *(
-        Scenario(fmt, stream, connections, routes=_routes(fmt) if connections > 1 else ("openai",))
+        Scenario(fmt, stream, connections, routes=_small_routes(fmt, connections))
         for fmt in ("openai", "anthropic")
         for stream in (False, True)
         for connections in (1, 32)

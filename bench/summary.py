@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from scenarios import ROWS, SCENARIOS, Scenario
+from scenarios import PROXIED, ROWS, SCENARIOS, Scenario
 
 NOISY_CORES = 0.3  # CPU used by processes outside the measurement, on average, to flag a run
 TRANSLATION_BUDGET = 2.0  # a translated request may cost at most this many passthrough ones
@@ -69,6 +69,8 @@ def summarize_throughput(results: dict[str, Any]) -> None:
             for route in scenario.routes
         }
         entry["translated"] = translated_ratios(scenario, rows)
+        if scenario.proxied:
+            entry["proxied"] = proxied_ratios(rows, entry.get("proxy_cost"))
     latency: dict[str, Any] = {}
     for kind in ("non-stream", "stream"):
         rows = scenarios[f"openai {kind} c=1"]["targets"]
@@ -99,6 +101,30 @@ def translated_ratios(scenario: Scenario, rows: dict[str, Any]) -> dict[str, Any
         over = cpu is not None and cpu["value"] > TRANSLATION_BUDGET
         found[route] = {"passthrough": scenario.passthrough, "cpu": cpu, "rps": rps, "over": over}
     return found
+
+
+def proxied_ratios(rows: dict[str, Any], cost: dict[str, Any] | None) -> dict[str, Any]:
+    """G through the proxy against G direct, in the same run, and the proxy's own cost (a
+    plain client through it against the same client direct): G should keep at least the share
+    of req/s the plain client keeps."""
+    proxied = rows.get(ROWS[PROXIED])
+    gateway = {
+        "rps": ratio(proxied, rows.get("G"), "rps"),
+        "cpu": ratio(proxied, rows.get("G"), "cpu_ms_per_req"),
+        "added": difference(rows, ROWS[PROXIED], base="G"),
+        "proxy_cpu_ms_per_req": proxied.get("proxy_cpu_ms_per_req") if proxied else None,
+    }
+    alone = None
+    if cost:
+        alone = {
+            "rps": ratio(cost.get("proxied"), cost.get("direct"), "rps"),
+            "added": difference(cost, "proxied", base="direct"),
+            "proxy_cpu_ms_per_req": cost["proxied"].get("proxy_cpu_ms_per_req"),
+        }
+    within = None
+    if gateway["rps"] and alone and alone["rps"]:
+        within = gateway["rps"]["value"] >= alone["rps"]["value"]
+    return {"gateway": gateway, "proxy_alone": alone, "within_proxy_cost": within}
 
 
 def check(
@@ -163,6 +189,24 @@ def throughput_checks(results: dict[str, Any]) -> list[dict[str, Any]]:
         )
     )
     for scenario in SCENARIOS:
+        proxied = scenarios[scenario.key].get("proxied")
+        if proxied and proxied["gateway"]["rps"] and proxied["proxy_alone"]:
+            own = proxied["proxy_alone"]["rps"]
+            mine = proxied["gateway"]["rps"]
+            kind = "stream" if scenario.stream else "non-stream"
+            if own is not None:
+                checks.append(
+                    check(
+                        f"req/s {kind} c={scenario.connections}, G through a proxy/direct: "
+                        f"≥ the proxy's own {own['value']:.2f}× (plain client)",
+                        mine["value"],
+                        own["value"],
+                        at_least=True,
+                        unit="×",
+                        flagged=bool(mine["flagged"] or own["flagged"]),
+                        noisy=bool(mine["noisy"] or own["noisy"]),
+                    )
+                )
         for route, found in scenarios[scenario.key].get("translated", {}).items():
             cpu = found["cpu"]
             body = "" if scenario.body == "small" else f" {scenario.body}"

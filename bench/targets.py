@@ -4,7 +4,11 @@
 - P: bench/passthrough.py (the floor a Python gateway is compared against).
 - G: the real gateway: `aigateway migrate` + `aigateway serve` on MariaDB + Redis, its pool
   set up through the admin API: the seeded providers `openai` (gpt-*), `anthropic` (claude-*)
-  and `antigravity` (gemini-*) all pointed at the one fake upstream, 3 accounts each.
+  and `antigravity` (gemini-*) all pointed at the one fake upstream, 3 accounts each; and a
+  provider `openai-proxied` (kind openai, proxied-*, 3 accounts) whose accounts leave through
+  an HTTP proxy with a user and password (a pproxy process started here, serving only that
+  provider). `proxy.direct_egress` is `fallback`, so the other accounts, which no proxy
+  serves, still go direct.
 - L: a LiteLLM proxy from its own venv, when one is installed.
 """
 
@@ -24,6 +28,7 @@ import pymysql
 import redis
 
 from procs import Server, free_port
+from proxy_cost import OutboundProxy
 
 BENCH = Path(__file__).resolve().parent
 VENV_BIN = Path(sys.executable).parent
@@ -33,6 +38,14 @@ LITELLM_KEY = "sk-bench-litellm"
 
 ADMIN_KEY = "adm_bench_0123456789abcdef0123456789abcdef"
 SECRET_KEY = "bench-secret-key-not-for-production-0123456789"  # noqa: S105 (a fixture)
+PROXY_USER, PROXY_PASSWORD = "bench", "bench-proxy-secret"
+PROXIED_PROVIDER = "openai-proxied"
+# pproxy's own uvloop start-up fails on current uvloop: it runs on the default loop
+PPROXY = (
+    "import asyncio, sys; sys.modules['uvloop'] = None; "
+    "asyncio.set_event_loop(asyncio.new_event_loop()); "
+    "from pproxy.server import main; sys.argv[0] = 'pproxy'; main()"
+)
 
 
 @dataclass(frozen=True)
@@ -54,6 +67,8 @@ class Target:
     headers: dict[str, str] = field(default_factory=dict)  # client auth, if any
     api_key: str = ""
     info: dict[str, str] = field(default_factory=dict)
+    proxy: OutboundProxy | None = None  # G's outbound proxy (the openai-proxied route)
+    upstream_url: str = ""  # the fake upstream's root
 
 
 def _start_upstream(name: str, log_dir: Path, chunks: int, delay_ms: float) -> tuple[Server, str]:
@@ -132,11 +147,15 @@ def _gateway(
         host=services.mysql_host, port=services.mysql_port, user=services.mysql_user
     )
     server: Server | None = None
+    proxy = _start_proxy(log_dir)
     try:
         with mysql.cursor() as cursor:
             cursor.execute(f"CREATE DATABASE `{database}` CHARACTER SET utf8mb4")
         redis_client.flushdb()
         env = _clean_env() | {
+            # the accounts no proxy serves (all but openai-proxied's) go direct
+            "AIGATEWAY_PROXY_DIRECT_EGRESS": "fallback",
+            "AIGATEWAY_PROXY_HEALTH_CHECK_URL": f"{upstream_url}/health",
             "AIGATEWAY_DATABASE_URL": (
                 f"mysql+asyncmy://{services.mysql_user}@{services.mysql_host}:"
                 f"{services.mysql_port}/{database}"
@@ -164,13 +183,15 @@ def _gateway(
         server = Server("G", [aigateway, "serve", "--port", str(port)], log_dir, env, workdir)
         url = f"http://127.0.0.1:{port}"
         server.wait_ready(url=f"{url}/health", timeout=90)
-        key, problems = _set_up_pool(url, upstream_url)
+        key, problems = _set_up_pool(url, upstream_url, proxy)
         info = {"database": database, "redis_db": str(services.redis_db)}
         info |= {f"setup_failed:{route}": why for route, why in problems.items()}
-        yield Target("G", url, server, upstream, {"Authorization": f"Bearer {key}"}, key, info)
+        headers = {"Authorization": f"Bearer {key}"}
+        yield Target("G", url, server, upstream, headers, key, info, proxy, upstream_url)
     finally:
         if server is not None:
             server.stop(grace=30)  # a graceful stop flushes the queued request logs
+        proxy.server.stop()
         with contextlib.suppress(Exception), mysql.cursor() as cursor:
             cursor.execute(f"DROP DATABASE IF EXISTS `{database}`")
         mysql.close()
@@ -186,9 +207,54 @@ ANTIGRAVITY_AUTH_DATA = {
 }
 
 
-def _set_up_pool(gateway_url: str, upstream_url: str) -> tuple[str, dict[str, str]]:
-    """Point `openai`, `anthropic` and `antigravity` at the fake upstream with 3 accounts each;
-    return a new client key and, per route that could not be set up, why."""
+def _start_proxy(log_dir: Path) -> OutboundProxy:
+    port = free_port()
+    listen = f"http://127.0.0.1:{port}#{PROXY_USER}:{PROXY_PASSWORD}"
+    server = Server("proxy-for-G", [sys.executable, "-c", PPROXY, "-l", listen], log_dir)
+    server.wait_ready(port=port, timeout=30)
+    return OutboundProxy(server, port, PROXY_USER, PROXY_PASSWORD)
+
+
+def _set_up_proxied(admin: httpx.Client, upstream_url: str, proxy: OutboundProxy) -> str | None:
+    """The `openai-proxied` provider, its 3 accounts and the proxy that only they use; None, or
+    why it could not be set up."""
+    provider = {
+        "id": PROXIED_PROVIDER,
+        "name": "OpenAI through a proxy",
+        "kind": "openai",
+        "base_url": f"{upstream_url}/v1",
+        "models": ["proxied-*"],
+    }
+    created = admin.post("/providers", json=provider)
+    if not created.is_success:
+        return f"POST /providers: {created.status_code} {created.text[:200]}"
+    spec = {"url": proxy.url, "label": "bench", "providers": [PROXIED_PROVIDER]}
+    added = admin.post("/proxies", json=spec)
+    if not added.is_success:
+        return f"POST /proxies: {added.status_code} {added.text[:200]}"
+    proxy_id = added.json()["id"]
+    for index in range(3):
+        account = {
+            "provider_id": PROXIED_PROVIDER,
+            "label": f"bench proxied account {index}",
+            "auth_data": {"api_key": f"sk-bench-proxied-{index}-{uuid.uuid4().hex}"},
+        }
+        answer = admin.post("/accounts", json=account)
+        if not answer.is_success:
+            return f"POST /accounts: {answer.status_code} {answer.text[:200]}"
+    placed = admin.get("/proxies/assignments").json()
+    carried = {p["id"]: p["count"] for p in placed["proxies"]}
+    if carried.get(proxy_id) != 3:
+        return f"the proxy carries {carried.get(proxy_id)} accounts, not 3"
+    return None
+
+
+def _set_up_pool(
+    gateway_url: str, upstream_url: str, proxy: OutboundProxy
+) -> tuple[str, dict[str, str]]:
+    """Point `openai`, `anthropic` and `antigravity` at the fake upstream with 3 accounts each,
+    and `openai-proxied` through `proxy`; return a new client key and, per route that could not
+    be set up, why."""
     admin = httpx.Client(
         base_url=f"{gateway_url}/api/v1",
         headers={"Authorization": f"Bearer {ADMIN_KEY}"},
@@ -235,6 +301,9 @@ def _set_up_pool(gateway_url: str, upstream_url: str) -> tuple[str, dict[str, st
                         f"POST /accounts: {created.status_code} " + (created.text[:200])
                     )
                     break
+        failed = _set_up_proxied(admin, upstream_url, proxy)
+        if failed is not None:
+            problems["openai-proxied"] = failed
         created = admin.post("/api-keys", json={"label": "bench"})
         created.raise_for_status()
         return str(created.json()["key"]), problems
