@@ -38,6 +38,7 @@ fmt:
     {{venv}}/ruff format pkg/aigateway tests
 
 # Benchmark D/P/G(/L) back to back: `just bench [--quick | --soak | --memory]` (bench/README.md)
+[positional-arguments]
 bench *ARGS:
     @command -v wrk >/dev/null || { s=$([ "$(id -u)" = 0 ] || echo sudo); $s apt-get update -qq && $s apt-get install -y -qq wrk; }
-    {{venv}}/python bench/run.py {{ARGS}}
+    {{venv}}/python bench/run.py "$@"
