@@ -10,6 +10,7 @@ import msgspec
 import pytest
 
 from aigateway.application.errors import GatewayError
+from aigateway.application.use_cases.proxy_assignments import ProxyAssignments
 from aigateway.domain.proxies import (
     DirectEgress,
     Proxy,
@@ -218,3 +219,25 @@ async def test_the_down_notice_goes_when_its_proxy_leaves_the_pool() -> None:
     await world.catalog.reload()
     await world.monitor.check_once()
     assert not any(f"proxy {proxy.id}" in n.message for n in world.notices.current())
+
+
+async def test_a_proxy_disabled_by_hand_moves_its_accounts_before_the_snapshot_serves() -> None:
+    world = World()
+    off, on = await pool(world, ProxyHealth.HEALTHY, ProxyHealth.HEALTHY)
+    await place(world, a=off.id, b=on.id)
+    served: list[set[str]] = []
+    assignments = ProxyAssignments(world.uow)
+
+    async def reassign() -> object:
+        served.append({a.credential.secret for a in world.catalog.current.accounts_for("openai")})
+        return await assignments.recalculate()
+
+    world.catalog.keep_assigned(reassign)
+    # what `UPDATE proxy_pool SET is_active = false WHERE id = …` does: no announcement
+    await world.proxies.update(msgspec.structs.replace(off, is_active=False))
+    world.clock.t += 31  # the snapshot's TTL
+    await world.catalog.refresh_if_stale()
+    assert served == [{"sk-a", "sk-b"}]  # never a snapshot where sk-a had no route
+    current = world.catalog.current
+    assert {a.credential.secret for a in current.accounts_for("openai")} == {"sk-a", "sk-b"}
+    assert {r.proxy_id for r in current.routes.values()} == {on.id}

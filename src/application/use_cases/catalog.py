@@ -216,35 +216,36 @@ class CatalogCache:
 
     async def reload(self, version: int | None = None) -> Catalog:
         async with self._lock:
-            if version is None:
-                version = await self._version.current()
-            providers, skipped_providers = await self._providers.list_with_skipped()
-            accounts, skipped_accounts = await self._accounts.list_with_skipped(is_active=True)
-            proxies: list[Proxy] = []
-            skipped_proxies: Sequence[SkippedRow] = ()
-            placements: Sequence[Placement] = ()
-            if self._proxies is not None:
-                proxies, skipped_proxies = await stored_pool(self._proxies)
-                placements = await self._accounts.placements() if proxies else ()
-            skipped = Skipped(
-                tuple(skipped_providers), tuple(skipped_accounts), tuple(skipped_proxies)
-            )
-            for kind, rows in (("provider", skipped.providers), ("account", skipped.accounts)):
-                for row in rows:
-                    log.warning("catalog: %s %r skipped: %s", kind, row.id, row.reason)
-            keys = await self._keys.list()
-            self.current = build_catalog(
-                version,
-                providers,
-                accounts,
-                keys,
-                skipped,
-                proxies=proxies,
-                egress=self._egress,
-                placements=placements,
-            )
+            self.current = await self._load(version)
             self._loaded_at = self._clock.monotonic()
             return self.current
+
+    async def _load(self, version: int | None) -> Catalog:
+        if version is None:
+            version = await self._version.current()
+        providers, skipped_providers = await self._providers.list_with_skipped()
+        accounts, skipped_accounts = await self._accounts.list_with_skipped(is_active=True)
+        proxies: list[Proxy] = []
+        skipped_proxies: Sequence[SkippedRow] = ()
+        placements: Sequence[Placement] = ()
+        if self._proxies is not None:
+            proxies, skipped_proxies = await stored_pool(self._proxies)
+            placements = await self._accounts.placements() if proxies else ()
+        skipped = Skipped(tuple(skipped_providers), tuple(skipped_accounts), tuple(skipped_proxies))
+        for kind, rows in (("provider", skipped.providers), ("account", skipped.accounts)):
+            for row in rows:
+                log.warning("catalog: %s %r skipped: %s", kind, row.id, row.reason)
+        keys = await self._keys.list()
+        return build_catalog(
+            version,
+            providers,
+            accounts,
+            keys,
+            skipped,
+            proxies=proxies,
+            egress=self._egress,
+            placements=placements,
+        )
 
     async def changed(self) -> None:
         """Called after an admin write: tell every process, and reload here at once."""
@@ -254,8 +255,21 @@ class CatalogCache:
         version = await self._version.current()
         expired = self._clock.monotonic() - self._loaded_at >= self._ttl_s
         if version != self.current.version or expired:
-            await self.reload(version)
-            await self.reconcile()
+            async with self._lock:
+                fresh = await self._load(version)
+            if self._reassign is not None and fresh.needs_assignment():
+                # a proxy changed by hand: move its accounts before serving the new snapshot,
+                # so they are never without a route in between
+                try:
+                    await self._reassign()
+                except Exception as exc:  # served as loaded; the next reload tries again
+                    log.warning("proxy reassignment failed: %s: %s", type(exc).__name__, exc)
+                else:
+                    await self.reload()
+                    return
+            async with self._lock:
+                self.current = fresh
+                self._loaded_at = self._clock.monotonic()
 
     async def reconcile(self) -> None:
         """Move accounts where the assignment rule puts them, if the snapshot says they are
