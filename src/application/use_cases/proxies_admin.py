@@ -24,19 +24,15 @@ from aigateway.application.errors import ValidationFailed
 from aigateway.application.ports.clock import Clock
 from aigateway.application.ports.repositories import Conflict, NotFound, Placement
 from aigateway.application.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
-from aigateway.application.ports.upstream import Upstream, UpstreamUnavailable
 from aigateway.application.use_cases.admin import MAX_PROXY_ID
 from aigateway.application.use_cases.admin_checks import check_text
 from aigateway.application.use_cases.proxy_assignments import AssignmentReport, ProxyAssignments
+from aigateway.application.use_cases.proxy_health import ProxyMonitor
 from aigateway.domain.proxies import (
-    HealthPolicy,
     InvalidProxyUrl,
     Proxy,
     ProxyEndpoint,
     ProxyHealth,
-    Route,
-    after_failure,
-    after_success,
     parse_proxy_url,
 )
 from aigateway.domain.redaction import mask_url, redacted
@@ -82,15 +78,6 @@ class Assignments(msgspec.Struct, frozen=True):
     unassigned: tuple[str, ...]  # active accounts without a (stored) proxy
 
 
-class ProxyTesting(msgspec.Struct, frozen=True, kw_only=True):
-    """How a manual test goes: the URL fetched by default, its time limit, and how its outcome
-    counts in the proxy's health."""
-
-    default_url: str
-    timeout_s: float
-    policy: HealthPolicy
-
-
 class ProxyCheck(msgspec.Struct, frozen=True, kw_only=True):
     """The outcome of a test: `ok` when the URL answered through the proxy (any status)."""
 
@@ -108,14 +95,12 @@ class ProxiesAdmin:
         self,
         uow: UnitOfWorkFactory,
         clock: Clock,
-        upstream: Upstream,
-        testing: ProxyTesting,
+        monitor: ProxyMonitor,
         assignments: ProxyAssignments | None = None,
     ) -> None:
         self._uow = uow
         self._clock = clock
-        self._upstream = upstream
-        self._testing = testing
+        self._monitor = monitor
         self._assignments = assignments or ProxyAssignments(uow)
 
     async def list(self) -> Sequence[ProxyState]:
@@ -206,35 +191,19 @@ class ProxiesAdmin:
         """GET `url` (default: the health check URL) through the proxy; the outcome counts in
         its health like a background check (a success brings a down proxy back)."""
         _check_id(proxy_id)
-        target = self._testing.default_url if url is None else check_test_url(url)
+        target = None if url is None else check_test_url(url)
         async with self._uow() as tx:
             proxy = await tx.proxies.get(proxy_id)
-        status: int | None = None
-        error: str | None = None
-        started = self._clock.monotonic()
-        try:
-            status = await self._upstream.probe(
-                Route(proxy.id, proxy.endpoint), target, self._testing.timeout_s
-            )
-        except UpstreamUnavailable as exc:
-            error = _scrubbed(str(exc) or type(exc).__name__, proxy.endpoint)
-        latency_ms = round((self._clock.monotonic() - started) * 1000, 1)
-        now = self._clock.now()
-        async with self._uow() as tx:
-            fresh = await tx.proxies.get(proxy_id)
-            if error is None:
-                fresh = after_success(fresh, latency_ms, now, self._testing.policy)
-            else:
-                fresh = after_failure(fresh, now, self._testing.policy)
-            await tx.proxies.record_health(fresh)
+        outcome = await self._monitor.check(proxy, target)
+        error = outcome.error
         return ProxyCheck(
             proxy_id=proxy_id,
-            url=mask_url(target),
+            url=mask_url(target or self._monitor.check_url),
             ok=error is None,
-            status=status,
-            latency_ms=latency_ms if error is None else None,
-            error=error,
-            health=fresh.health,
+            status=outcome.status,
+            latency_ms=outcome.latency_ms,
+            error=None if error is None else _scrubbed(error, proxy.endpoint),
+            health=outcome.proxy.health,
         )
 
 

@@ -37,6 +37,15 @@ log = logging.getLogger(__name__)
 MAX_CONCURRENT_CHECKS = 16
 
 
+class CheckOutcome(msgspec.Struct, frozen=True, kw_only=True):
+    """One check through a proxy: the proxy after it, and what the URL answered."""
+
+    proxy: Proxy
+    status: int | None  # None: no answer
+    latency_ms: float | None  # set on success
+    error: str | None  # why there was no answer (never the proxy's credentials)
+
+
 class ProxyMonitor:
     def __init__(
         self,
@@ -57,7 +66,7 @@ class ProxyMonitor:
         self._clock = clock
         self._notices = notices
         self._policy = policy
-        self._check_url = check_url
+        self.check_url = check_url
         self._check_timeout_s = check_timeout_s
         self._interval_s = interval_s
         self._failures: dict[int, int] = {}  # proxy id -> failed calls in a row (this process)
@@ -131,25 +140,28 @@ class ProxyMonitor:
         await asyncio.gather(*(check(p) for p in due))
         await self._upstream.retire([Route(p.id, p.endpoint) for p in stored])
 
-    async def check(self, proxy: Proxy) -> Proxy:
-        """Fetch the check URL through `proxy`; store and apply the outcome (counted on the
-        stored row, so the checks of every process add up)."""
+    async def check(self, proxy: Proxy, url: str | None = None) -> CheckOutcome:
+        """Fetch `url` (default: the check URL) through `proxy`; store and apply the outcome
+        (counted on the stored row, so the checks of every process add up)."""
         started = self._clock.monotonic()
         route = Route(proxy.id, proxy.endpoint)
+        status: int | None = None
+        error: str | None = None
+        latency_ms: float | None = None
         try:
-            await self._upstream.probe(route, self._check_url, self._check_timeout_s)
+            status = await self._upstream.probe(route, url or self.check_url, self._check_timeout_s)
         except UpstreamUnavailable as exc:
             log.info("proxy %s check failed: %s", proxy.id, exc)
-            latency_ms = None
+            error = str(exc) or type(exc).__name__
         else:
-            latency_ms = (self._clock.monotonic() - started) * 1000
+            latency_ms = round((self._clock.monotonic() - started) * 1000, 1)
             self._failures.pop(proxy.id, None)
         checked = await self._store(proxy, latency_ms)
         if checked.health is not proxy.health:
             log.warning("proxy %s is %s", proxy.id, checked.health.value)
             self._catalog.mark_proxy(checked)
         self._note(checked)
-        return checked
+        return CheckOutcome(proxy=checked, status=status, latency_ms=latency_ms, error=error)
 
     async def _store(self, proxy: Proxy, latency_ms: float | None) -> Proxy:
         """Apply a success (`latency_ms`) or a failure (None) to the stored row; the state

@@ -12,7 +12,7 @@ from aigateway.application.ports.upstream import Upstream
 from aigateway.application.use_cases.catalog import CatalogCache
 from aigateway.application.use_cases.egress import NewAccountRoutes
 from aigateway.application.use_cases.notices import OperatorNotices
-from aigateway.application.use_cases.proxies_admin import ProxiesAdmin, ProxyTesting
+from aigateway.application.use_cases.proxies_admin import ProxiesAdmin
 from aigateway.application.use_cases.proxy_assignments import ProxyAssignments
 from aigateway.application.use_cases.proxy_health import ProxyMonitor
 from aigateway.domain.proxies import HealthPolicy
@@ -38,16 +38,10 @@ class ProxiesProvider(Provider):
         self,
         uow: UnitOfWorkFactory,
         clock: Clock,
-        upstream: Upstream,
+        monitor: ProxyMonitor,
         assignments: ProxyAssignments,
-        settings: Settings,
     ) -> ProxiesAdmin:
-        testing = ProxyTesting(
-            default_url=settings.proxy.health_check_url,
-            timeout_s=settings.proxy.check_timeout_s,
-            policy=health_policy(settings),
-        )
-        return ProxiesAdmin(uow, clock, upstream, testing, assignments)
+        return ProxiesAdmin(uow, clock, monitor, assignments)
 
     @provide
     def proxy_monitor(
