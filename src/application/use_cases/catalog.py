@@ -203,6 +203,7 @@ class CatalogCache:
         self._proxies = proxies
         self._egress = egress
         self._reassign: Reassign | None = None
+        self._settled: tuple[Mapping[int, Proxy], tuple[Placement, ...]] | None = None
         self._providers = providers
         self._accounts = accounts
         self._keys = keys
@@ -257,7 +258,7 @@ class CatalogCache:
         if version != self.current.version or expired:
             async with self._lock:
                 fresh = await self._load(version)
-            if self._reassign is not None and fresh.needs_assignment():
+            if self._reassign is not None and self._unsettled(fresh):
                 # a proxy changed by hand: move its accounts before serving the new snapshot,
                 # so they are never without a route in between
                 try:
@@ -271,10 +272,22 @@ class CatalogCache:
                 self.current = fresh
                 self._loaded_at = self._clock.monotonic()
 
+    def _unsettled(self, catalog: Catalog) -> bool:
+        """Whether the snapshot's accounts are not where the assignment rule puts them. The
+        rule runs once per distinct pool and placements, not at every reload (a token
+        refresh reloads too, and the rule costs milliseconds over thousands of accounts)."""
+        inputs = (catalog.proxies, catalog.placements)
+        if inputs == self._settled:
+            return False
+        if catalog.needs_assignment():
+            return True
+        self._settled = inputs
+        return False
+
     async def reconcile(self) -> None:
         """Move accounts where the assignment rule puts them, if the snapshot says they are
         not (a proxy disabled, deleted or added by hand, an account without a proxy)."""
-        if self._reassign is not None and self.current.needs_assignment():
+        if self._reassign is not None and self._unsettled(self.current):
             await self._reassign()  # its unit of work announces the change
 
     def keep_assigned(self, reassign: Reassign) -> None:
