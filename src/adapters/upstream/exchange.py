@@ -198,7 +198,7 @@ class PassthroughExchange(_Exchange):
         response: UpstreamResponse,
         client: WireCodec,
         read_answer: Callable[[bytes], tuple[bool, Usage | None]],
-        make_scanner: Callable[[], UsageScanner],
+        make_scanner: Callable[[], UsageScanner] | None,  # None: the endpoint never streams
     ) -> None:
         super().__init__(response, client)
         self._read_answer = read_answer
@@ -225,16 +225,18 @@ class PassthroughExchange(_Exchange):
         )
 
     async def _relay(self, held: _Held) -> AsyncIterator[bytes]:
-        scanner = self._scanner = self._make_scanner()
+        scanner = self._scanner = self._make_scanner() if self._make_scanner else None
         head = b"".join(held.chunks)
-        scanner.feed(head)
+        if scanner is not None:
+            scanner.feed(head)
         yield head
         if held.ended:
             return
         last = head
         try:
             async for chunk in self._rest():
-                scanner.feed(chunk)
+                if scanner is not None:
+                    scanner.feed(chunk)
                 yield chunk
                 last = chunk
         except UpstreamUnavailable as exc:

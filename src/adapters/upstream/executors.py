@@ -1,9 +1,11 @@
 """The chat executor: one provider profile's upstream, reached over the shared transport.
 
-A client speaking the upstream's own format gets a byte passthrough (only the model name is
-spliced in when it differs; the client's query string and the profile's forwarded headers go
-along); any other client format is translated through the canonical model. Either way the
-body is prepared once per client request, not once per attempt.
+The operation asked (a chat, counting tokens, embeddings) picks the profile's `Endpoint`; a
+provider without one for it refuses the request (400). A client speaking the endpoint's own
+format gets a byte passthrough (only the model name is spliced in when it differs; the client's
+query string and the profile's forwarded headers go along); any other client format is
+translated through the canonical model (chats only). Either way the body is prepared once per
+client request, not once per attempt.
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ import msgspec
 from aigateway.adapters.codecs.base import WireCodec
 from aigateway.adapters.codecs.json_splice import splice_model
 from aigateway.adapters.upstream.exchange import PassthroughExchange, TranslatedExchange
-from aigateway.adapters.upstream.profiles.base import ProviderProfile, seconds
+from aigateway.adapters.upstream.profiles.base import Endpoint, ProviderProfile, seconds
+from aigateway.application.errors import invalid_request
 from aigateway.application.ports.upstream import (
     ChatCall,
     ChatExchange,
@@ -24,10 +27,20 @@ from aigateway.application.ports.upstream import (
     UpstreamRequest,
 )
 from aigateway.domain.accounts import Account
-from aigateway.domain.llm import WireFormat
+from aigateway.domain.llm import Operation, WireFormat
 from aigateway.domain.proxies import Route
 
 USER_AGENT = "aigateway/0.1"
+
+_OPERATIONS = {
+    Operation.CHAT: "chat",
+    Operation.COUNT_TOKENS: "token counting",
+    Operation.EMBEDDINGS: "embeddings",
+}
+
+
+class EndpointPrepared(PreparedChat, frozen=True, kw_only=True):
+    endpoint: Endpoint
 
 
 class HttpChatExecutor:
@@ -42,51 +55,70 @@ class HttpChatExecutor:
         self._transport = transport
         self.profile = profile
         self._codecs = codecs
-        self._upstream = profile.codec
         self._timeout_s = timeout_s
         self.dialect = profile.dialect
 
     def prepare(self, call: ChatCall) -> PreparedChat:
-        if call.client_format == self._upstream.format:
+        endpoint = self.profile.endpoint(call.provider, call.operation)
+        if endpoint is None:
+            raise invalid_request(
+                f"model {call.requested_model} is served by provider {call.provider.id} "
+                f"(kind {call.provider.kind.value}), which has no {_OPERATIONS[call.operation]} "
+                "API",
+                param="model",
+            )
+        upstream = endpoint.codec
+        if call.client_format == upstream.format:
             body = call.body
             if call.model != call.requested_model:
                 body = splice_model(body, call.model)
-            return PreparedChat(call=call, body=body, translated=False)
+            return EndpointPrepared(call=call, body=body, translated=False, endpoint=endpoint)
+        if call.operation is not Operation.CHAT:
+            raise invalid_request(
+                f"{_OPERATIONS[call.operation]} is not translated between formats",
+                param="model",
+            )
         request = self._codecs[call.client_format].decode_request(call.body)
         wants_usage = request.include_usage
-        request = msgspec.structs.replace(request, model=call.model, include_usage=request.stream)
-        return PreparedChat(
+        # the method or the body said whether to stream: the request streams as asked
+        request = msgspec.structs.replace(
+            request, model=call.model, stream=call.stream, include_usage=call.stream
+        )
+        return EndpointPrepared(
             call=call,
-            body=self._upstream.encode_request(request),  # raises UnsupportedContent
+            body=upstream.encode_request(request),  # raises UnsupportedContent
             translated=True,
             include_usage=wants_usage,
+            endpoint=endpoint,
         )
 
     async def open(
         self, prepared: PreparedChat, account: Account, secret: str, route: Route
     ) -> ChatExchange:
+        assert isinstance(prepared, EndpointPrepared)
         call = prepared.call
+        endpoint = prepared.endpoint
         client = self._codecs[call.client_format]
         response = await self._transport.open(self._request(prepared, account, secret, route))
         if not prepared.translated:
             return PassthroughExchange(
-                response, client, self.profile.read_answer, self.profile.usage_scanner
+                response, client, endpoint.read_answer, endpoint.usage_scanner
             )
         return TranslatedExchange(
             response,
-            self._upstream,
+            endpoint.codec,
             client,
             client_model=call.requested_model,
             include_usage=prepared.include_usage,
         )
 
     def _request(
-        self, prepared: PreparedChat, account: Account, secret: str, route: Route
+        self, prepared: EndpointPrepared, account: Account, secret: str, route: Route
     ) -> UpstreamRequest:
         call = prepared.call
         profile = self.profile
         headers = profile.auth_headers(call.provider, account, secret)
-        url = profile.url(call.provider)
+        url = prepared.endpoint.url
         if not prepared.translated:
             for name in profile.forwarded_headers:
                 value = profile.client_header(name, call.forward_headers.get(name, ""))

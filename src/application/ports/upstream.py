@@ -9,7 +9,7 @@ import msgspec
 
 from aigateway.domain.accounts import Account
 from aigateway.domain.errors import ErrorDialect, NetworkErrorKind
-from aigateway.domain.llm import WireFormat
+from aigateway.domain.llm import Operation, WireFormat
 from aigateway.domain.providers import Provider
 from aigateway.domain.proxies import Route
 from aigateway.domain.redaction import REDACTED, fields_repr, mask_url
@@ -106,6 +106,7 @@ class ChatCall(msgspec.Struct, frozen=True, kw_only=True):
     body: bytes  # the client's body, in the client's wire format
     client_format: WireFormat
     stream: bool
+    operation: Operation = Operation.CHAT
     # client headers a same-format upstream receives unchanged (e.g. `anthropic-beta`)
     forward_headers: Mapping[str, str] = msgspec.field(default_factory=dict)
     query: str = ""  # the client's query string, forwarded on the passthrough path

@@ -17,7 +17,7 @@ from aigateway.application.use_cases.request_log import RequestLogQueue
 from aigateway.domain.accounts import Account
 from aigateway.domain.client_keys import ClientKey
 from aigateway.domain.errors import Failure
-from aigateway.domain.llm import WireFormat
+from aigateway.domain.llm import Operation, WireFormat
 from aigateway.domain.request_log import RequestLogEntry
 
 
@@ -26,6 +26,7 @@ class InboundChat(msgspec.Struct, frozen=True, kw_only=True):
     stream: bool
     body: bytes
     format: WireFormat
+    operation: Operation = Operation.CHAT
     forward_headers: dict[str, str] = msgspec.field(default_factory=dict)
     query: str = ""
 

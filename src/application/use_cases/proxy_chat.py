@@ -159,6 +159,7 @@ class ProxyChat:
             body=chat.body,
             client_format=chat.format,
             stream=chat.stream,
+            operation=chat.operation,
             forward_headers=chat.forward_headers,
             query=chat.query,
         )

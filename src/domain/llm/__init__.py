@@ -31,7 +31,7 @@ from aigateway.domain.llm.errors import (
     UnsupportedContent,
     error_type_for_status,
 )
-from aigateway.domain.llm.formats import WireFormat
+from aigateway.domain.llm.formats import Operation, WireFormat
 from aigateway.domain.llm.stream import (
     BlockKind,
     BlockStart,
@@ -62,6 +62,7 @@ __all__ = [
     "MessageStart",
     "MessageStop",
     "OpaquePart",
+    "Operation",
     "Part",
     "Ping",
     "SignatureDelta",

@@ -1,5 +1,6 @@
-"""Client-facing routes, built from the client wire-format specs (`entrypoints/http/formats`):
-one chat route per format, and `GET /v1/models` in the format the client speaks.
+"""Client-facing routes, built from the client endpoint specs (`entrypoints/http/formats`):
+one route per endpoint, and the model lists (`GET /v1/models` in the format the client speaks,
+`GET /v1beta/models` in Gemini's).
 
 The chat routes are raw ASGI handlers: the gateway's own request path skips the framework's
 per-request machinery (signature parsing, response objects), reads the body against the size
@@ -23,8 +24,8 @@ from litestar.types import Receive, Scope, Send
 
 from aigateway.application.errors import GatewayError, internal_error
 from aigateway.application.use_cases.chat_request import ChatResult, InboundChat
-from aigateway.entrypoints.http.formats.spec import ClientFormat, ModelEntry
-from aigateway.entrypoints.http.runtime import Runtime
+from aigateway.entrypoints.http.formats.spec import ClientFormat, Headers, ModelEntry, Target
+from aigateway.entrypoints.http.runtime import Runtime, Services
 
 log = logging.getLogger(__name__)
 
@@ -41,19 +42,6 @@ SSE_HEADERS = [
 
 class ClientDisconnected(Exception):
     pass
-
-
-def client_token(headers: list[tuple[bytes, bytes]] | Any) -> str | None:
-    """`Authorization: Bearer <key>` or `x-api-key: <key>`."""
-    api_key = None
-    for name, value in headers:
-        if name == b"authorization":
-            scheme, _, token = value.decode("latin-1").partition(" ")
-            if scheme.lower() == "bearer" and token.strip():
-                return token.strip()
-        elif name == b"x-api-key":
-            api_key = value.decode("latin-1").strip()
-    return api_key or None
 
 
 async def read_body(scope: AsgiMessage, receive: RawReceive, limit: int) -> bytes:
@@ -130,10 +118,12 @@ async def relay(
         try:
             if scope["method"] != "POST":
                 raise GatewayError(405, "use POST", code="method_not_allowed")
-            client = proxy.authenticate(client_token(scope["headers"]))
+            query = scope.get("query_string", b"").decode("latin-1")
+            client = proxy.authenticate(client_format.token(scope["headers"], query))
             try:
                 body = await read_body(scope, receive, services.settings.server.max_body_bytes)
-                model, stream = client_format.head(body)
+                target = Target(scope.get("path_params") or {}, query)
+                model, stream = client_format.head(body, target)
             except GatewayError as exc:  # too large or unreadable: logged, then answered
                 chat = InboundChat(model="", stream=False, body=b"", format=client_format.format)
                 proxy.refuse(chat, client, exc)
@@ -145,8 +135,9 @@ async def relay(
                 stream=stream,
                 body=body,
                 format=client_format.format,
+                operation=client_format.operation,
                 forward_headers=forwarded(scope["headers"], client_format.forwarded_headers),
-                query=scope.get("query_string", b"").decode("latin-1"),
+                query=query,
             )
             result = await proxy.start(chat, client)
         except GatewayError as exc:
@@ -210,36 +201,76 @@ def chat_route(client_format: ClientFormat, runtime: Runtime) -> ASGIRouteHandle
     async def chat(scope: Scope, receive: Receive, send: Send) -> None:
         await relay(scope, receive, send, client_format, runtime)  # type: ignore[arg-type]
 
-    chat.__name__ = f"chat_{client_format.format}"
+    chat.__name__ = "relay_" + "".join(c if c.isalnum() else "_" for c in client_format.path)
     return asgi(client_format.path, copy_scope=False)(chat)
 
 
-def models_route(formats: Sequence[ClientFormat], runtime: Runtime) -> HTTPRouteHandler:
-    """`GET /v1/models` in the first format whose marker header the client sent, else in the
-    format without a marker (OpenAI's)."""
-    default = next(f for f in formats if f.models_header is None)
-    marked = [(f.models_header.decode(), f) for f in formats if f.models_header is not None]
+def _listing_format(formats: Sequence[ClientFormat], headers: Headers) -> ClientFormat:
+    """The first format whose marker header the client sent, else the one without a marker."""
+    names = {name for name, _ in headers}
+    for client_format in formats:
+        if client_format.models_header is not None and client_format.models_header in names:
+            return client_format
+    return next(f for f in formats if f.models_header is None)
 
-    @get("/v1/models")
+
+def mounted_route(
+    endpoint: ClientFormat, listing: Sequence[ClientFormat], runtime: Runtime
+) -> ASGIRouteHandler:
+    """The subtree under the endpoint's path: `GET` on the path itself is the model list (in the
+    format `listing` picks by the client's headers); `POST path/<target>` is the endpoint, with
+    `<target>` its path parameter."""
+
+    async def mounted(scope: Scope, receive: Receive, send: Send) -> None:
+        rest = scope["path"]  # what follows the mount path ("/" for the path itself)
+        headers = scope["headers"]
+        if rest == "/" and scope.get("method") == "GET":
+            client_format = _listing_format(listing, headers)
+            query = scope.get("query_string", b"").decode("latin-1")
+            status, body = model_listing(runtime.services, client_format, headers, query)
+            await _send_body(send, status, "application/json", body, [])  # type: ignore[arg-type]
+            return
+        target = rest.strip("/")
+        if not rest.startswith("/") or not target:
+            error = GatewayError(404, f"no such endpoint: {scope['raw_path'].decode('latin-1')}")
+            body = endpoint.render_error(error)
+            await _send_body(send, 404, "application/json", body, [])  # type: ignore[arg-type]
+            return
+        scope["path_params"] = {"target": target}
+        await relay(scope, receive, send, endpoint, runtime)  # type: ignore[arg-type]
+
+    mounted.__name__ = "mount_" + "".join(c if c.isalnum() else "_" for c in endpoint.path)
+    return asgi(endpoint.path, is_mount=True, copy_scope=False)(mounted)
+
+
+def model_listing(
+    services: Services, client_format: ClientFormat, headers: Headers, query: str
+) -> tuple[int, bytes]:
+    """(status, body) of the format's model list for the client whose key is in the request."""
+    render = client_format.render_models
+    assert render is not None
+    try:
+        services.proxy_chat.authenticate(client_format.token(headers, query))
+    except GatewayError as exc:
+        return exc.status, client_format.render_error(exc)
+    owners: dict[str, str] = {}
+    reported = services.upstream_models
+    for provider in services.catalog.current.router.active:
+        # the provider's own list, then what its accounts report (kept, never fetched here)
+        for model in (*provider.listed_models(), *reported.listed(provider.id)):
+            owners.setdefault(model, provider.id)
+    entries = [ModelEntry(model, owner) for model, owner in owners.items()]
+    return 200, render(entries, int(services.started_at))
+
+
+def models_route(path: str, formats: Sequence[ClientFormat], runtime: Runtime) -> HTTPRouteHandler:
+    @get(path, name=f"models{path.replace('/', '_')}")
     async def list_models(request: Request[object, object, State]) -> Response[bytes]:
-        headers = request.headers
-        client_format = next((f for name, f in marked if name in headers), default)
-        services = runtime.services
-        try:
-            services.proxy_chat.authenticate(client_token(request.scope["headers"]))
-        except GatewayError as exc:
-            return Response(
-                client_format.render_error(exc), status_code=exc.status, media_type=MediaType.JSON
-            )
-        owners: dict[str, str] = {}
-        reported = services.upstream_models
-        for provider in services.catalog.current.router.active:
-            # the provider's own list, then what its accounts report (kept, never fetched here)
-            for model in (*provider.listed_models(), *reported.listed(provider.id)):
-                owners.setdefault(model, provider.id)
-        entries = [ModelEntry(model, owner) for model, owner in owners.items()]
-        listing = client_format.render_models(entries, int(services.started_at))
-        return Response(listing, media_type=MediaType.JSON)
+        headers = request.scope["headers"]
+        client_format = _listing_format(formats, headers)
+        query = request.scope.get("query_string", b"").decode("latin-1")
+        status, body = model_listing(runtime.services, client_format, headers, query)
+        return Response(body, status_code=status, media_type=MediaType.JSON)
 
     return list_models
 
@@ -247,4 +278,17 @@ def models_route(formats: Sequence[ClientFormat], runtime: Runtime) -> HTTPRoute
 def gateway_routes(
     formats: Sequence[ClientFormat], runtime: Runtime
 ) -> list[ASGIRouteHandler | HTTPRouteHandler]:
-    return [*(chat_route(f, runtime) for f in formats), models_route(formats, runtime)]
+    """A route per endpoint; a model list per `models_path`. A mounted endpoint shares its path
+    with the model list there (one handler serves both)."""
+    listed: dict[str, list[ClientFormat]] = {}
+    for client_format in formats:
+        if client_format.render_models is not None:
+            listed.setdefault(client_format.models_path, []).append(client_format)
+    routes: list[ASGIRouteHandler | HTTPRouteHandler] = []
+    for client_format in formats:
+        if client_format.mounted:
+            routes.append(mounted_route(client_format, listed.pop(client_format.path), runtime))
+        else:
+            routes.append(chat_route(client_format, runtime))
+    routes += [models_route(path, group, runtime) for path, group in listed.items()]
+    return routes

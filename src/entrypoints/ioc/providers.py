@@ -91,7 +91,9 @@ from aigateway.application.use_cases.request_log import RequestLogQueue
 from aigateway.application.use_cases.upstream_models import AccountModels
 from aigateway.domain.llm import WireFormat
 from aigateway.domain.providers import ProviderKind
+from aigateway.entrypoints.http.formats import anthropic_count_tokens, openai_embeddings
 from aigateway.entrypoints.http.formats import anthropic_messages as anthropic_format
+from aigateway.entrypoints.http.formats import gemini as gemini_format
 from aigateway.entrypoints.http.formats import openai_chat as openai_chat_format
 from aigateway.entrypoints.http.formats.spec import ClientFormat
 from aigateway.entrypoints.ioc.oauth import OAuthProvider, OnboardingProvider
@@ -108,7 +110,13 @@ Codecs = Mapping[WireFormat, WireCodec]
 # one line each. Every codec either side needs comes from these two lists.
 ANTIGRAVITY = AntigravityProfile()
 PROFILES: tuple[ProviderProfile, ...] = (OpenAIProfile(), AnthropicProfile(), ANTIGRAVITY)
-CLIENT_FORMATS: tuple[ClientFormat, ...] = (openai_chat_format.SPEC, anthropic_format.SPEC)
+CLIENT_FORMATS: tuple[ClientFormat, ...] = (
+    openai_chat_format.SPEC,
+    anthropic_format.SPEC,
+    *gemini_format.SPECS,
+    anthropic_count_tokens.SPEC,
+    openai_embeddings.SPEC,
+)
 CODECS: tuple[WireCodec, ...] = tuple(
     {
         c.format: c for c in (*(f.codec for f in CLIENT_FORMATS), *(p.codec for p in PROFILES))

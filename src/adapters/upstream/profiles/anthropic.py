@@ -11,11 +11,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from aigateway.adapters.codecs import anthropic_messages
-from aigateway.adapters.upstream.exchange import UsageScanner
-from aigateway.adapters.upstream.profiles.base import ProviderProfile
-from aigateway.application.ports.upstream import Usage
+from aigateway.adapters.upstream.profiles.base import Endpoint, ProviderProfile
 from aigateway.domain.accounts import Account, AuthType
 from aigateway.domain.errors import ANTHROPIC_DIALECT
+from aigateway.domain.llm import Operation
 from aigateway.domain.providers import Provider, ProviderKind
 
 ANTHROPIC_VERSION = "2023-06-01"
@@ -28,14 +27,15 @@ class AnthropicProfile(ProviderProfile):
     forwarded_headers = ("anthropic-beta",)
     forwarded_query = ("beta",)  # Claude Code's `?beta=true`
 
-    def read_answer(self, body: bytes) -> tuple[bool, Usage | None]:
-        return anthropic_messages.read_answer(body)
-
-    def usage_scanner(self) -> UsageScanner:
-        return anthropic_messages.StreamUsageScanner()
-
-    def url(self, provider: Provider) -> str:
-        return f"{provider.base_url}/v1/messages"
+    def endpoint(self, provider: Provider, operation: Operation) -> Endpoint | None:
+        if operation is Operation.CHAT:
+            return Endpoint(
+                url=f"{provider.base_url}/v1/messages",
+                codec=self.codec,
+                read_answer=anthropic_messages.read_answer,
+                usage_scanner=anthropic_messages.StreamUsageScanner,
+            )
+        return None
 
     def client_header(self, name: str, value: str) -> str:
         """A client's betas, less the OAuth ones: they change how the account authenticates,

@@ -1,40 +1,54 @@
 """What a provider kind is to the gateway: where its API lives, how it authenticates, which wire
 format it speaks, which client headers it may receive, and which of its config keys are valid.
 
+Each operation a provider serves (a chat, counting tokens, embeddings) is an `Endpoint`: its
+URL, the wire format spoken there and how an answer's usage is read. `endpoint` is None for an
+operation the provider does not serve.
+
 A new provider kind is one module with one `ProviderProfile` subclass, registered once in the
 composition root (`entrypoints/ioc/providers.py`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, ClassVar
 from urllib.parse import parse_qsl, urlencode
+
+import msgspec
 
 from aigateway.adapters.codecs.base import WireCodec
 from aigateway.adapters.upstream.exchange import UsageScanner
 from aigateway.application.ports.upstream import Usage
 from aigateway.domain.accounts import Account
 from aigateway.domain.errors import ErrorDialect
+from aigateway.domain.llm import Operation
 from aigateway.domain.providers import Provider, ProviderKind
 
 TIMEOUT_KEYS = ("connect_timeout_s", "read_timeout_s", "total_timeout_s")
 
 
+class Endpoint(msgspec.Struct, frozen=True, kw_only=True):
+    """Where a provider serves one operation, and how its answers read."""
+
+    url: str
+    codec: WireCodec  # the wire format spoken there
+    # a whole 2xx answer, read once (for passthrough): whether it is really an error object,
+    # and its token usage
+    read_answer: Callable[[bytes], tuple[bool, Usage | None]]
+    # a watcher for usage in a stream (for passthrough); None: the endpoint does not stream
+    usage_scanner: Callable[[], UsageScanner] | None = None
+
+
 class ProviderProfile:
     kind: ClassVar[ProviderKind]
-    codec: ClassVar[WireCodec]  # the upstream's wire format
+    codec: ClassVar[WireCodec]  # the wire format of its chat API
     dialect: ClassVar[ErrorDialect]  # how its error answers read
     # client headers passed on unchanged when the client speaks the upstream's format
     forwarded_headers: ClassVar[tuple[str, ...]] = ()
 
-    def read_answer(self, body: bytes) -> tuple[bool, Usage | None]:
-        """A whole 2xx answer in the upstream's format, read once (for passthrough): whether it
-        is really an error object, and its token usage."""
-        raise NotImplementedError
-
-    def usage_scanner(self) -> UsageScanner:
-        """A watcher for usage in a stream in the upstream's format (for passthrough)."""
+    def endpoint(self, provider: Provider, operation: Operation) -> Endpoint | None:
+        """Where `provider` serves `operation`; None: it does not."""
         raise NotImplementedError
 
     # query parameters of the client's request passed on on the passthrough path
@@ -53,9 +67,6 @@ class ProviderProfile:
             (k, v) for k, v in parse_qsl(query, keep_blank_values=True) if k in self.forwarded_query
         ]
         return urlencode(kept)
-
-    def url(self, provider: Provider) -> str:
-        raise NotImplementedError
 
     def auth_headers(self, provider: Provider, account: Account, secret: str) -> dict[str, str]:
         raise NotImplementedError

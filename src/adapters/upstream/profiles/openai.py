@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from aigateway.adapters.codecs import openai_chat
-from aigateway.adapters.upstream.exchange import UsageScanner
-from aigateway.adapters.upstream.profiles.base import ProviderProfile
-from aigateway.application.ports.upstream import Usage
+from aigateway.adapters.upstream.profiles.base import Endpoint, ProviderProfile
 from aigateway.domain.accounts import Account
 from aigateway.domain.errors import OPENAI_DIALECT
+from aigateway.domain.llm import Operation
 from aigateway.domain.providers import Provider, ProviderKind
 
 
@@ -16,14 +15,15 @@ class OpenAIProfile(ProviderProfile):
     codec = openai_chat.OpenAIChatCodec()
     dialect = OPENAI_DIALECT
 
-    def read_answer(self, body: bytes) -> tuple[bool, Usage | None]:
-        return openai_chat.read_answer(body)
-
-    def usage_scanner(self) -> UsageScanner:
-        return openai_chat.StreamUsageScanner()
-
-    def url(self, provider: Provider) -> str:
-        return f"{provider.base_url}/chat/completions"
+    def endpoint(self, provider: Provider, operation: Operation) -> Endpoint | None:
+        if operation is Operation.CHAT:
+            return Endpoint(
+                url=f"{provider.base_url}/chat/completions",
+                codec=self.codec,
+                read_answer=openai_chat.read_answer,
+                usage_scanner=openai_chat.StreamUsageScanner,
+            )
+        return None
 
     def auth_headers(self, provider: Provider, account: Account, secret: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {secret}"}

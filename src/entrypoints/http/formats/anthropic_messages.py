@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 import msgspec
 
 from aigateway.adapters.codecs import anthropic_messages
-from aigateway.entrypoints.http.formats.spec import ClientFormat, ModelEntry
+from aigateway.entrypoints.http.formats.spec import ClientFormat, ModelEntry, body_head
 
 
 class _Model(msgspec.Struct):
@@ -41,7 +41,7 @@ SPEC = ClientFormat(
     format=anthropic_messages.FORMAT,
     path="/v1/messages",
     codec=anthropic_messages.AnthropicMessagesCodec(),
-    head=anthropic_messages.decode_head,
+    head=body_head(anthropic_messages.decode_head),
     forwarded_headers=(b"anthropic-beta",),
     models_header=b"anthropic-version",
     render_models=_models,

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import msgspec
 
 from aigateway.adapters.codecs import openai_chat
-from aigateway.entrypoints.http.formats.spec import ClientFormat, ModelEntry
+from aigateway.entrypoints.http.formats.spec import ClientFormat, ModelEntry, body_head
 
 
 class _Card(msgspec.Struct):
@@ -30,6 +30,6 @@ SPEC = ClientFormat(
     format=openai_chat.FORMAT,
     path="/v1/chat/completions",
     codec=openai_chat.OpenAIChatCodec(),
-    head=openai_chat.decode_head,
+    head=body_head(openai_chat.decode_head),
     render_models=_models,
 )
