@@ -354,3 +354,14 @@ def test_embeddings_of_a_model_served_by_anthropic_are_a_400_in_openais_format(
     assert isinstance(error, dict) and error["type"] == "invalid_request_error"
     assert "provider anthropic" in error["message"] and "embeddings" in error["message"]
     assert len(fake_anthropic.calls) == before
+
+
+def test_an_embeddings_request_the_upstream_refuses_reaches_the_client_as_it_said(
+    oai: openai.OpenAI, fake_openai: FakeOpenAI
+) -> None:
+    before = len(fake_openai.calls)
+    with pytest.raises(openai.BadRequestError) as refused:
+        oai.embeddings.create(model="text-embedding-refused", input=["fine", ""])
+    error = refused.value.body
+    assert isinstance(error, dict) and error["message"] == "'$.input[1]' is invalid"
+    assert len(fake_openai.calls) == before + 1  # a refusal of the request: no other account

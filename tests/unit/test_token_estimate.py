@@ -90,6 +90,21 @@ def test_each_image_costs_a_fixed_number_of_tokens() -> None:
     assert estimate(messages) >= IMAGE_TOKENS
 
 
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"thinking": {"type": "enabled", "budget_tokens": 2000}},
+        {"thinking": {"type": "adaptive"}, "output_config": {"effort": "high"}},
+        {"cache_control": {"type": "ephemeral"}},
+        {"context_management": {"edits": [{"type": "clear_tool_uses_20250919"}]}},
+        {"mcp_servers": [{"type": "url", "url": "https://mcp.example", "name": "docs"}]},
+        {"tool_choice": {"type": "auto"}},
+    ],
+)
+def test_the_fields_of_a_count_request_are_taken_without_max_tokens(fields: Any) -> None:
+    assert estimate(user("abcd" * 10), **fields) == 10
+
+
 def test_a_chat_completions_body_is_counted_by_the_same_rule() -> None:
     body = {
         "model": "gpt-4o",
