@@ -1,6 +1,7 @@
 """Provider kind `openai`: any OpenAI-compatible service. Chats go to Chat Completions, or to the
 Responses API (`POST {base_url}/responses`) when the provider's `config.wire_api` is
-`responses`: a Responses client then gets a byte passthrough, others are translated."""
+`responses`: a Responses client then gets a byte passthrough, others are translated.
+Embeddings go to `/embeddings` (passed through: the client speaks the same format)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from aigateway.adapters.codecs import openai_chat, openai_responses
+from aigateway.adapters.upstream import embeddings
 from aigateway.adapters.upstream.profiles.base import Endpoint, ProviderProfile
 from aigateway.domain.accounts import Account
 from aigateway.domain.errors import OPENAI_DIALECT
@@ -38,6 +40,12 @@ class OpenAIProfile(ProviderProfile):
                 codec=self.codec,
                 read_answer=openai_chat.read_answer,
                 usage_scanner=openai_chat.StreamUsageScanner,
+            )
+        if operation is Operation.EMBEDDINGS:
+            return Endpoint(
+                url=f"{provider.base_url}/embeddings",
+                codec=self.codec,
+                read_answer=embeddings.read_answer,
             )
         return None
 
