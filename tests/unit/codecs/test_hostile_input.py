@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable
 
 import pytest
 
-from aigateway.adapters.codecs import anthropic_messages, openai_chat
+from aigateway.adapters.codecs import anthropic_messages, openai_chat, openai_responses
 from aigateway.adapters.codecs.base import WireCodec, WireFormatError
 from aigateway.adapters.codecs.gemini import GeminiCodec
 from aigateway.adapters.codecs.sse import MAX_EVENT_BYTES, MAX_LINE_BYTES, SSEParser
@@ -36,16 +36,19 @@ CLIENT_BODIES = {
         b'{"model":"m","max_tokens":5,"messages":[{"role":"user","content":"x"}],"x":%s}'
     ),
     "gemini": b'{"contents":[{"role":"user","parts":[{"text":"x"}]}],"x":%s}',
+    "openai_responses": b'{"model":"m","input":"x","x":%s}',
 }
 UPSTREAM_BODIES = {
     "openai_chat": b'{"choices":[{"message":{"content":"x"}}],"x":%s}',
     "anthropic_messages": b'{"id":"m","content":[{"type":"text","text":"x"}],"x":%s}',
     "gemini": b'{"candidates":[{"content":{"parts":[{"text":"x"}]}}],"x":%s}',
+    "openai_responses": b'{"id":"resp_1","output":[],"x":%s}',
 }
 STREAM_EVENTS = {
     "openai_chat": b'data: {"id":"c","choices":[],"x":%s}\n\n',
     "anthropic_messages": b'event: ping\ndata: {"type":"ping","x":%s}\n\n',
     "gemini": b'data: {"candidates":[],"x":%s}\n\n',
+    "openai_responses": b'event: response.created\ndata: {"type":"response.created","x":%s}\n\n',
 }
 
 
@@ -112,7 +115,10 @@ def test_deeply_nested_tool_arguments_are_kept_as_the_raw_string() -> None:
     assert isinstance(call, ToolCallPart) and call.raw_arguments == raw
 
 
-@pytest.mark.parametrize("read_answer", [openai_chat.read_answer, anthropic_messages.read_answer])
+@pytest.mark.parametrize(
+    "read_answer",
+    [openai_chat.read_answer, anthropic_messages.read_answer, openai_responses.read_answer],
+)
 def test_usage_of_a_deeply_nested_passthrough_body_is_unknown(
     read_answer: Callable[[bytes], tuple[bool, Usage | None]],
 ) -> None:
