@@ -424,7 +424,12 @@ def _schema(properties: dict[str, Any], required: list[str]) -> dict[str, Any]:
     }
 
 
+FORMATS = ("openai", "anthropic")  # the client formats the agentic turn is rendered in
+
+
 def agentic(fmt: str, model: str, stream: bool) -> bytes:
+    if fmt not in FORMATS:
+        raise ValueError(f"the agentic turn has no {fmt} shape")
     talk = conversation()
     if fmt == "openai":
         messages: list[dict[str, Any]] = [

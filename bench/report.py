@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from backend import describe
-from scenarios import ROWS, SCENARIOS, Scenario, row_label
+from scenarios import PROXIED, ROWS, SCENARIOS, Scenario, row_label
 from summary import NOISY_CORES, TRANSLATION_BUDGET
 
 TARGET_ORDER = ("D", "P", "G", "L")
@@ -290,7 +290,10 @@ def print_throughput(duration_s: int, results: dict[str, Any]) -> None:
             "proxy (it was down and proxy.direct_egress is fallback): those rows are not a "
             "proxy's figures"
         )
-    elif bypassed == 0:
+    elif bypassed == 0 and any(
+        s["targets"].get(ROWS[PROXIED], {}).get("status") == "ok"
+        for s in results["scenarios"].values()
+    ):
         print("G openai-proxied: every request served went through the proxy (request_logs)")
     print()
     for line in target_lines(results["checks"]):
