@@ -131,6 +131,23 @@ async def test_what_the_backend_refuses_goes_and_every_other_member_stays_as_sen
     assert json.loads(sent["generationConfig"]) == {"maxOutputTokens": 65536, "temperature": 0.5}
 
 
+async def test_fields_in_their_proto_spelling_are_read_and_edited_alike() -> None:
+    body = {
+        "contents": [user("hi")],
+        "safety_settings": [],
+        "generation_config": {"max_output_tokens": 1_000_000, "thinking_config": {}},
+        "session_id": "mine",
+    }
+    transport = Transport(first=[streamed([{"text": "hi"}])])
+    await answer_of(run(transport), gemini_call(body))
+    assert transport.requests[0].url.endswith(":streamGenerateContent?alt=sse")  # thinking
+    assert json.loads(inner_of(transport)) == {
+        "contents": [user("hi")],
+        "generation_config": {"max_output_tokens": 65536, "thinking_config": {}},
+        "session_id": "mine",
+    }
+
+
 async def test_a_gemini_client_carries_its_own_signatures_and_the_store_is_never_asked() -> None:
     unsigned = {
         "contents": [
@@ -424,6 +441,39 @@ async def test_claude_gets_its_rules_as_edits_on_the_clients_json() -> None:
     assert sent["contents"][2]["parts"][0]["functionResponse"]["name"] == "fs_list"
     assert sent["generationConfig"] == {"maxOutputTokens": 64000}
     assert "safetySettings" not in sent and sent["sessionId"] == session_id("List the files")
+
+
+async def test_claude_edits_read_fields_in_their_proto_spelling() -> None:
+    body = {
+        "contents": [
+            user("hi"),
+            {
+                "role": "model",
+                "parts": [
+                    {"function_call": {"name": "fs.list", "args": {}}, "thought_signature": "x"}
+                ],
+            },
+        ],
+        "tools": [
+            {
+                "function_declarations": [
+                    {"name": "fs.list", "parameters_json_schema": {"type": "object"}}
+                ]
+            }
+        ],
+        "tool_config": {"function_calling_config": {"allowed_function_names": ["fs.list"]}},
+        "generation_config": {"max_output_tokens": 100},
+    }
+    prepared = run(Transport(first=[whole([])])).prepare(gemini_call(body, "claude-sonnet-4-6"))
+    sent = json.loads(prepared.body)
+    (declaration,) = sent["tools"][0]["functionDeclarations"]
+    assert declaration["name"] == "fs_list" and "reason" in declaration["parameters"]["properties"]
+    assert sent["toolConfig"]["functionCallingConfig"] == {
+        "allowedFunctionNames": ["fs_list"],
+        "mode": "VALIDATED",
+    }
+    assert sent["contents"][1]["parts"] == [{"functionCall": {"name": "fs_list", "args": {}}}]
+    assert sent["generationConfig"] == {"maxOutputTokens": 100}
 
 
 @pytest.mark.parametrize("stream", [False, True])

@@ -21,28 +21,38 @@ also in calls, results and `allowedFunctionNames`), each declaration's schema
 empty text parts, no signature Claude did not make (a thought without its signature or text is
 dropped; a signature on a call or a text, Gemini's or the sentinel, is removed), the output cap
 when none is asked, thinking budgets under it.
+
+Google's JSON reader takes a field's proto name (snake_case) as well as its JSON name
+(lowerCamelCase), and clients write either (google-genai sends `parameters_json_schema`): the
+fields read or edited here are found in both spellings (`_spelled`); the Claude edits write
+them in lowerCamelCase.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from typing import Any
 
 import msgspec
 
 from aigateway.adapters.codecs.base import (
-    ABSENT,
+    NESTED_TOO_DEEPLY,
     convert,
-    decode_body,
     decode_client,
     json_encode,
-    present,
+    validation_error,
 )
 from aigateway.adapters.upstream.cloud_code.envelope import session_id
 from aigateway.adapters.upstream.cloud_code.request import CLAUDE, claude_rules, family
 from aigateway.adapters.upstream.cloud_code.tools import ToolNames
+from aigateway.application.errors import invalid_request
 
 _encode = msgspec.json.Encoder().encode
 _decode_top = msgspec.json.Decoder(dict[str, msgspec.Raw]).decode
+_decode_document = msgspec.json.Decoder(dict[str, Any]).decode
+_UPPER = re.compile(r"[A-Z]")
+_NONE = msgspec.Raw(b"[]")
 
 
 class RelayedRequest(msgspec.Struct, frozen=True, kw_only=True):
@@ -50,6 +60,28 @@ class RelayedRequest(msgspec.Struct, frozen=True, kw_only=True):
     names: ToolNames  # Claude: client tool names <-> upstream ones
     schemas: dict[str, Any]  # Claude: client tool name -> its schema (to drop placeholders)
     thinking: bool  # the request asks for thinking (the model answers whole only as a stream)
+
+
+def _snake(name: str) -> str:
+    return _UPPER.sub(lambda found: "_" + found.group().lower(), name)
+
+
+def _spelled(fields: Mapping[str, object], name: str) -> str | None:
+    """The key under which `fields` holds the field `name` (given in lowerCamelCase)."""
+    if name in fields:
+        return name
+    snake = _snake(name)
+    return snake if snake in fields else None
+
+
+def _decoded(raw: msgspec.Raw, type_: Any, path: str) -> Any:
+    """`raw` as `type_` (a 400 naming the field under `path` when it is not one)."""
+    try:
+        return msgspec.json.decode(raw, type=type_)
+    except msgspec.ValidationError as exc:
+        raise validation_error(str(exc), path) from None
+    except RecursionError:
+        raise invalid_request(NESTED_TOO_DEEPLY) from None
 
 
 # --- what the request is read for ------------------------------------------------------------
@@ -67,55 +99,53 @@ class _Content(msgspec.Struct):
 
 class _Thinking(msgspec.Struct):
     thinkingBudget: int | None = None
-    includeThoughts: bool | None = None
-
-
-class _Generation(msgspec.Struct):
-    maxOutputTokens: int | float | None = None
-    thinkingConfig: _Thinking | None = None
-
-
-class _Head(msgspec.Struct):
-    contents: list[_Content]
-    generationConfig: _Generation | None = None
-    safetySettings: msgspec.Raw = ABSENT
-    sessionId: msgspec.Raw = ABSENT
-
-
-_decode_head = msgspec.json.Decoder(_Head).decode
+    thinking_budget: int | None = None
 
 
 def relayed_request(body: bytes, upstream_model: str, *, max_output_tokens: int) -> RelayedRequest:
     """The inner request for a Gemini client's body (a 400 for a body of the wrong shape)."""
-    head = decode_client(_decode_head, body)
-    generation = head.generationConfig
-    thinking = generation is not None and _thinks(generation.thinkingConfig)
-    session = session_id(_first_user_text(head.contents))
+    top = decode_client(_decode_top, body)
+    contents: list[_Content] = _decoded(top.get("contents", _NONE), list[_Content], "contents")
+    session = session_id(_first_user_text(contents))
+    generation_key = _spelled(top, "generationConfig")
+    generation: dict[str, msgspec.Raw] | None = None
+    if generation_key is not None:
+        generation = _decoded(top[generation_key], dict[str, msgspec.Raw] | None, generation_key)
+    thinking = generation is not None and _thinks(generation, generation_key or "")
     if family(upstream_model) == CLAUDE:
         return _claude(body, session, max_output_tokens, thinking=thinking)
-    cap = generation is not None and _over(generation.maxOutputTokens, max_output_tokens)
-    if not cap and not present(head.safetySettings):
-        if not present(head.sessionId):
-            body = b"".join((body.rstrip()[:-1], b',"sessionId":', _encode(session), b"}"))
-        return RelayedRequest(body=body, names=ToolNames(), schemas={}, thinking=thinking)
-    top = _decode_top(body)
-    top.pop("safetySettings", None)
-    if cap:
-        config = _decode_top(top["generationConfig"])
-        config["maxOutputTokens"] = msgspec.Raw(_encode(max_output_tokens))
-        top["generationConfig"] = msgspec.Raw(_encode(config))
-    if not present(head.sessionId):
-        top["sessionId"] = msgspec.Raw(_encode(session))
-    return RelayedRequest(body=_encode(top), names=ToolNames(), schemas={}, thinking=thinking)
+    edited = False
+    for key in ("safetySettings", "safety_settings"):
+        edited = top.pop(key, None) is not None or edited
+    tokens = _spelled(generation, "maxOutputTokens") if generation is not None else None
+    if generation is not None and tokens is not None:
+        path = f"{generation_key}.{tokens}"
+        asked: float | None = _decoded(generation[tokens], int | float | None, path)
+        if asked is not None and asked > max_output_tokens:
+            generation[tokens] = msgspec.Raw(_encode(max_output_tokens))
+            top[generation_key or ""] = msgspec.Raw(_encode(generation))
+            edited = True
+    if _spelled(top, "sessionId") is not None:
+        session_member = b""
+    else:
+        session_member = b',"sessionId":' + _encode(session)
+    if edited:
+        body = _encode(top)
+    if session_member:
+        body = body.rstrip()[:-1] + session_member + b"}"
+    return RelayedRequest(body=body, names=ToolNames(), schemas={}, thinking=thinking)
 
 
-def _thinks(config: _Thinking | None) -> bool:
+def _thinks(generation: dict[str, msgspec.Raw], path: str) -> bool:
     """Thinking asked (as the Gemini codec reads it: any config but a zero budget)."""
-    return config is not None and config.thinkingBudget != 0
-
-
-def _over(value: int | float | None, cap: int) -> bool:
-    return value is not None and value > cap
+    key = _spelled(generation, "thinkingConfig")
+    if key is None:
+        return False
+    config: _Thinking | None = _decoded(generation[key], _Thinking | None, f"{path}.{key}")
+    if config is None:
+        return False
+    budget = config.thinkingBudget if config.thinkingBudget is not None else config.thinking_budget
+    return budget != 0
 
 
 def _first_user_text(contents: list[_Content]) -> str:
@@ -161,17 +191,60 @@ class _ClaudeContent(msgspec.Struct):
     parts: list[_ClaudePart] = msgspec.field(default_factory=list)
 
 
+class _ThinkingConfig(msgspec.Struct):
+    includeThoughts: bool | None = None
+    thinkingBudget: int | None = None
+
+
+class _GenerationConfig(msgspec.Struct):
+    maxOutputTokens: int | None = None
+    thinkingConfig: _ThinkingConfig | None = None
+
+
 class _ClaudeShape(msgspec.Struct):
     """The shapes the edits rely on (anything else in the body is the upstream's to judge)."""
 
     contents: list[_ClaudeContent]
     tools: list[_Tool] | None = None
     toolConfig: _ToolConfig | None = None
-    generationConfig: dict[str, Any] | None = None
+    generationConfig: _GenerationConfig | None = None
+
+
+def _camel(fields: Any, *names: str) -> Any:
+    """`fields` (when an object) with the fields `names` under their lowerCamelCase keys."""
+    if isinstance(fields, dict):
+        for name in names:
+            key = _spelled(fields, name)
+            if key is not None and key != name:
+                fields[name] = fields.pop(key)
+    return fields
+
+
+def _spelled_in_camel_case(wire: dict[str, Any]) -> None:
+    """The fields the Claude edits read and write, renamed to lowerCamelCase where the client
+    used their proto names."""
+    _camel(wire, "tools", "toolConfig", "generationConfig", "safetySettings", "sessionId")
+    for tool in _items(wire.get("tools")):
+        for declaration in _items(_camel(tool, "functionDeclarations").get("functionDeclarations")):
+            _camel(declaration, "parametersJsonSchema")
+    calling = _camel(wire.get("toolConfig"), "functionCallingConfig")
+    if isinstance(calling, dict):
+        _camel(calling.get("functionCallingConfig"), "allowedFunctionNames")
+    for content in _items(wire.get("contents")):
+        for part in _items(content.get("parts")):
+            _camel(part, "functionCall", "functionResponse", "thoughtSignature")
+    generation = _camel(wire.get("generationConfig"), "maxOutputTokens", "thinkingConfig")
+    if isinstance(generation, dict):
+        _camel(generation.get("thinkingConfig"), "includeThoughts", "thinkingBudget")
+
+
+def _items(value: Any) -> list[dict[str, Any]]:
+    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
 
 
 def _claude(body: bytes, session: str, cap: int, *, thinking: bool) -> RelayedRequest:
-    wire = decode_body(body)
+    wire = decode_client(_decode_document, body)
+    _spelled_in_camel_case(wire)
     convert(wire, _ClaudeShape, None)
     declarations = [
         declaration

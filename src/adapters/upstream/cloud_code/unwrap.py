@@ -87,11 +87,11 @@ def read_chunk(data: bytes) -> Chunk:
     """The Gemini answer inside `data` (raises WireFormatError for what is not one)."""
     try:
         envelope = _decode_envelope(data)
-        inner = bytes(envelope.response) if _given(envelope.response) else data
+        inner = bytes(envelope.response) if present(envelope.response) else data
         answer = _decode_answer(inner)
     except (msgspec.MsgspecError, RecursionError) as exc:
         raise WireFormatError(f"not a Gemini answer: {str(exc)[:200]}") from None
-    if _given(answer.error):
+    if present(answer.error):
         return Chunk(inner, 0, "", finished=False, usage=None, error=True)
     parts = 0
     text: list[str] = []
@@ -111,10 +111,6 @@ def read_chunk(data: bytes) -> Chunk:
         output = (found.candidatesTokenCount or 0) + (found.thoughtsTokenCount or 0)
         usage = Usage(found.promptTokenCount or 0, output)
     return Chunk(inner, parts, "".join(text), finished=finished, usage=usage, error=False)
-
-
-def _given(raw: msgspec.Raw) -> bool:
-    return present(raw) and bytes(raw) != b"null"
 
 
 def _event(inner: bytes) -> bytes:
