@@ -2,7 +2,8 @@
 
 `with FakeCloudCode(tokens={"ya29.a"}) as fake:`; `fake.base_url` is the server root (callers
 append `/v1internal:<method>`). Every call is recorded in `fake.calls` (method, bearer token,
-headers, parsed and raw body; `inner_raw` is the bytes of the envelope's `request`). A bearer token not in `fake.tokens` gets a 401 UNAUTHENTICATED.
+headers, parsed and raw body; `inner_raw` is the bytes of the envelope's `request`). A bearer
+token not in `fake.tokens` gets a 401 UNAUTHENTICATED.
 
 Methods and their real shapes (late-2026 behaviour):
 - `generateContent`: envelope `{project, model, userAgent, requestType, requestId, request}` in,
