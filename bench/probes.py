@@ -15,64 +15,98 @@ import pymysql
 
 import procs
 from memory import PLAIN, STREAMED
-from scenarios import ALL_ROUTES, MODELS, Scenario
+from scenarios import (
+    ALL_ROUTES,
+    MODELS,
+    NEW_FORMATS,
+    PATHS,
+    RESPONSES,
+    SCENARIOS,
+    Scenario,
+    client_headers,
+)
 from targets import Target
 
 REPO = Path(__file__).resolve().parent.parent
-ANTHROPIC_PROBE = (
-    b'{"model":"gpt-4o-mini","max_tokens":16,"messages":[{"role":"user","content":"Say hello."}]}'
-)
 UNSUPPORTED = 501  # what G answers for a provider kind it has no executor for
+PROBED_FORMATS = ("anthropic", *NEW_FORMATS)  # OpenAI Chat is there: prime() checks it
 
 
 def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def probe_anthropic(target: Target) -> tuple[bool, str]:
-    headers = {"Content-Type": "application/json", "anthropic-version": "2023-06-01"}
-    if target.api_key:
-        headers["x-api-key"] = target.api_key
+def _post(target: Target, fmt: str, route: str, stream: bool) -> tuple[int | str, str]:
+    """A small request in `fmt` to `route`: (status or the error, the answer's start)."""
+    scenario = Scenario(fmt, stream, 1)
     try:
-        response = httpx.post(
-            target.base_url + "/v1/messages", content=ANTHROPIC_PROBE, headers=headers, timeout=30
+        answer = httpx.post(
+            target.base_url + scenario.path(route),
+            content=scenario.body_bytes(route),
+            headers=client_headers(fmt, target.api_key),
+            timeout=30,
         )
     except httpx.HTTPError as exc:
-        return False, f"probe failed: {exc}"
-    return response.is_success, f"probe answered {response.status_code}"
+        return f"{type(exc).__name__}: {exc}", ""
+    return answer.status_code, answer.text[:300]
+
+
+def probe_formats(target: Target) -> dict[str, dict[str, Any]]:
+    """Which client formats G serves beyond OpenAI Chat: a small request to each format's
+    endpoint (to the openai route); a 404 or 405 means this version has no such endpoint."""
+    formats = {}
+    for fmt in PROBED_FORMATS:
+        status, _ = _post(target, fmt, "openai", False)
+        supported = isinstance(status, int) and status not in (404, 405)
+        detail = f"probe answered {status}"
+        if not supported:
+            endpoint = PATHS[fmt].format(model="{model}", method="generateContent")
+            detail = f"n/a (gateway has no {endpoint} yet: {detail})"
+        formats[fmt] = {"supported": supported, "detail": detail}
+        log(f"  [G] {fmt} client: {detail}")
+    return formats
+
+
+def _upstream_calls(target: Target, path: str) -> int:
+    return int(httpx.get(target.upstream_url + "/counts", timeout=10).json().get(path, 0))
 
 
 def probe_routes(target: Target, results: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """Which upstream kinds G serves: one small request per route and client format. A route
-    whose provider could not be set up, or that G answers 501 (a provider kind this gateway
-    version has no executor for), is skipped; other failures are measured (and flagged)."""
+    """Which routes G serves: one small request per route and client format measured on it. A
+    route whose provider could not be set up, that G answers 501 (a provider kind this gateway
+    version has no executor for), or, for `openai-responses`, whose upstream's `/v1/responses`
+    G never called, is skipped; other failures are measured (and flagged)."""
+    formats = results["formats"]
     routes: dict[str, dict[str, Any]] = {}
     for route in ALL_ROUTES:
         failed_setup = target.info.get(f"setup_failed:{route}")
+        used = {s.fmt for s in SCENARIOS if route in s.routes} | {"openai", "anthropic"}
+        served = [f for f in ("openai", *PROBED_FORMATS) if f in used]
+        served = [f for f in served if f == "openai" or formats[f]["supported"]]
         if failed_setup:
             routes[route] = {"supported": False, "detail": f"skipped: setup failed: {failed_setup}"}
             log(f"  [G] {route}: {routes[route]['detail']}")
             continue
-        answers = []
-        for fmt, path in (("openai", "/v1/chat/completions"), ("anthropic", "/v1/messages")):
-            for stream in (False, True):
-                body = Scenario(fmt, stream, 1).body_bytes(route)
-                headers = {"Content-Type": "application/json", **target.headers}
-                if fmt == "anthropic":
-                    headers |= {"anthropic-version": "2023-06-01", "x-api-key": target.api_key}
-                try:
-                    answer = httpx.post(
-                        target.base_url + path, content=body, headers=headers, timeout=30
-                    )
-                except httpx.HTTPError as exc:
-                    answers.append((fmt, stream, f"{type(exc).__name__}: {exc}", ""))
-                    continue
-                answers.append((fmt, stream, answer.status_code, answer.text[:300]))
+        if route == RESPONSES and "responses" not in served:
+            routes[route] = {"supported": False, "detail": formats["responses"]["detail"]}
+            continue
+        before = _upstream_calls(target, "/v1/responses") if route == RESPONSES else 0
+        answers = [
+            (fmt, stream, *_post(target, fmt, route, stream))
+            for fmt in served
+            for stream in (False, True)
+            if route != RESPONSES or fmt == "responses"
+        ]
         if any(status == UNSUPPORTED for _, _, status, _ in answers):
             text = next(text for _, _, status, text in answers if status == UNSUPPORTED)
             detail = f"skipped: G answers 501 for provider kind `{route}` (not in this version)"
             routes[route] = {"supported": False, "detail": detail, "answer": text}
             log(f"  [G] {route}: {detail}: {text[:160]}")
+            continue
+        if route == RESPONSES and _upstream_calls(target, "/v1/responses") == before:
+            detail = "skipped: G never called the upstream's /v1/responses (no config.wire_api)"
+            routes[route] = {"supported": False, "detail": detail}
+            log(f"  [G] {route}: {detail}")
             continue
         failed = [a for a in answers if a[2] != 200]
         routes[route] = {"supported": True, "detail": "ok", "failed_probes": failed}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from backend import describe
-from scenarios import ROWS, SCENARIOS, Scenario, row_label
+from scenarios import PROXIED, ROWS, SCENARIOS, Scenario, row_label
 from summary import NOISY_CORES, TRANSLATION_BUDGET
 
 TARGET_ORDER = ("D", "P", "G", "L")
@@ -62,6 +62,8 @@ def scenario_block(title: str, spec: Scenario, scenario: dict[str, Any]) -> str:
         )
     if "D" not in spec.references:
         lines.append("(D and L run the small bodies only)")
+    elif "P" not in spec.references:
+        lines.append("(P and L speak only OpenAI Chat Completions and Anthropic Messages)")
     noisy = [n for n, r in rows.items() if r.get("noisy")]
     if noisy:
         worst = max(rows[n]["other_cpu_cores"] for n in noisy)
@@ -114,8 +116,30 @@ def scenario_block(title: str, spec: Scenario, scenario: dict[str, Any]) -> str:
             + ", ".join(parts)
             + f" — {verdict}"
         )
+    lines += chat_lines(scenario.get("vs_chat"))
     lines += proxied_lines(spec, scenario)
     return "\n".join(lines)
+
+
+def chat_lines(found: dict[str, Any] | None) -> list[str]:
+    """A Responses or Gemini scenario's routes against G's OpenAI Chat passthrough."""
+    if found is None:
+        return []
+    head = f"against a Chat client (G→openai of `{found['reference']}`)"
+    if not found["routes"]:
+        return [f"{head}: n/a (not measured)"]
+    parts = []
+    for route, ratios in found["routes"].items():
+        texts = [
+            text
+            for text in (
+                _ratio_text("CPU per req", ratios["cpu"]),
+                _ratio_text("req/s", ratios["rps"]),
+            )
+            if text
+        ]
+        parts.append(f"{row_label(ROWS[route])} " + ", ".join(texts))
+    return [f"{head}: " + "; ".join(parts)]
 
 
 def _cost_line(label: str, row: dict[str, Any]) -> str:
@@ -237,12 +261,17 @@ def target_lines(checks: list[dict[str, Any]]) -> list[str]:
 
 def print_throughput(duration_s: int, results: dict[str, Any]) -> None:
     print()
-    measured = results["args"].get("scenarios") or list(results["scenarios"])
+    args = results["args"]
+    measured = (args.get("scenarios") or list(results["scenarios"])) + args.get("references", [])
     for scenario in SCENARIOS:
         if scenario.key not in measured:
             continue
         entry = results["scenarios"][scenario.key]
         print(scenario_block(scenario.title(duration_s), scenario, entry))
+        if scenario.key in args.get("references", []):
+            print(
+                "(measured as the Chat reference of the Responses and Gemini rows: G→openai only)"
+            )
         print()
     for line in added_latency_lines(results["added_latency_c1"]):
         print(line)
@@ -261,7 +290,10 @@ def print_throughput(duration_s: int, results: dict[str, Any]) -> None:
             "proxy (it was down and proxy.direct_egress is fallback): those rows are not a "
             "proxy's figures"
         )
-    elif bypassed == 0:
+    elif bypassed == 0 and any(
+        s["targets"].get(ROWS[PROXIED], {}).get("status") == "ok"
+        for s in results["scenarios"].values()
+    ):
         print("G openai-proxied: every request served went through the proxy (request_logs)")
     print()
     for line in target_lines(results["checks"]):

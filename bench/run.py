@@ -41,12 +41,12 @@ from probes import (
     log,
     machine_load,
     prime,
-    probe_anthropic,
+    probe_formats,
     probe_routes,
     raise_nofile_limit,
 )
 from scenarios import ALL_ROUTES, BY_KEY, MODELS, PROXIED, ROWS, SCENARIOS, Scenario, row_label
-from soak import run_soak
+from soak import soak_mode
 from targets import Services, Target, litellm_bin, running
 from ttfb import measure as measure_ttfb
 from wrkparse import run_wrk
@@ -113,6 +113,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args.scenarios = [s.key for s in SCENARIOS if not words or any(w in s.key for w in words)]
     if not args.scenarios:
         parser.error(f"--only {args.only!r} matches no scenario: {', '.join(BY_KEY)}")
+    # the Chat scenarios the selected Responses and Gemini ones are compared with: measured
+    # too (their G→openai row only) when not selected themselves
+    wanted = {BY_KEY[key].chat_reference for key in args.scenarios} - {None, *args.scenarios}
+    args.references = [s.key for s in SCENARIOS if s.key in wanted]
     unknown = set(args.targets) - {"D", "P", "G", "L"}
     if unknown:
         parser.error(f"unknown targets: {', '.join(sorted(unknown))}")
@@ -125,7 +129,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def measure_scenario(
     target: Target, scenario: Scenario, route: str, args: argparse.Namespace, bodies: Path
 ) -> dict[str, Any]:
-    url = target.base_url + scenario.path
+    url = target.base_url + scenario.path(route)
     env = scenario.wrk_env(route, bodies, target.api_key)
     label = row_label(ROWS[route]) if target.name == "G" else target.name
     shape = {"threads": scenario.threads, "connections": scenario.connections}
@@ -183,25 +187,27 @@ def measure_target(
         results["targets"][name] = {"status": "ok", **target.info}
         prime(target)
         if name == "G":
-            supported, why = probe_anthropic(target)
-            results["anthropic_probe"] = {"supported": supported, "detail": why}
-            log(f"  [G] POST /v1/messages: {why}")
+            results["formats"] = probe_formats(target)
             probe_routes(target, results)
-        anthropic = results.get("anthropic_probe", {}).get("supported", False)
+        formats = results.get("formats", {})
         routes = results.get("routes", {})
         served = 0
         for scenario in SCENARIOS:
             entry = results["scenarios"][scenario.key]
-            if scenario.fmt == "anthropic" and not anthropic:
+            if scenario.fmt != "openai" and not formats.get(scenario.fmt, {}).get("supported"):
                 continue
-            if scenario.key not in args.scenarios or not scenario.target_measures(name):
+            if scenario.key in args.references and name == "G":
+                measured = ("openai",)  # only the row the other formats are compared with
+            elif scenario.key in args.scenarios and scenario.target_measures(name):
+                measured = scenario.routes
+            else:
                 continue
             if name != "G":
-                row = measure_scenario(target, scenario, "openai", args, bodies)
+                row = measure_scenario(target, scenario, scenario.reference_route, args, bodies)
                 entry["targets"][name] = row
                 served += row["requests"]
                 continue
-            for route in scenario.routes:
+            for route in measured:
                 if not routes.get(route, {}).get("supported", True):
                     reason = routes[route]["detail"]
                     entry["targets"][ROWS[route]] = {"status": "skipped", "reason": reason}
@@ -209,7 +215,10 @@ def measure_target(
                 row = measure_scenario(target, scenario, route, args, bodies)
                 entry["targets"][ROWS[route]] = row
                 served += row["requests"]
-            if scenario.proxied and entry["targets"].get(ROWS[PROXIED], {}).get("status") == "ok":
+            if (
+                PROXIED in measured
+                and entry["targets"].get(ROWS[PROXIED], {}).get("status") == "ok"
+            ):
                 entry["proxy_cost"] = proxy_cost.measure(
                     target, scenario, duration_s=args.duration, warmup_s=args.warmup, log=log
                 )
@@ -248,14 +257,14 @@ def throughput(args: argparse.Namespace, log_dir: Path, results: dict[str, Any])
     results["scenarios"] = {s.key: {"targets": {}} for s in SCENARIOS}
     results["ttfb"] = {}
     order = [t for t in ("G", "D", "P", "L") if t in args.targets]  # G first: it decides
-    if "L" in order and litellm_bin() is None:  # whether Anthropic rows are measured
+    if "L" in order and litellm_bin() is None:  # which client formats are measured
         order.remove("L")
         results["targets"]["L"] = {
             "status": "not installed",
             "reason": "L: not installed (see bench/README.md)",
         }
         log("L: not installed (see bench/README.md)")
-    runs = sum(
+    runs = len(args.references) * ("G" in order) + sum(
         len(s.routes) + 2 * s.proxied if name == "G" else int(s.target_measures(name))
         for name in order
         for s in SCENARIOS
@@ -337,47 +346,6 @@ def memory_mode(args: argparse.Namespace, log_dir: Path, results: dict[str, Any]
     )
 
 
-def soak_mode(args: argparse.Namespace, log_dir: Path, results: dict[str, Any]) -> None:
-    soak: dict[str, Any] = {}
-    for name in ("D", "G"):
-        log(
-            f"[soak] {name}: {args.soak_streams} streams x {args.soak_chunks} chunks "
-            f"at {args.soak_delay_ms:g} ms"
-        )
-        with running(
-            name, log_dir, chunks=args.soak_chunks, chunk_delay_ms=args.soak_delay_ms
-        ) as target:
-            services = procs.pids_named("mariadbd", "mysqld", "redis-server")
-            before = procs.CpuSample.take(target.server, target.upstream, services)
-            outcome = uvloop.run(
-                run_soak(
-                    target.base_url + "/v1/chat/completions",
-                    streams=args.soak_streams,
-                    chunks=args.soak_chunks,
-                    chunk_delay_ms=args.soak_delay_ms,
-                    headers=target.headers,
-                )
-            )
-            spent = procs.CpuSample.take(target.server, target.upstream, services).since(before)
-            soak[name] = outcome.summary() | {
-                "cpu_s": spent["server"],
-                "client_cpu_s": spent["own"],
-                "other_cpu_cores": spent["other_cores"],
-                "rss_mib_after": target.server.rss_mib(),
-            }
-            log(f"  [{name}] {soak[name]['ok']} ok, {soak[name]['failed']} failed")
-    results["soak"] = soak
-    g = soak["G"]
-    lossless = g["failed"] == 0 and g["chunks_lost"] == 0 and g["chunks_reordered"] == 0
-    results.setdefault("checks", []).append(
-        {
-            "what": f"{args.soak_streams:,} concurrent slow streams on G, none lost or reordered",
-            "value": f"{g['ok']}/{g['streams']} ok",
-            "met": lossless,
-        }
-    )
-
-
 def profile_mode(
     args: argparse.Namespace, log_dir: Path, results: dict[str, Any], started: datetime
 ) -> None:
@@ -388,7 +356,7 @@ def profile_mode(
     RESULTS.mkdir(exist_ok=True)
     log(f"[profile] G under {scenario.key} to {route}, py-spy for {args.duration} s")
     with running("G", log_dir) as target:
-        url = target.base_url + scenario.path
+        url = target.base_url + scenario.path(route)
         env = scenario.wrk_env(route, log_dir / "bodies", target.api_key)
         shape = {"threads": scenario.threads, "connections": scenario.connections}
         run_wrk(url, scenario.script, duration_s=args.warmup, env=env, **shape)

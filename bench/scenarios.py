@@ -6,6 +6,12 @@ the client's format as it is. G is measured once per route: the same request wit
 that G routes to an upstream of the kind `openai`, `anthropic` or `antigravity` — the route of
 the client's own format is G's passthrough, the others are translated. `openai-proxied` is the
 OpenAI passthrough once more, with the provider's accounts behind an HTTP proxy.
+
+The OpenAI Responses and Gemini scenarios are G's (and D's): P and L speak only OpenAI Chat
+Completions and Anthropic Messages. A Responses client's passthrough is `openai-responses` (an
+`openai` provider whose upstream speaks Responses); a Gemini client's is `antigravity` (the
+Gemini request in the Cloud Code envelope). Each is also compared with the OpenAI Chat
+scenario of the same shape (`chat_reference`): what such a client costs against a Chat one.
 """
 
 from __future__ import annotations
@@ -19,14 +25,17 @@ ROUTES = ("openai", "anthropic", "antigravity")
 # the openai route again, but G's accounts of that provider leave through an HTTP proxy (a
 # pproxy process the bench starts): the same passthrough, one proxy hop further
 PROXIED = "openai-proxied"
-ALL_ROUTES = (*ROUTES, PROXIED)
-# the model a client names to reach each route (G's pool serves gpt-*, claude-*, gemini-*, and
-# proxied-* on the provider behind the proxy)
+# a provider of kind openai whose upstream speaks OpenAI Responses (`config.wire_api`)
+RESPONSES = "openai-responses"
+ALL_ROUTES = (*ROUTES, PROXIED, RESPONSES)
+# the model a client names to reach each route (G's pool serves gpt-*, claude-*, gemini-*,
+# proxied-* on the provider behind the proxy, and resp-* on the Responses provider)
 MODELS = {
     "openai": "gpt-4o-mini",
     "anthropic": "claude-sonnet-4-5",
     "antigravity": "gemini-3-flash",
     PROXIED: "proxied-gpt-4o-mini",
+    RESPONSES: "resp-gpt-4o-mini",
 }
 # the row of each route in a scenario's results ("G" is the openai route, as before routes)
 ROWS = {
@@ -34,10 +43,50 @@ ROWS = {
     "anthropic": "G:anthropic",
     "antigravity": "G:antigravity",
     PROXIED: "G:openai-proxied",
+    RESPONSES: "G:openai-responses",
 }
-# the upstream kind (and so the wire format) of each route
-KINDS = {route: route for route in ROUTES} | {PROXIED: "openai"}
-FORMAT_NAMES = {"openai": "OpenAI /v1/chat/completions", "anthropic": "Anthropic /v1/messages"}
+# the client format each route's upstream speaks (Antigravity: Gemini, in an envelope)
+WIRES = {
+    "openai": "openai",
+    "anthropic": "anthropic",
+    "antigravity": "gemini",
+    PROXIED: "openai",
+    RESPONSES: "responses",
+}
+# G's passthrough for each client format: the route whose upstream speaks it
+OWN_ROUTES = {
+    "openai": "openai",
+    "anthropic": "anthropic",
+    "responses": RESPONSES,
+    "gemini": "antigravity",
+}
+# the formats only G (and D) speak
+NEW_FORMATS = ("responses", "gemini")
+PATHS = {
+    "openai": "/v1/chat/completions",
+    "anthropic": "/v1/messages",
+    "responses": "/v1/responses",
+    "gemini": "/v1beta/models/{model}:{method}",
+}
+FORMAT_NAMES = {
+    "openai": "OpenAI /v1/chat/completions",
+    "anthropic": "Anthropic /v1/messages",
+    "responses": "OpenAI Responses /v1/responses",
+    "gemini": "Gemini /v1beta/models/{model}:{method}",
+}
+
+
+def client_headers(fmt: str, key: str) -> dict[str, str]:
+    """A client's headers in `fmt`, with its key where that format's clients send it."""
+    headers = {"Content-Type": "application/json"}
+    if fmt == "anthropic":
+        headers["anthropic-version"] = "2023-06-01"
+    if not key:
+        return headers
+    names = {"anthropic": "x-api-key", "gemini": "x-goog-api-key"}
+    if fmt in names:
+        return headers | {names[fmt]: key}
+    return headers | {"Authorization": f"Bearer {key}"}
 
 
 def row_label(row: str) -> str:
@@ -49,7 +98,7 @@ def row_label(row: str) -> str:
 
 @dataclass(frozen=True)
 class Scenario:
-    fmt: str  # the client's format: "openai" | "anthropic"
+    fmt: str  # the client's format: "openai" | "anthropic" | "responses" | "gemini"
     stream: bool
     connections: int
     body: str = "small"  # "small" | "agentic" (bodies.py)
@@ -66,20 +115,36 @@ class Scenario:
         kind = "stream" if self.stream else "non-stream"
         return f"{self.fmt}{body} {kind} c={self.connections}"
 
-    @property
-    def path(self) -> str:
-        return "/v1/chat/completions" if self.fmt == "openai" else "/v1/messages"
+    def path(self, route: str) -> str:
+        """The URL path for `route` (Gemini names the model and the method in it)."""
+        method = "streamGenerateContent?alt=sse" if self.stream else "generateContent"
+        return PATHS[self.fmt].format(model=MODELS[route], method=method)
 
     script = "request.lua"
 
     @property
     def passthrough(self) -> str | None:
         """G's route that speaks the client's format, when measured."""
-        return self.fmt if self.fmt in self.routes else None
+        own = OWN_ROUTES[self.fmt]
+        return own if own in self.routes else None
 
     @property
     def translated(self) -> tuple[str, ...]:
-        return tuple(r for r in self.routes if KINDS[r] != self.fmt)
+        return tuple(r for r in self.routes if WIRES[r] != self.fmt)
+
+    @property
+    def reference_route(self) -> str:
+        """The route whose body (model) D, P and L get: the openai route's, and for the
+        formats only G speaks, their passthrough's."""
+        return OWN_ROUTES[self.fmt] if self.fmt in NEW_FORMATS else "openai"
+
+    @property
+    def chat_reference(self) -> str | None:
+        """The OpenAI Chat scenario of the same shape, whose G→openai row a Responses or
+        Gemini scenario's routes are compared with."""
+        if self.fmt not in NEW_FORMATS:
+            return None
+        return Scenario("openai", self.stream, self.connections, body=self.body).key
 
     @property
     def proxied(self) -> bool:
@@ -99,7 +164,7 @@ class Scenario:
         return bodies.build(self.body, self.fmt, MODELS[route], self.stream)
 
     def body_file(self, route: str, directory: Path) -> Path:
-        """The request body for `route` (D, P and L get the openai route's: `gpt-4o-mini`)."""
+        """The request body for `route` (D, P and L get `reference_route`'s)."""
         path = directory / f"{self.key.replace(' ', '_').replace('=', '')}-{route}.json"
         if not path.exists():
             directory.mkdir(parents=True, exist_ok=True)
@@ -121,10 +186,9 @@ class Scenario:
             body = f", {self.body} body ({size:.0f} KB)"
         kind = "streaming" if self.stream else "non-streaming"
         wrk = f"wrk -t{self.threads} -c{self.connections}"
-        return (
-            f"== {FORMAT_NAMES[self.fmt]}{body}, {kind}, c={self.connections} "
-            f"({wrk}, {duration_s} s) =="
-        )
+        method = "streamGenerateContent" if self.stream else "generateContent"
+        name = FORMAT_NAMES[self.fmt].format(model="{model}", method=method)
+        return f"== {name}{body}, {kind}, c={self.connections} ({wrk}, {duration_s} s) =="
 
 
 def _routes(fmt: str) -> tuple[str, ...]:
@@ -155,5 +219,9 @@ SCENARIOS = [
         for fmt in ("openai", "anthropic")
         for stream in (False, True)
     ),
+    # the formats only G speaks (and D, the fake upstream's own endpoint of that format):
+    # the client format's passthrough, then the Chat Completions and Anthropic upstreams
+    Scenario("responses", False, 32, routes=(RESPONSES, "openai", "anthropic"), references=("D",)),
+    Scenario("gemini", True, 32, routes=("antigravity", "openai", "anthropic"), references=("D",)),
 ]
 BY_KEY = {s.key: s for s in SCENARIOS}

@@ -7,15 +7,22 @@ fake upstream numbers its content pieces (`chunk-<i> `), so loss and reordering 
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import itertools
 import json
 import re
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import aiohttp
+import uvloop
+
+import procs
+from probes import log
+from targets import running
 
 STREAM_BODY = {
     "model": "gpt-4o-mini",
@@ -163,3 +170,44 @@ async def run_soak(
         key = re.sub(r"\d+", "N", error or check.problem)[:100]
         result.problems[key] = result.problems.get(key, 0) + 1
     return result
+
+
+def soak_mode(args: argparse.Namespace, log_dir: Path, results: dict[str, Any]) -> None:
+    soak: dict[str, Any] = {}
+    for name in ("D", "G"):
+        log(
+            f"[soak] {name}: {args.soak_streams} streams x {args.soak_chunks} chunks "
+            f"at {args.soak_delay_ms:g} ms"
+        )
+        with running(
+            name, log_dir, chunks=args.soak_chunks, chunk_delay_ms=args.soak_delay_ms
+        ) as target:
+            services = procs.pids_named("mariadbd", "mysqld", "redis-server")
+            before = procs.CpuSample.take(target.server, target.upstream, services)
+            outcome = uvloop.run(
+                run_soak(
+                    target.base_url + "/v1/chat/completions",
+                    streams=args.soak_streams,
+                    chunks=args.soak_chunks,
+                    chunk_delay_ms=args.soak_delay_ms,
+                    headers=target.headers,
+                )
+            )
+            spent = procs.CpuSample.take(target.server, target.upstream, services).since(before)
+            soak[name] = outcome.summary() | {
+                "cpu_s": spent["server"],
+                "client_cpu_s": spent["own"],
+                "other_cpu_cores": spent["other_cores"],
+                "rss_mib_after": target.server.rss_mib(),
+            }
+            log(f"  [{name}] {soak[name]['ok']} ok, {soak[name]['failed']} failed")
+    results["soak"] = soak
+    g = soak["G"]
+    lossless = g["failed"] == 0 and g["chunks_lost"] == 0 and g["chunks_reordered"] == 0
+    results.setdefault("checks", []).append(
+        {
+            "what": f"{args.soak_streams:,} concurrent slow streams on G, none lost or reordered",
+            "value": f"{g['ok']}/{g['streams']} ok",
+            "met": lossless,
+        }
+    )

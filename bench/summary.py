@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from scenarios import PROXIED, ROWS, SCENARIOS, Scenario
+from scenarios import PATHS, PROXIED, ROWS, SCENARIOS, Scenario
 
 NOISY_CORES = 0.3  # CPU used by processes outside the measurement, on average, to flag a run
 TRANSLATION_BUDGET = 2.0  # a translated request may cost at most this many passthrough ones
@@ -43,14 +43,15 @@ def difference(
 
 def summarize_throughput(results: dict[str, Any]) -> None:
     scenarios = results["scenarios"]
-    probe = results.get("anthropic_probe")
+    formats = results.get("formats")
     for scenario in SCENARIOS:
         entry = scenarios[scenario.key]
         rows = entry["targets"]
-        if scenario.fmt == "anthropic" and not (probe and probe["supported"]):
-            entry.update(status="n/a", reason="n/a (gateway has no /v1/messages yet)")
-            if probe is None:
-                entry["reason"] = "n/a (G was not measured, so /v1/messages was not probed)"
+        probe = formats.get(scenario.fmt) if formats else None
+        if scenario.fmt != "openai" and not (probe and probe["supported"]):
+            endpoint = PATHS[scenario.fmt].format(model="{model}", method="generateContent")
+            unprobed = f"n/a (G was not measured, so {endpoint} was not probed)"
+            entry.update(status="n/a", reason=probe["detail"] if probe else unprobed)
             continue
         for name, status in results["targets"].items():
             if status.get("status") != "ok" and scenario.target_measures(name):
@@ -69,6 +70,8 @@ def summarize_throughput(results: dict[str, Any]) -> None:
             for route in scenario.routes
         }
         entry["translated"] = translated_ratios(scenario, rows)
+        if scenario.chat_reference:
+            entry["vs_chat"] = chat_ratios(scenario, rows, scenarios[scenario.chat_reference])
         if scenario.proxied:
             entry["proxied"] = proxied_ratios(rows, entry.get("proxy_cost"))
     latency: dict[str, Any] = {}
@@ -101,6 +104,22 @@ def translated_ratios(scenario: Scenario, rows: dict[str, Any]) -> dict[str, Any
         over = cpu is not None and cpu["value"] > TRANSLATION_BUDGET
         found[route] = {"passthrough": scenario.passthrough, "cpu": cpu, "rps": rps, "over": over}
     return found
+
+
+def chat_ratios(
+    scenario: Scenario, rows: dict[str, Any], reference: dict[str, Any]
+) -> dict[str, Any]:
+    """Per route of a Responses or Gemini scenario: its CPU per request and req/s over G's
+    OpenAI Chat passthrough (G→openai) of the same shape, in the same run: what such a client
+    costs the gateway against a Chat client (no budget: a second reference)."""
+    base = reference["targets"].get("G")
+    routes = {}
+    for route in scenario.routes:
+        cpu = ratio(rows.get(ROWS[route]), base, "cpu_ms_per_req")
+        rps = ratio(rows.get(ROWS[route]), base, "rps")
+        if cpu is not None or rps is not None:
+            routes[route] = {"cpu": cpu, "rps": rps}
+    return {"reference": scenario.chat_reference, "routes": routes}
 
 
 def proxied_ratios(rows: dict[str, Any], cost: dict[str, Any] | None) -> dict[str, Any]:
@@ -214,7 +233,7 @@ def throughput_checks(results: dict[str, Any]) -> list[dict[str, Any]]:
             checks.append(
                 check(
                     f"CPU/req {scenario.fmt}→{route}{body} {kind} c={scenario.connections}: "
-                    f"≤ {TRANSLATION_BUDGET:g}× {found['passthrough']}→{found['passthrough']}",
+                    f"≤ {TRANSLATION_BUDGET:g}× {scenario.fmt}→{found['passthrough']}",
                     cpu["value"] if cpu else None,
                     TRANSLATION_BUDGET,
                     at_least=False,

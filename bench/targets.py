@@ -8,7 +8,8 @@
   provider `openai-proxied` (kind openai, proxied-*, 3 accounts) whose accounts leave through
   an HTTP proxy with a user and password (a pproxy process started here, serving only that
   provider). `proxy.direct_egress` is `fallback`, so the other accounts, which no proxy
-  serves, still go direct.
+  serves, still go direct. And `openai-responses` (kind openai, resp-*, 3 accounts,
+  `config.wire_api` `responses`): its upstream speaks OpenAI Responses.
 - L: a LiteLLM proxy from its own venv, when one is installed.
 """
 
@@ -40,6 +41,7 @@ ADMIN_KEY = "adm_bench_0123456789abcdef0123456789abcdef"
 SECRET_KEY = "bench-secret-key-not-for-production-0123456789"  # noqa: S105 (a fixture)
 PROXY_USER, PROXY_PASSWORD = "bench", "bench-proxy-secret"
 PROXIED_PROVIDER = "openai-proxied"
+RESPONSES_PROVIDER = "openai-responses"
 # pproxy's own uvloop start-up fails on current uvloop: it runs on the default loop
 PPROXY = (
     "import asyncio, sys; sys.modules['uvloop'] = None; "
@@ -215,37 +217,35 @@ def _start_proxy(log_dir: Path) -> OutboundProxy:
     return OutboundProxy(server, port, PROXY_USER, PROXY_PASSWORD)
 
 
-def _set_up_proxied(admin: httpx.Client, upstream_url: str, proxy: OutboundProxy) -> str | None:
-    """The `openai-proxied` provider, its 3 accounts and the proxy that only they use; None, or
-    why it could not be set up."""
-    provider = {
-        "id": PROXIED_PROVIDER,
-        "name": "OpenAI through a proxy",
-        "kind": "openai",
-        "base_url": f"{upstream_url}/v1",
-        "models": ["proxied-*"],
-    }
+def _add_provider(
+    admin: httpx.Client, provider: dict[str, object], proxy: OutboundProxy | None = None
+) -> str | None:
+    """A new provider (with `proxy`, a proxy that serves only it) and its 3 API-key accounts;
+    None, or why it could not be set up."""
     created = admin.post("/providers", json=provider)
     if not created.is_success:
         return f"POST /providers: {created.status_code} {created.text[:200]}"
-    spec = {"url": proxy.url, "label": "bench", "providers": [PROXIED_PROVIDER]}
-    added = admin.post("/proxies", json=spec)
-    if not added.is_success:
-        return f"POST /proxies: {added.status_code} {added.text[:200]}"
-    proxy_id = added.json()["id"]
+    proxy_id = None
+    if proxy is not None:
+        spec = {"url": proxy.url, "label": "bench", "providers": [provider["id"]]}
+        added = admin.post("/proxies", json=spec)
+        if not added.is_success:
+            return f"POST /proxies: {added.status_code} {added.text[:200]}"
+        proxy_id = added.json()["id"]
     for index in range(3):
         account = {
-            "provider_id": PROXIED_PROVIDER,
-            "label": f"bench proxied account {index}",
-            "auth_data": {"api_key": f"sk-bench-proxied-{index}-{uuid.uuid4().hex}"},
+            "provider_id": provider["id"],
+            "label": f"bench {provider['id']} account {index}",
+            "auth_data": {"api_key": f"sk-bench-{provider['id']}-{index}-{uuid.uuid4().hex}"},
         }
         answer = admin.post("/accounts", json=account)
         if not answer.is_success:
             return f"POST /accounts: {answer.status_code} {answer.text[:200]}"
-    placed = admin.get("/proxies/assignments").json()
-    carried = {p["id"]: p["count"] for p in placed["proxies"]}
-    if carried.get(proxy_id) != 3:
-        return f"the proxy carries {carried.get(proxy_id)} accounts, not 3"
+    if proxy_id is not None:
+        placed = admin.get("/proxies/assignments").json()
+        carried = {p["id"]: p["count"] for p in placed["proxies"]}
+        if carried.get(proxy_id) != 3:
+            return f"the proxy carries {carried.get(proxy_id)} accounts, not 3"
     return None
 
 
@@ -253,8 +253,9 @@ def _set_up_pool(
     gateway_url: str, upstream_url: str, proxy: OutboundProxy
 ) -> tuple[str, dict[str, str]]:
     """Point `openai`, `anthropic` and `antigravity` at the fake upstream with 3 accounts each,
-    and `openai-proxied` through `proxy`; return a new client key and, per route that could not
-    be set up, why."""
+    `openai-proxied` through `proxy`, and add `openai-responses` (kind openai, speaking
+    Responses upstream); return a new client key and, per route that could not be set up,
+    why."""
     admin = httpx.Client(
         base_url=f"{gateway_url}/api/v1",
         headers={"Authorization": f"Bearer {ADMIN_KEY}"},
@@ -301,9 +302,28 @@ def _set_up_pool(
                         f"POST /accounts: {created.status_code} " + (created.text[:200])
                     )
                     break
-        failed = _set_up_proxied(admin, upstream_url, proxy)
+        proxied = {
+            "id": PROXIED_PROVIDER,
+            "name": "OpenAI through a proxy",
+            "kind": "openai",
+            "base_url": f"{upstream_url}/v1",
+            "models": ["proxied-*"],
+        }
+        failed = _add_provider(admin, proxied, proxy)
         if failed is not None:
-            problems["openai-proxied"] = failed
+            problems[PROXIED_PROVIDER] = failed
+        # the gateway calls `{base_url}/responses` on a provider that speaks Responses
+        responses = {
+            "id": RESPONSES_PROVIDER,
+            "name": "OpenAI Responses",
+            "kind": "openai",
+            "base_url": f"{upstream_url}/v1",
+            "models": ["resp-*"],
+            "config": {"wire_api": "responses"},
+        }
+        failed = _add_provider(admin, responses)
+        if failed is not None:
+            problems[RESPONSES_PROVIDER] = failed
         created = admin.post("/api-keys", json={"label": "bench"})
         created.raise_for_status()
         return str(created.json()["key"]), problems

@@ -2,7 +2,8 @@
 
 `with FakeCloudCode(tokens={"ya29.a"}) as fake:`; `fake.base_url` is the server root (callers
 append `/v1internal:<method>`). Every call is recorded in `fake.calls` (method, bearer token,
-headers, parsed and raw body). A bearer token not in `fake.tokens` gets a 401 UNAUTHENTICATED.
+headers, parsed and raw body; `inner_raw` is the bytes of the envelope's `request`). A bearer
+token not in `fake.tokens` gets a 401 UNAUTHENTICATED.
 
 Methods and their real shapes (late-2026 behaviour):
 - `generateContent`: envelope `{project, model, userAgent, requestType, requestId, request}` in,
@@ -11,7 +12,8 @@ Methods and their real shapes (late-2026 behaviour):
   `stream_chunks` chunks, `finishReason` on the last content chunk, `usageMetadata` on a later
   chunk with the same `traceId` (`usage_apart`), no `[DONE]`. `empty_streams` answers that many
   streams with no parts at all (a lone finish chunk) before real ones.
-- `countTokens`: `{"request": {...}}` -> `{"totalTokens": n}`.
+- `countTokens`: `{"request": {"model": "models/<model>", "contents"}}` (no envelope) ->
+  `{"totalTokens": n}`, n the words of the contents' parts.
 - `loadCodeAssist`: `cloudaicompanionProject` (the string `project`, or `{"id": ...}` with
   `project_as_object`; absent when `project` is None and nobody onboarded), `currentTier`,
   `allowedTiers[{id, isDefault}]`.
@@ -24,14 +26,16 @@ Methods and their real shapes (late-2026 behaviour):
 
 Generation answers:
 - `errors[model]` (or `errors["*"]`): that status and body instead (see `quota_exhausted`,
-  `no_capacity`, `validation_required`, `tos_violation`, `not_found`), `error_headers` alike.
+  `no_capacity`, `validation_required`, `tos_violation`, `not_found`), `error_headers` alike;
+  `key_errors[token]` likewise for one account's calls (countTokens included).
 - The version gate: a User-Agent version below `min_version` gets, for a model in
   `gated_models`, a 404 NOT_FOUND; for any other model a 200 whose reply text is `UPGRADE_TEXT`.
 - Gemini rules: the first content must be a user turn; the first `functionCall` part of a
   model turn sent back without a `thoughtSignature` is a 400 (`MISSING_SIGNATURE`); a signature
   other than the one the fake issued on that call is a 400 too, except `SKIP_SIGNATURE`, which
   Gemini accepts for turns it did not sign. The fake issues a signature on every function call
-  of a `gemini-*` answer.
+  of a `gemini-*` answer. Signatures are URL-safe base64, as Google's SDKs read and write them
+  (they decode `thoughtSignature` to bytes).
 - Claude rules (`claude-*`): tool declarations with `parametersJsonSchema` are refused
   (`tools.0.custom.input_schema: Field required`), tools need `mode: VALIDATED`, a
   `thoughtSignature` the fake did not issue is refused, empty text parts are refused.
@@ -43,6 +47,7 @@ Generation answers:
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import re
 import secrets
@@ -50,6 +55,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
+import msgspec
 from aiohttp import web
 
 from tests.fakes.openai_upstream import UpstreamServer, count_words, split_text
@@ -189,6 +195,12 @@ class CloudCall:
         return str(self.body.get("model", "")) if isinstance(self.body, dict) else ""
 
     @property
+    def inner_raw(self) -> bytes:
+        """The bytes of the envelope's `request`, as the gateway sent them."""
+        top = msgspec.json.decode(self.raw, type=dict[str, msgspec.Raw])
+        return bytes(top.get("request", b""))
+
+    @property
     def request(self) -> dict[str, Any]:
         """The inner Gemini request of a generation call."""
         inner = self.body.get("request") if isinstance(self.body, dict) else None
@@ -243,6 +255,7 @@ class FakeCloudCode:
     # model (or "*") -> (status, google.rpc.Status body) answered to generation calls
     errors: dict[str, tuple[int, dict[str, Any]]] = field(default_factory=dict)
     error_headers: dict[str, dict[str, str]] = field(default_factory=dict)
+    key_errors: dict[str, tuple[int, dict[str, Any]]] = field(default_factory=dict)  # by token
     empty_streams: int = 0  # this many streams are answered with no parts at all
     min_version: str | None = None  # the version gate: a lower User-Agent version is refused
     gated_models: set[str] = field(default_factory=set)  # models answered 404 below the gate
@@ -289,9 +302,7 @@ class FakeCloudCode:
 
     def generation_calls(self) -> list[CloudCall]:
         with self._lock:
-            return [
-                c for c in self.calls if c.method in ("generateContent", "streamGenerateContent")
-            ]
+            return [c for c in self.calls if c.method in _GENERATION]
 
     def calls_to(self, method: str) -> list[CloudCall]:
         with self._lock:
@@ -346,6 +357,10 @@ class FakeCloudCode:
         handler = handlers.get(method)
         if handler is None:
             return _json(*not_found())
+        refused = self.key_errors.get(key)
+        if refused is not None and method in ("countTokens", *_GENERATION):
+            kind = "text/event-stream" if method == "streamGenerateContent" else "application/json"
+            return _json(*refused, content_type=kind)
         return await handler(request, call)
 
     # --- project and models -----------------------------------------------------------------
@@ -402,6 +417,8 @@ class FakeCloudCode:
         inner = call.body.get("request")
         if not isinstance(inner, dict) or not isinstance(inner.get("contents"), list):
             return _json(*_bad_request("request.contents: Field required"))
+        if not str(inner.get("model", "")).startswith("models/"):
+            return _json(*_bad_request("request.model: must be models/<model>"))
         total = sum(count_words(c.get("parts")) for c in inner["contents"] if isinstance(c, dict))
         return _json(200, {"totalTokens": max(1, total)})
 
@@ -547,7 +564,7 @@ class FakeCloudCode:
         thinking = (inner.get("generationConfig") or {}).get("thinkingConfig") or {}
         out: list[dict[str, Any]] = []
         if _claude(model) and thinking.get("includeThoughts"):
-            signature = "claude-sig-" + secrets.token_urlsafe(24)
+            signature = _signature("claudesig000")
             self.claude_signatures.add(signature)
             thought = {"text": "Thinking it over.", "thought": True}
             out.append({**thought, "thoughtSignature": signature})
@@ -572,11 +589,20 @@ class FakeCloudCode:
                 "functionCall": {"id": call_id, "name": name, "args": dict(self.tool_input)}
             }
             if not _claude(model):
-                signature = "gemini-sig-" + secrets.token_urlsafe(32)
+                signature = _signature("geminisig000")
                 self.issued_signatures[call_id] = signature
                 part["thoughtSignature"] = signature
             return [*out, part]
         return [*out, {"text": self.reply_text}]
+
+
+_GENERATION = ("generateContent", "streamGenerateContent")
+
+
+def _signature(prefix: str) -> str:
+    """A fresh signature: `prefix` (12 base64 characters) and 24 random bytes, URL-safe base64
+    that decodes and encodes back to itself."""
+    return prefix + base64.urlsafe_b64encode(secrets.token_bytes(24)).decode()
 
 
 def _claude(model: str) -> bool:

@@ -184,5 +184,8 @@ def test_models_and_count_tokens(fake: FakeCloudCode) -> None:
     assert models["models"]["gemini-3-flash"]["quotaInfo"]["remainingFraction"] == 0.75
     assert models["models"]["gemini-3-flash"]["model"].startswith("MODEL_PLACEHOLDER_")
     assert "deprecatedModelIds" in models
-    counted = post(fake, "countTokens", {"request": {"contents": [user("one two three")]}})
+    request = {"model": "models/gemini-3-flash", "contents": [user("one two three")]}
+    counted = post(fake, "countTokens", {"request": request})
     assert counted.json() == {"totalTokens": 3}
+    unnamed = post(fake, "countTokens", {"request": {"contents": [user("one two three")]}})
+    assert unnamed.status_code == 400

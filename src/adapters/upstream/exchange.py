@@ -295,7 +295,7 @@ class TranslatedExchange(_Exchange):
         )
 
     def _bad_answer(self, exc: Exception) -> Answer:
-        message = f"bad upstream answer: {_describe(exc)}"
+        message = f"bad upstream answer: {describe(exc)}"
         log.warning("%s", message)
         error = ApiError(status=502, type=ErrorType.API_ERROR, message=message)
         body = self._client.encode_error(error)
@@ -324,15 +324,15 @@ class TranslatedExchange(_Exchange):
         except UpstreamUnavailable as exc:
             tail = translator.fail(f"upstream stream broke: {exc}")
         except Exception as exc:  # a decoder error is the upstream's fault: a 502, logged
-            log.warning("bad upstream stream: %s", _describe(exc))
-            tail = translator.fail(f"bad upstream stream: {_describe(exc)}")
+            log.warning("bad upstream stream: %s", describe(exc))
+            tail = translator.fail(f"bad upstream stream: {describe(exc)}")
         if translator.error is not None:
             self.stream_error = translator.error.message
         if tail:
             yield tail
 
 
-def _describe(exc: BaseException) -> str:
+def describe(exc: BaseException) -> str:
     if isinstance(exc, RecursionError):
         return "nested too deeply"
     return str(exc)[:MAX_SUMMARY] or type(exc).__name__

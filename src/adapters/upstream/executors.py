@@ -18,7 +18,7 @@ from aigateway.adapters.codecs.base import WireCodec
 from aigateway.adapters.codecs.json_splice import splice_model
 from aigateway.adapters.upstream.exchange import PassthroughExchange, TranslatedExchange
 from aigateway.adapters.upstream.profiles.base import Endpoint, ProviderProfile, seconds
-from aigateway.application.errors import invalid_request
+from aigateway.application.errors import GatewayError, invalid_request
 from aigateway.application.ports.upstream import (
     ChatCall,
     ChatExchange,
@@ -37,6 +37,15 @@ _OPERATIONS = {
     Operation.COUNT_TOKENS: "token counting",
     Operation.EMBEDDINGS: "embeddings",
 }
+
+
+def unserved(call: ChatCall) -> GatewayError:
+    """The 400 for an operation the call's provider does not serve (for this client)."""
+    return invalid_request(
+        f"model {call.requested_model} is served by provider {call.provider.id} "
+        f"(kind {call.provider.kind.value}), which has no {_OPERATIONS[call.operation]} API",
+        param="model",
+    )
 
 
 class EndpointPrepared(PreparedChat, frozen=True, kw_only=True):
@@ -61,12 +70,7 @@ class HttpChatExecutor:
     def prepare(self, call: ChatCall) -> PreparedChat:
         endpoint = self.profile.endpoint(call.provider, call.operation)
         if endpoint is None:
-            raise invalid_request(
-                f"model {call.requested_model} is served by provider {call.provider.id} "
-                f"(kind {call.provider.kind.value}), which has no {_OPERATIONS[call.operation]} "
-                "API",
-                param="model",
-            )
+            raise unserved(call)
         upstream = endpoint.codec
         if call.client_format == upstream.format:
             body = call.body

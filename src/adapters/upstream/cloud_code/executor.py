@@ -1,12 +1,17 @@
-"""`CloudCodeExecutor`: chat through Antigravity's Cloud Code backend.
+"""`CloudCodeExecutor`: chat and token counting through Antigravity's Cloud Code backend.
 
-`prepare` (once per client request) translates the client's body into the inner Gemini
-request (`request.inner_request`); `open` (once per attempt) wraps it in the envelope with the
-account's project and a fresh request id, and posts it to the provider's endpoints in order,
-moving to the next on a network error, 404, 408, 429 or 5xx (the last endpoint's answer is the
-attempt's). Claude and thinking models are always asked on the stream method. A Gemini request
-replaying calls without their signatures is finished in its first attempt, once the signature
-store has answered (`request.Replay`).
+`prepare` (once per client request) makes the inner Gemini request: a Gemini client's body is
+relayed (`relayed_request`, the answers unwrapped by `relay.RelayExchange`), any other client's
+is translated (`request.inner_request`, the answers by `exchange.CloudCodeExchange`). `open`
+(once per attempt) wraps it in the envelope with the account's project and a fresh request id,
+and posts it to the provider's endpoints in order, moving to the next on a network error, 404,
+408, 429 or 5xx (the last endpoint's answer is the attempt's). Claude and thinking models are
+always asked on the stream method. A translated Gemini request replaying calls without their
+signatures is finished in its first attempt, once the signature store has answered
+(`request.Replay`).
+
+An Anthropic `count_tokens` call goes to `countTokens`, without the envelope (`counting`).
+Embeddings are not served.
 """
 
 from __future__ import annotations
@@ -16,10 +21,14 @@ from typing import Any, Protocol
 
 import msgspec
 
+from aigateway.adapters.codecs import anthropic_messages
 from aigateway.adapters.codecs.base import WireCodec
 from aigateway.adapters.upstream.cloud_code.answers import AnswerView
+from aigateway.adapters.upstream.cloud_code.counting import COUNT, CountExchange, count_request
 from aigateway.adapters.upstream.cloud_code.envelope import new_request_id, wrap
 from aigateway.adapters.upstream.cloud_code.exchange import CloudCodeExchange
+from aigateway.adapters.upstream.cloud_code.relay import RelayExchange
+from aigateway.adapters.upstream.cloud_code.relayed_request import relayed_request
 from aigateway.adapters.upstream.cloud_code.request import (
     CLAUDE,
     Replay,
@@ -28,6 +37,8 @@ from aigateway.adapters.upstream.cloud_code.request import (
     streams_upstream,
 )
 from aigateway.adapters.upstream.cloud_code.tools import ToolNames
+from aigateway.adapters.upstream.cloud_code.unwrap import ClaudeCalls
+from aigateway.adapters.upstream.executors import unserved
 from aigateway.adapters.upstream.profiles.antigravity import AntigravityProfile
 from aigateway.adapters.upstream.profiles.base import seconds
 from aigateway.application.ports.signatures import ThoughtSignatures
@@ -43,7 +54,7 @@ from aigateway.application.ports.upstream import (
 from aigateway.application.ports.upstream_models import ModelListing
 from aigateway.domain.accounts import Account
 from aigateway.domain.errors import NetworkErrorKind
-from aigateway.domain.llm import WireFormat
+from aigateway.domain.llm import ChatRequest, Operation, WireFormat
 from aigateway.domain.providers import Provider
 from aigateway.domain.proxies import Route
 
@@ -68,7 +79,8 @@ class ProjectSource(Protocol):
 
 
 class CloudCodePrepared(PreparedChat, frozen=True, kw_only=True):
-    """`body` is the inner request (b"" while `replay` holds it); the rest is what every
+    """`body` is the inner request (b"" while `replay` holds it; a countTokens body for a
+    count); `translated` False: a Gemini client's request, relayed. The rest is what every
     attempt and answer needs."""
 
     upstream_model: str
@@ -100,26 +112,54 @@ class CloudCodeExecutor:
         self.dialect = profile.dialect
 
     def prepare(self, call: ChatCall) -> CloudCodePrepared:
+        if call.operation is Operation.COUNT_TOKENS:
+            return self._prepare_count(call)
+        if call.operation is not Operation.CHAT:
+            raise unserved(call)
         profile = self.profile
         provider = call.provider
-        request = self._codecs[call.client_format].decode_request(call.body)
         upstream_model = profile.model_map(provider).get(call.model, call.model)
-        inner = inner_request(
-            profile.codec,
-            request,
-            upstream_model,
-            max_output_tokens=profile.max_output_tokens(provider, family(upstream_model)),
-        )
+        cap = profile.max_output_tokens(provider, family(upstream_model))
+        if call.client_format == profile.codec.format:
+            relayed = relayed_request(call.body, upstream_model, max_output_tokens=cap)
+            return CloudCodePrepared(
+                call=call,
+                body=relayed.body,
+                translated=False,
+                upstream_model=upstream_model,
+                upstream_stream=call.stream
+                or streams_upstream(upstream_model, thinking=relayed.thinking),
+                names=relayed.names,
+                schemas=relayed.schemas,
+            )
+        request = self._codecs[call.client_format].decode_request(call.body)
+        inner = inner_request(profile.codec, request, upstream_model, max_output_tokens=cap)
         return CloudCodePrepared(
             call=call,
             body=inner.body,
             translated=True,
             include_usage=request.include_usage,
             upstream_model=upstream_model,
-            upstream_stream=call.stream or streams_upstream(request, upstream_model),
+            upstream_stream=call.stream
+            or streams_upstream(upstream_model, thinking=_thinks(request)),
             names=inner.names,
             schemas=inner.schemas,
             replay=inner.replay,
+        )
+
+    def _prepare_count(self, call: ChatCall) -> CloudCodePrepared:
+        if call.client_format != anthropic_messages.FORMAT:
+            raise unserved(call)
+        upstream_model = self.profile.model_map(call.provider).get(call.model, call.model)
+        client = self._codecs[call.client_format]
+        return CloudCodePrepared(
+            call=call,
+            body=count_request(client, self.profile.codec, call.body, upstream_model),
+            translated=True,
+            upstream_model=upstream_model,
+            upstream_stream=False,
+            names=ToolNames(),
+            schemas={},
         )
 
     async def open(
@@ -128,6 +168,10 @@ class CloudCodeExecutor:
         assert isinstance(prepared, CloudCodePrepared)
         call = prepared.call
         provider = call.provider
+        client = self._codecs[call.client_format]
+        if call.operation is Operation.COUNT_TOKENS:
+            response, _ = await self._send(prepared, account, secret, prepared.body, route)
+            return CountExchange(response, self.profile.codec, client)
         project = await self._projects.project_for(account, provider, secret, route)
         inner = prepared.body
         if prepared.replay is not None:
@@ -144,15 +188,23 @@ class CloudCodeExecutor:
             return await self._transport.open(request)
 
         model = prepared.upstream_model
-        view = AnswerView(prepared.names, prepared.schemas, claude=family(model) == CLAUDE)
+        claude = family(model) == CLAUDE
         known = model in self.profile.model_map(provider).values() or self._listing.lists(
             account.id, model
         )
+        if not prepared.translated:
+            return RelayExchange(
+                response,
+                calls=ClaudeCalls(prepared.names, prepared.schemas) if claude else None,
+                upstream_stream=prepared.upstream_stream and not call.stream,
+                model_known=known,
+                reopen=reopen,
+            )
         return CloudCodeExchange(
             response,
             self.profile.codec,
-            view,
-            self._codecs[call.client_format],
+            AnswerView(prepared.names, prepared.schemas, claude=claude),
+            client,
             signatures=self._signatures,
             client_model=call.requested_model,
             include_usage=prepared.include_usage,
@@ -174,6 +226,8 @@ class CloudCodeExecutor:
         urls = self.profile.base_urls(provider)
         template = self._request(prepared, account, secret, body, route)
         method = STREAM if prepared.upstream_stream else GENERATE
+        if prepared.call.operation is Operation.COUNT_TOKENS:
+            method = COUNT
         for position, base in enumerate(urls):
             last = position == len(urls) - 1
             request = msgspec.structs.replace(template, url=base + method)
@@ -214,3 +268,7 @@ class CloudCodeExecutor:
                 None if prepared.upstream_stream else seconds(config.get("total_timeout_s"))
             ),
         )
+
+
+def _thinks(request: ChatRequest) -> bool:
+    return request.thinking is not None and request.thinking.enabled

@@ -47,9 +47,9 @@ def family(upstream_model: str) -> str:
     return CLAUDE if upstream_model.lower().startswith(CLAUDE) else GEMINI
 
 
-def streams_upstream(request: ChatRequest, upstream_model: str) -> bool:
-    """Claude and thinking models answer completely only on the stream method."""
-    thinking = request.thinking is not None and request.thinking.enabled
+def streams_upstream(upstream_model: str, *, thinking: bool) -> bool:
+    """Claude and thinking models (or a request that asks for thinking) answer completely only
+    on the stream method."""
     return family(upstream_model) == CLAUDE or thinking or "thinking" in upstream_model.lower()
 
 
@@ -126,7 +126,7 @@ def inner_request(
     wire = codec.to_wire_request(request)
     wire.pop("safetySettings", None)
     if claude:
-        _claude_rules(wire, {names.to_upstream(t.name): t.parameters for t in declared})
+        claude_rules(wire, {names.to_upstream(t.name): t.parameters for t in declared})
     wire["sessionId"] = session_id(_first_user_text(request.messages))
     schemas = {tool.name: tool.parameters for tool in declared if tool.parameters is not None}
     turns = [] if claude else _unsigned_turns(wire)
@@ -183,7 +183,10 @@ def _first_user_text(messages: tuple[Message, ...]) -> str:
     return ""
 
 
-def _claude_rules(wire: dict[str, Any], schemas: dict[str, Any]) -> None:
+def claude_rules(wire: dict[str, Any], schemas: dict[str, Any]) -> None:
+    """What Claude needs of a Gemini request, in place: each declaration's schema (`schemas`, by
+    upstream tool name) as strict `parameters`, `VALIDATED` mode, no empty text parts, a
+    thinking config it accepts."""
     declared = False
     for tool in wire.get("tools") or ():
         for declaration in tool.get("functionDeclarations") or ():
