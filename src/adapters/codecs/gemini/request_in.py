@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from aigateway.adapters.codecs.base import convert, decode_body
 from aigateway.adapters.codecs.gemini.parts import Ids, parts_in
@@ -60,7 +60,7 @@ def decode_request(body: bytes, *, model: str = "") -> ChatRequest:
             continue
         found = convert(declarations, list[WireDeclaration], f"tools[{k}].functionDeclarations")
         tools += [
-            Tool(name=d.name, description=d.description, parameters=d.parameters) for d in found
+            Tool(name=d.name, description=d.description, parameters=_parameters(d)) for d in found
         ]
     generation = wire.generationConfig or WireGeneration()
     extras = {key: value for key, value in document.items() if key not in KNOWN_FIELDS}
@@ -89,6 +89,33 @@ def decode_request(body: bytes, *, model: str = "") -> ChatRequest:
         response_format=response_format,
         extras={FORMAT: extras} if extras else {},
     )
+
+
+def _parameters(declaration: WireDeclaration) -> dict[str, Any] | None:
+    """The declaration's schema as JSON Schema: `parametersJsonSchema` is one already;
+    `parameters` is Gemini's `Schema`, whose type names Google's SDKs write in upper case."""
+    if declaration.parametersJsonSchema is not None:
+        return declaration.parametersJsonSchema
+    if declaration.parameters is None:
+        return None
+    return _lower_types(declaration.parameters)
+
+
+def _lower_types(schema: dict[str, Any]) -> dict[str, Any]:
+    """A `Schema` with its `type` names in JSON Schema's lower case, in every nested schema."""
+    out = dict(schema)
+    if isinstance(kind := out.get("type"), str):
+        out["type"] = kind.lower()
+    if isinstance(properties := out.get("properties"), dict):
+        out["properties"] = {
+            name: _lower_types(value) if isinstance(value, dict) else value
+            for name, value in properties.items()
+        }
+    if isinstance(items := out.get("items"), dict):
+        out["items"] = _lower_types(items)
+    if isinstance(options := out.get("anyOf"), list):
+        out["anyOf"] = [_lower_types(o) if isinstance(o, dict) else o for o in options]
+    return out
 
 
 def _tool_choice_in(config: WireToolConfig | None) -> ToolChoice | None:
