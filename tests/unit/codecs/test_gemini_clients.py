@@ -8,7 +8,14 @@ import json
 from typing import Any
 
 from aigateway.adapters.codecs.gemini import GeminiCodec
-from aigateway.domain.llm import TextPart, ThinkingPart, Tool, ToolCallPart, ToolResultPart
+from aigateway.domain.llm import (
+    TextPart,
+    Thinking,
+    ThinkingPart,
+    Tool,
+    ToolCallPart,
+    ToolResultPart,
+)
 from tests.unit.codecs.wire import ANTHROPIC, OPENAI
 
 GEMINI = GeminiCodec()
@@ -146,3 +153,45 @@ def test_the_skip_sentinel_is_not_a_signature() -> None:
         )
     )
     assert signed.messages[1].content[0] == ThinkingPart(signature="c2lnLWNhbGw=")
+
+
+def test_proto_field_names_read_like_camel_case_ones() -> None:
+    """What google-genai (Python) sends: some names in snake case, which Google accepts."""
+    request = _decode(
+        {
+            "contents": [
+                {"role": "user", "parts": [{"text": "go"}]},
+                {
+                    "role": "model",
+                    "parts": [
+                        {
+                            "function_call": {"id": "c1", "name": "f", "args": {"file_path": "a"}},
+                            "thought_signature": "c2ln",
+                        }
+                    ],
+                },
+            ],
+            "system_instruction": {"parts": [{"text": "Be brief."}]},
+            "tools": [
+                {
+                    "functionDeclarations": [
+                        {"name": "f", "parameters_json_schema": {"type": "object", "x_y": {}}}
+                    ]
+                }
+            ],
+            "generationConfig": {
+                "max_output_tokens": 64,
+                "maxOutputTokens": 32,  # the camel-case name wins
+                "thinkingConfig": {"include_thoughts": True, "thinking_budget": 100},
+            },
+        }
+    )
+    assert request.system == (TextPart("Be brief."),)
+    (tool,) = request.tools
+    assert isinstance(tool, Tool) and tool.parameters == {"type": "object", "x_y": {}}
+    assert request.messages[1].content == (
+        ThinkingPart(signature="c2ln"),
+        ToolCallPart(id="c1", name="f", arguments={"file_path": "a"}),
+    )
+    assert request.max_tokens == 32
+    assert request.thinking == Thinking(budget_tokens=100)
