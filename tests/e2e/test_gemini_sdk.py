@@ -372,3 +372,14 @@ def test_bad_requests_are_refused_in_googles_format(
     )
     google_error(response, code, status)
     assert len(fake_openai.calls) == before
+
+
+@pytest.mark.parametrize("path", ["/v1beta/cachedContents", "/v1/files"])
+def test_a_path_the_gateway_does_not_serve_is_a_404_in_googles_format(
+    gateway: tuple[Gateway, str], path: str
+) -> None:
+    gw, key = gateway
+    response = httpx.post(
+        f"{gw.base_url}{path}", json={}, headers={"x-goog-api-key": key}, timeout=TIMEOUT_S
+    )
+    google_error(response, 404, "NOT_FOUND")
