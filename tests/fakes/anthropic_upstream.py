@@ -20,7 +20,8 @@ Streams are real SSE (`event:` lines): `message_start` (with input tokens), per 
 fragments) / `content_block_stop`, one `ping`, `message_delta` (stop reason, output tokens),
 `message_stop`. Bodies the real service refuses (not JSON, no `max_tokens`, `messages` not a
 non-empty list, empty text blocks, unmatched `tool_use` / `tool_result` ids, tools without
-`input_schema`) get a 400 `invalid_request_error` in Anthropic's error format.
+`input_schema`, a thinking block: the fake answers none, so its signature is not one the fake
+made) get a 400 `invalid_request_error` in Anthropic's error format.
 """
 
 from __future__ import annotations
@@ -154,7 +155,10 @@ def check_messages_body(body: Any, *, counting: bool = False) -> None:
                         " in the previous message."
                     )
                 results.add(use_id)
-            elif kind not in {"image", "document", "thinking", "redacted_thinking"}:
+            elif kind in {"thinking", "redacted_thinking"}:
+                # the fake thinks no thoughts: a signature sent to it is never one it made
+                raise _BadRequest(f"{at}: Invalid `signature` in `{kind}` block")
+            elif kind not in {"image", "document"}:
                 raise _BadRequest(f"{at}.type: Input tag '{kind}' does not match any expected tag")
         if pending and pending - results:
             raise _BadRequest(

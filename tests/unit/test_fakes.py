@@ -350,8 +350,19 @@ def test_anthropic_bearer_key_is_accepted(fake_anthropic: FakeAnthropic) -> None
         b' "content": [{"type": "tool_result", "tool_use_id": "toolu_x", "content": "r"}]}]}',
         b'{"model": "claude-sonnet-4-5", "max_tokens": 5, "messages": [{"role": "user",'
         b' "content": [{"type": "text", "text": ""}]}]}',
+        b'{"model": "claude-sonnet-4-5", "max_tokens": 5, "messages": [{"role": "user",'
+        b' "content": "x"}, {"role": "assistant", "content": [{"type": "thinking", "thinking":'
+        b' "", "signature": "skip_thought_signature_validator"}, {"type": "text", "text": "y"}]},'
+        b' {"role": "user", "content": "z"}]}',
     ],
-    ids=["bad-json", "no-max-tokens", "messages-not-list", "orphan-tool-result", "empty-text"],
+    ids=[
+        "bad-json",
+        "no-max-tokens",
+        "messages-not-list",
+        "orphan-tool-result",
+        "empty-text",
+        "foreign-signature",
+    ],
 )
 def test_anthropic_refuses_what_anthropic_refuses(
     fake_anthropic: FakeAnthropic, body: bytes

@@ -1,4 +1,5 @@
-"""Error rendering: OpenAI's error object on the gateway routes, a JSON error on the admin API.
+"""Error rendering: OpenAI's error object on the gateway routes (Google's to Gemini clients), a
+JSON error on the admin API.
 
 No handler ever echoes a traceback, a SQL statement or a credential.
 """
@@ -20,7 +21,8 @@ from aigateway.application.errors import (
     internal_error,
 )
 from aigateway.application.ports.repositories import Conflict, NotFound, StoreUnavailable
-from aigateway.entrypoints.http.formats import openai_chat
+from aigateway.entrypoints.http.formats import gemini, openai_chat
+from aigateway.entrypoints.http.formats.spec import ClientFormat
 
 log = logging.getLogger(__name__)
 
@@ -37,8 +39,19 @@ _ADMIN_TYPES = {
 _HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}
 
 
-def gateway_exception_handler(_: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
-    """Errors outside the raw chat routes (e.g. an unknown path), in OpenAI's format."""
+def _error_format(request: Request[Any, Any, Any]) -> ClientFormat:
+    """Google's format for a path under `/v1beta` or a client sending Google's key header."""
+    scope = request.scope
+    if scope["path"].startswith("/v1beta/") or any(
+        name == b"x-goog-api-key" for name, _ in scope["headers"]
+    ):
+        return gemini.SPECS[0]
+    return openai_chat.SPEC
+
+
+def gateway_exception_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
+    """Errors outside the raw chat routes (e.g. an unknown path), in OpenAI's format or, to a
+    Gemini client, Google's."""
     if isinstance(exc, HTTPException):
         status = exc.status_code
         message = exc.detail if status < 500 else "internal error"
@@ -47,7 +60,7 @@ def gateway_exception_handler(_: Request[Any, Any, Any], exc: Exception) -> Resp
         log.exception("unhandled error on the gateway path")
         exc = internal_error()
     return Response(
-        openai_chat.SPEC.render_error(exc),
+        _error_format(request).render_error(exc),
         status_code=exc.status,
         media_type=MediaType.JSON,
         headers=exc.headers,

@@ -14,7 +14,12 @@ Gemini's shapes. Rules where Gemini differs from the canonical model:
   the answer) from 0, so the same body always gets the same ids; a function response without
   an id takes the id of the earliest unanswered call of the same name.
 - A tool result is `functionResponse{id, name, response}`, `name` looked up from the call with
-  that id; its text is `response.result` (`response.error` when `is_error`).
+  that id; its text is `response.result` (`response.error` when `is_error`). Decoding also
+  reads `response.output` (Gemini's documented key, which Gemini CLI sends) as the text.
+- Client field names may come in proto (snake) case, as Google's API accepts them; tool
+  schemas come as `parametersJsonSchema` (JSON Schema) or `parameters` (Gemini's `Schema`,
+  whose upper-case type names decode to JSON Schema's). Gemini CLI's
+  `skip_thought_signature_validator` on a call is not a signature and decodes to none.
 - Consecutive turns of one role are merged; a conversation that starts with a model turn gets
   a user turn holding `LEADING_USER_TEXT` in front (Gemini requires a user turn first).
 - Tool schemas are cleaned to the subset Gemini accepts (`clean_schema`).

@@ -8,6 +8,7 @@ from typing import Any
 from aigateway.adapters.codecs.base import convert, json_encode
 from aigateway.adapters.codecs.gemini.wire import (
     FORMAT,
+    SKIP_SIGNATURE,
     WireFileData,
     WireFunctionCall,
     WireFunctionResponse,
@@ -66,13 +67,15 @@ def _signature(raw: dict[str, Any], path: str) -> str | None:
         return None
     if not isinstance(signature, str):
         raise invalid_request(f"{path}.thoughtSignature must be a string", param=path)
-    return signature
+    return None if signature == SKIP_SIGNATURE else signature
 
 
 def _result_content_in(response: Any) -> tuple[tuple[ToolResultContent, ...], bool]:
+    """`{"output": text}` (Gemini's documented key, Gemini CLI's), `{"result": text}` or
+    `{"error": text}` is that text; any other response is its JSON."""
     if isinstance(response, dict) and len(response) == 1:
         ((key, value),) = response.items()
-        if key in ("result", "error") and isinstance(value, str):
+        if key in ("output", "result", "error") and isinstance(value, str):
             return ((TextPart(value),) if value else ()), key == "error"
     if response is None or response == {}:
         return (), False

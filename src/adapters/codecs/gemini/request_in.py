@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from aigateway.adapters.codecs.base import convert, decode_body
 from aigateway.adapters.codecs.gemini.parts import Ids, parts_in
@@ -31,7 +31,7 @@ from aigateway.domain.llm import (
 def decode_request(body: bytes, *, model: str = "") -> ChatRequest:
     """A client body -> canonical request; malformed or ill-typed bodies are 400s. `model`
     comes from the URL (a `model` field in the body, if any, is used when it is empty)."""
-    document = decode_body(body)
+    document = camel_names(decode_body(body))
     wire = convert(document, WireRequest, None)
     if not wire.contents:
         raise invalid_request("contents must contain at least one content", param="contents")
@@ -60,7 +60,7 @@ def decode_request(body: bytes, *, model: str = "") -> ChatRequest:
             continue
         found = convert(declarations, list[WireDeclaration], f"tools[{k}].functionDeclarations")
         tools += [
-            Tool(name=d.name, description=d.description, parameters=d.parameters) for d in found
+            Tool(name=d.name, description=d.description, parameters=_parameters(d)) for d in found
         ]
     generation = wire.generationConfig or WireGeneration()
     extras = {key: value for key, value in document.items() if key not in KNOWN_FIELDS}
@@ -89,6 +89,71 @@ def decode_request(body: bytes, *, model: str = "") -> ChatRequest:
         response_format=response_format,
         extras={FORMAT: extras} if extras else {},
     )
+
+
+# the values whose keys are the client's own (arguments, results, schemas, labels)
+_OWN_KEYS = frozenset(
+    {
+        "args",
+        "response",
+        "parameters",
+        "parametersJsonSchema",
+        "responseJsonSchema",
+        "responseSchema",
+        "labels",
+        "partMetadata",
+    }
+)
+
+
+def camel_names(value: Any) -> Any:
+    """Field names in camel case. Google's API reads a field by its proto name too
+    (`thinking_budget` for `thinkingBudget`), and Google's Python SDK sends some that way
+    (`parameters_json_schema`, `thinking_config.include_thoughts`). The camel-case name wins
+    when both are sent; the values holding the client's own keys are left as they are."""
+    if isinstance(value, list):
+        return [camel_names(item) for item in value]
+    if not isinstance(value, dict):
+        return value
+    out: dict[str, Any] = {}
+    renamed: list[tuple[str, Any]] = []
+    for key, item in value.items():
+        if "_" in key and not key.startswith("_"):
+            head, *rest = key.split("_")
+            renamed.append((head + "".join(word[:1].upper() + word[1:] for word in rest), item))
+        else:
+            out[key] = item if key in _OWN_KEYS else camel_names(item)
+    for name, item in renamed:
+        if name not in out:
+            out[name] = item if name in _OWN_KEYS else camel_names(item)
+    return out
+
+
+def _parameters(declaration: WireDeclaration) -> dict[str, Any] | None:
+    """The declaration's schema as JSON Schema: `parametersJsonSchema` is one already;
+    `parameters` is Gemini's `Schema`, whose type names Google's SDKs write in upper case."""
+    if declaration.parametersJsonSchema is not None:
+        return declaration.parametersJsonSchema
+    if declaration.parameters is None:
+        return None
+    return _lower_types(declaration.parameters)
+
+
+def _lower_types(schema: dict[str, Any]) -> dict[str, Any]:
+    """A `Schema` with its `type` names in JSON Schema's lower case, in every nested schema."""
+    out = dict(schema)
+    if isinstance(kind := out.get("type"), str):
+        out["type"] = kind.lower()
+    if isinstance(properties := out.get("properties"), dict):
+        out["properties"] = {
+            name: _lower_types(value) if isinstance(value, dict) else value
+            for name, value in properties.items()
+        }
+    if isinstance(items := out.get("items"), dict):
+        out["items"] = _lower_types(items)
+    if isinstance(options := out.get("anyOf"), list):
+        out["anyOf"] = [_lower_types(o) if isinstance(o, dict) else o for o in options]
+    return out
 
 
 def _tool_choice_in(config: WireToolConfig | None) -> ToolChoice | None:

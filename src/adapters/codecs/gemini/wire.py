@@ -19,6 +19,9 @@ from aigateway.domain.llm import (
 FORMAT = WireFormat("gemini")
 TITLE = "Gemini generateContent"
 LEADING_USER_TEXT = "(continued)"
+# what Gemini CLI puts on a function call no model signed (Gemini's "accept it unsigned"): not a
+# signature, so it is not carried to other models as one
+SKIP_SIGNATURE = "skip_thought_signature_validator"
 
 KNOWN_FIELDS = frozenset(
     {"model", "contents", "systemInstruction", "tools", "toolConfig", "generationConfig"}
@@ -111,7 +114,8 @@ class _WireContent(msgspec.Struct):
 class WireDeclaration(msgspec.Struct):
     name: str
     description: str | None = None
-    parameters: dict[str, Any] | None = None
+    parameters: dict[str, Any] | None = None  # Gemini's `Schema` (OpenAPI style)
+    parametersJsonSchema: dict[str, Any] | None = None  # JSON Schema (Gemini CLI sends this)
 
 
 class _WireCallingConfig(msgspec.Struct):
