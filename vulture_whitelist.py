@@ -24,6 +24,8 @@ create_app
 # --- struct fields msgspec encodes or decodes by name ---------------------------------------
 _.includeThoughts  # Gemini thinkingConfig (adapters/codecs/gemini/wire.py)
 _.display_name, _.has_more, _.first_id, _.last_id  # model list (http/formats/anthropic_messages.py)
+_.base_model_id, _.supported_generation_methods  # model list (http/formats/gemini.py)
+_.previous_response_id, _.conversation  # read by getattr (codecs/openai_responses/passthrough.py)
 _.service, _.uptime_seconds  # /health (entrypoints/http/health.py)
 _.retry_count, _.switched_from_account_id  # RequestLogEntry, written by column name
 _.health_status, _.moved  # proxy views of the admin API (http/proxies.py, ProxyRef in http/admin.py)

@@ -95,6 +95,7 @@ from aigateway.entrypoints.http.formats import anthropic_count_tokens, openai_em
 from aigateway.entrypoints.http.formats import anthropic_messages as anthropic_format
 from aigateway.entrypoints.http.formats import gemini as gemini_format
 from aigateway.entrypoints.http.formats import openai_chat as openai_chat_format
+from aigateway.entrypoints.http.formats import openai_responses as openai_responses_format
 from aigateway.entrypoints.http.formats.spec import ClientFormat
 from aigateway.entrypoints.ioc.oauth import OAuthProvider, OnboardingProvider
 from aigateway.entrypoints.ioc.proxies import ProxiesProvider
@@ -112,6 +113,7 @@ ANTIGRAVITY = AntigravityProfile()
 PROFILES: tuple[ProviderProfile, ...] = (OpenAIProfile(), AnthropicProfile(), ANTIGRAVITY)
 CLIENT_FORMATS: tuple[ClientFormat, ...] = (
     openai_chat_format.SPEC,
+    openai_responses_format.SPEC,
     anthropic_format.SPEC,
     *gemini_format.SPECS,
     anthropic_count_tokens.SPEC,
