@@ -13,7 +13,8 @@ serves `gpt-*`; `antigravity` (the Cloud Code fake) serves `gemini-*` and `claud
 answers the first request with an `exec_command` call `cat note.txt`; Codex runs it in the
 workspace and sends its output back as a `function_call_output` after the replayed call; the fake
 answers that with `The tool said: <output>`, which Codex prints as its last message. The nonce is
-only in the file, so finding it at the upstream proves the command ran.
+only in the file, so finding it at the upstream proves the command ran. A model the gateway
+routes nowhere ends Codex at once with the gateway's message.
 
 Under CI=true a missing Codex binary fails the test; elsewhere it is skipped.
 """
@@ -142,6 +143,19 @@ def gateway(
 
 def run_codex(gateway: Gateway, client_key: str, model: str, root: Path) -> str:
     """One `codex exec` turn against the gateway in a fresh workspace; Codex's last message."""
+    completed = exec_codex(gateway, client_key, model, root)
+    detail = (
+        f"exit {completed.returncode}\nstdout: {completed.stdout[-4000:]}\n"
+        f"stderr: {completed.stderr[-4000:]}\ngateway log:\n{gateway.output()[-4000:]}"
+    )
+    assert completed.returncode == 0, detail
+    return completed.stdout.strip()
+
+
+def exec_codex(
+    gateway: Gateway, client_key: str, model: str, root: Path
+) -> subprocess.CompletedProcess[str]:
+    """`codex exec` once on `model`, in a fresh workspace and CODEX_HOME under `root`."""
     binary = codex_binary()
     home = root / "codex-home"
     workspace = root / "workspace"
@@ -157,7 +171,7 @@ def run_codex(gateway: Gateway, client_key: str, model: str, root: Path) -> str:
         KEY_VARIABLE: client_key,
         "NO_COLOR": "1",
     }
-    completed = subprocess.run(
+    return subprocess.run(
         [
             str(binary),
             "exec",
@@ -180,12 +194,6 @@ def run_codex(gateway: Gateway, client_key: str, model: str, root: Path) -> str:
         timeout=TIMEOUT_S,
         check=False,
     )
-    detail = (
-        f"exit {completed.returncode}\nstdout: {completed.stdout[-4000:]}\n"
-        f"stderr: {completed.stderr[-4000:]}\ngateway log:\n{gateway.output()[-4000:]}"
-    )
-    assert completed.returncode == 0, detail
-    return completed.stdout.strip()
 
 
 def test_codex_tool_turn_translated_to_chat_completions(
@@ -244,3 +252,20 @@ def test_codex_tool_turn_through_antigravity(
     assert response["functionResponse"]["name"] == SHELL_TOOL
     assert NONCE in str(response["functionResponse"]["response"])
     assert said.startswith("The tool said:") and NONCE in said
+
+
+def test_codex_shows_the_gateways_refusal_of_an_unrouted_model(
+    gateway: tuple[Gateway, str],
+    fake_openai: FakeOpenAI,
+    fake_cloud: FakeCloudCode,
+    tmp_path: Path,
+) -> None:
+    gw, client_key = gateway
+    before = (len(fake_openai.calls), len(fake_cloud.generation_calls()))
+    completed = exec_codex(gw, client_key, "mistral-large-9", tmp_path)
+
+    # a 4xx is final: Codex stops at once with the gateway's message, no upstream was asked
+    assert completed.returncode != 0 and completed.stdout.strip() == ""
+    errors = [line for line in completed.stderr.splitlines() if line.startswith("ERROR:")]
+    assert errors and all("mistral-large-9" in line for line in errors), completed.stderr
+    assert (len(fake_openai.calls), len(fake_cloud.generation_calls())) == before
