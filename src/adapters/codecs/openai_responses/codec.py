@@ -14,6 +14,8 @@ from aigateway.adapters.codecs.base import (
     when_nested_too_deeply,
 )
 from aigateway.adapters.codecs.openai_responses import errors, request_in, request_out, responses
+from aigateway.adapters.codecs.openai_responses.request_in import namespaces
+from aigateway.adapters.codecs.openai_responses.responses import EMPTY
 from aigateway.adapters.codecs.openai_responses.streams import (
     ResponsesStreamDecoder,
     ResponsesStreamEncoder,
@@ -28,8 +30,22 @@ class OpenAIResponsesCodec:
 
     format = FORMAT
 
-    def __init__(self, *, effort_budgets: Mapping[str, int] | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        effort_budgets: Mapping[str, int] | None = None,
+        groups: Mapping[str, str] = EMPTY,
+    ) -> None:
         self.effort_budgets = dict(effort_budgets or DEFAULT_EFFORT_BUDGETS)
+        self.groups = groups  # function name -> its namespace, for one request's answers
+
+    def for_request(self, request: ChatRequest) -> OpenAIResponsesCodec:
+        """The codec that renders the answers to `request`: calls of functions the client
+        offered inside a `namespace` tool name that namespace (Codex runs them only then)."""
+        groups = namespaces(request)
+        if not groups:
+            return self
+        return OpenAIResponsesCodec(effort_budgets=self.effort_budgets, groups=groups)
 
     @when_nested_too_deeply(client_too_deep)
     def decode_request(self, body: bytes) -> ChatRequest:
@@ -48,7 +64,7 @@ class OpenAIResponsesCodec:
 
     @when_nested_too_deeply(answer_too_deep(TITLE))
     def encode_response(self, response: ChatResponse, *, created: int | None = None) -> bytes:
-        return responses.encode_response(response, created=created)
+        return responses.encode_response(response, created=created, groups=self.groups)
 
     def stream_decoder(self) -> ResponsesStreamDecoder:
         return ResponsesStreamDecoder()
@@ -56,7 +72,7 @@ class OpenAIResponsesCodec:
     def stream_encoder(
         self, *, include_usage: bool = False, created: int = 0, model: str | None = None
     ) -> ResponsesStreamEncoder:
-        return ResponsesStreamEncoder(created=created, model=model)
+        return ResponsesStreamEncoder(created=created, model=model, groups=self.groups)
 
     def decode_error(self, status: int, body: bytes) -> ApiError:
         return errors.decode_error(status, body)

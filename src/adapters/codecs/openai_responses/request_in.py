@@ -40,6 +40,7 @@ KNOWN_FIELDS = frozenset(
     }
 )  # fmt: skip
 CUSTOM_INPUT = "input"  # the one argument of a custom tool seen as a function
+NAMESPACE = "namespace"  # a group of tools, whose calls name it
 _ASSISTANT_ITEMS = frozenset({"function_call", "custom_tool_call", "reasoning"})
 _USER_ITEMS = frozenset({"function_call_output", "custom_tool_call_output"})
 _TOOL_CHOICES = {"auto": "auto", "none": "none", "required": "required"}
@@ -58,6 +59,18 @@ def custom_parameters(tool: dict[str, Any]) -> dict[str, Any]:
         "properties": {CUSTOM_INPUT: {"type": "string", "description": description}},
         "required": [CUSTOM_INPUT],
     }
+
+
+def namespaces(request: ChatRequest) -> dict[str, str]:
+    """Function name -> the namespace a Responses client grouped it in."""
+    found: dict[str, str] = {}
+    for tool in request.tools:
+        if isinstance(tool, OpaquePart) and tool.format == FORMAT and tool.name == NAMESPACE:
+            group = tool.data
+            for inner in group.get("tools") or ():
+                if isinstance(inner, dict) and isinstance(inner.get("name"), str):
+                    found.setdefault(inner["name"], str(group.get("name") or ""))
+    return found
 
 
 def _text(value: object, where: str) -> str:
@@ -243,10 +256,13 @@ def _tool(tool: dict[str, Any], where: str) -> list[Tool | OpaquePart]:
             )
         ]
     if kind == "namespace" and isinstance(tool.get("tools"), list):
+        # its functions are offered as they are; the group is kept to name each call's
+        # namespace in the answer (`namespaces`)
         inner: list[Tool | OpaquePart] = []
         for k, entry in enumerate(tool["tools"]):
             inner += _tool(_object(entry, f"{where}.tools[{k}]"), f"{where}.tools[{k}]")
-        return inner
+        group = OpaquePart(format=FORMAT, kind="tool", name=NAMESPACE, data=tool, droppable=True)
+        return [*inner, group]
     if not isinstance(kind, str):
         raise invalid_request(f"{where}.type must be a string", param=f"{where}.type")
     # a hosted tool (web_search, file_search, image_generation, ...): only OpenAI runs it

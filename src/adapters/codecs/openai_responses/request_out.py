@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from aigateway.adapters.codecs.base import data_url, json_encode
+from aigateway.adapters.codecs.openai_responses.request_in import namespaces
 from aigateway.adapters.codecs.openai_responses.wire import FORMAT, unsupported
 from aigateway.domain.llm import (
     ChatRequest,
@@ -137,7 +138,12 @@ def to_wire_request(request: ChatRequest, budgets: Mapping[str, int]) -> dict[st
     if request.system:
         body["instructions"] = "\n\n".join(part.text for part in request.system)
     body["input"] = _items(request)
-    tools = [out for tool in request.tools if (out := _tool(tool)) is not None]
+    grouped = namespaces(request)  # written back inside their namespace tool
+    tools = [
+        out
+        for tool in request.tools
+        if not (isinstance(tool, Tool) and tool.name in grouped) and (out := _tool(tool))
+    ]
     if tools:
         body["tools"] = tools
     choice = request.tool_choice

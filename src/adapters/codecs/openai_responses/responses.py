@@ -8,6 +8,8 @@ one `message` item; tool calls are `function_call` items.
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any
 
 from aigateway.adapters.codecs.base import WireFormatError, json_decode, json_encode
@@ -33,6 +35,8 @@ from aigateway.domain.llm import (
     parse_tool_arguments,
 )
 
+EMPTY: Mapping[str, str] = MappingProxyType({})
+
 
 def reasoning_item(part: ThinkingPart, item_id: str) -> dict[str, Any]:
     encrypted = part.signature
@@ -57,9 +61,14 @@ def message_item(text: str, item_id: str, status: str = "completed") -> dict[str
 
 
 def call_item(
-    call_id: str, name: str, arguments: str, item_id: str, status: str = "completed"
+    call_id: str,
+    name: str,
+    arguments: str,
+    item_id: str,
+    status: str = "completed",
+    namespace: str | None = None,
 ) -> dict[str, Any]:
-    return {
+    item = {
         "id": item_id,
         "type": "function_call",
         "status": status,
@@ -67,6 +76,9 @@ def call_item(
         "name": name,
         "arguments": arguments,
     }
+    if namespace:
+        item["namespace"] = namespace
+    return item
 
 
 def shell(
@@ -96,7 +108,7 @@ def shell(
     }
 
 
-def _output(content: tuple[Part, ...]) -> list[dict[str, Any]]:
+def _output(content: tuple[Part, ...], groups: Mapping[str, str]) -> list[dict[str, Any]]:
     output: list[dict[str, Any]] = []
     texts: list[str] = []
     for part in content:
@@ -112,7 +124,8 @@ def _output(content: tuple[Part, ...]) -> list[dict[str, Any]]:
             arguments = part.raw_arguments
             if arguments is None:
                 arguments = json_encode(part.arguments).decode()
-            output.append(call_item(part.id, part.name, arguments, new_id("fc")))
+            group = groups.get(part.name)
+            output.append(call_item(part.id, part.name, arguments, new_id("fc"), namespace=group))
         elif isinstance(part, OpaquePart):
             if part.format == FORMAT:
                 output.append(part.data)
@@ -125,17 +138,23 @@ def _output(content: tuple[Part, ...]) -> list[dict[str, Any]]:
     return output
 
 
-def to_wire_response(response: ChatResponse, *, created: int | None = None) -> dict[str, Any]:
+def to_wire_response(
+    response: ChatResponse, *, created: int | None = None, groups: Mapping[str, str] = EMPTY
+) -> dict[str, Any]:
+    """`groups`: function name -> the namespace the client offered it in."""
     status, details = status_of(response.stop_reason)
     stamp = response.created or created or int(time.time())
-    body = shell(response_id(response.id), response.model, stamp, status, _output(response.content))
+    output = _output(response.content, groups)
+    body = shell(response_id(response.id), response.model, stamp, status, output)
     body["incomplete_details"] = details
     body["usage"] = usage_out(response.usage)
     return body
 
 
-def encode_response(response: ChatResponse, *, created: int | None = None) -> bytes:
-    return json_encode(to_wire_response(response, created=created))
+def encode_response(
+    response: ChatResponse, *, created: int | None = None, groups: Mapping[str, str] = EMPTY
+) -> bytes:
+    return json_encode(to_wire_response(response, created=created, groups=groups))
 
 
 def output_parts(output: object) -> tuple[list[Part], bool]:

@@ -9,12 +9,14 @@ whole response; an error ends it with `response.failed`. There is no `[DONE]`.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from aigateway.adapters.codecs.base import WireFormatError, json_decode, json_encode
 from aigateway.adapters.codecs.openai_responses.errors import failed_error
 from aigateway.adapters.codecs.openai_responses.request_in import CUSTOM_INPUT
 from aigateway.adapters.codecs.openai_responses.responses import (
+    EMPTY,
     call_item,
     message_item,
     reasoning_item,
@@ -72,10 +74,13 @@ class _Item:
 
 
 class ResponsesStreamEncoder:
-    __slots__ = ("_created", "_done", "_id", "_items", "_model", "_open", "_output", "_seq",
-                 "_stop", "_usage")  # fmt: skip
+    __slots__ = ("_created", "_done", "_groups", "_id", "_items", "_model", "_open", "_output",
+                 "_seq", "_stop", "_usage")  # fmt: skip
 
-    def __init__(self, *, created: int = 0, model: str | None = None) -> None:
+    def __init__(
+        self, *, created: int = 0, model: str | None = None, groups: Mapping[str, str] = EMPTY
+    ) -> None:
+        self._groups = groups  # function name -> the namespace the client offered it in
         self._created = created
         self._model = model or ""
         self._id: str | None = None
@@ -164,7 +169,8 @@ class ResponsesStreamEncoder:
             )
         if kind is BlockKind.TOOL_USE:
             item.call_id, item.name = event.id or new_id("call"), event.name or ""
-            added = call_item(item.call_id, item.name, "", item.id, "in_progress")
+            group = self._groups.get(item.name)
+            added = call_item(item.call_id, item.name, "", item.id, "in_progress", group)
             return self._event("response.output_item.added", {**where, "item": added})
         if kind is BlockKind.REDACTED_THINKING:
             item.signature = REDACTED_PREFIX + str(event.data or "")
@@ -206,7 +212,9 @@ class ResponsesStreamEncoder:
                 "response.content_part.done", {**where, "content_index": 0, "part": part}
             )
         elif item.kind is BlockKind.TOOL_USE:
-            done = call_item(item.call_id, item.name, text, item.id)
+            done = call_item(
+                item.call_id, item.name, text, item.id, namespace=self._groups.get(item.name)
+            )
             payload = {**where, "name": item.name, "arguments": text}
             out += self._event("response.function_call_arguments.done", payload)
         else:
