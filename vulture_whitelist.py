@@ -27,6 +27,7 @@ _.base_model_id, _.supported_generation_methods  # Gemini model list (http/forma
 # Gemini request shapes msgspec validates before the Claude edits (cloud_code/relayed_request.py)
 _.functionDeclarations, _.functionCall, _.functionResponse, _.thoughtSignature
 _.display_name, _.has_more, _.first_id, _.last_id  # model list (http/formats/anthropic_messages.py)
+_.base_model_id, _.supported_generation_methods  # model list (http/formats/gemini.py)
 _.service, _.uptime_seconds  # /health (entrypoints/http/health.py)
 _.retry_count, _.switched_from_account_id  # RequestLogEntry, written by column name
 _.health_status, _.moved  # proxy views of the admin API (http/proxies.py, ProxyRef in http/admin.py)

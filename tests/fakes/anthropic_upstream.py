@@ -4,7 +4,8 @@ Same shape as `FakeOpenAI`: `with FakeAnthropic() as fake:`, `fake.base_url` is 
 (clients append `/v1/messages`), `fake.calls` records the key (from `x-api-key`, or
 `Authorization: Bearer`), the model, whether it streamed, the body and the headers (so the
 `anthropic-version` a caller sent can be checked), and `fake.errors` maps a key to an error
-answer.
+answer. `POST /v1/messages/count_tokens` counts the words of a Messages body (without
+`max_tokens`), with the same key checks and `errors`.
 
 Answers, like the real service:
 - a text message with `reply_text` and `stop_reason: end_turn`;
@@ -68,16 +69,20 @@ def _result_text(content: Any) -> str:
     return ""
 
 
-def check_messages_body(body: Any) -> None:
-    """Refuse what the real Messages endpoint refuses (the parts tests rely on)."""
+def check_messages_body(body: Any, *, counting: bool = False) -> None:
+    """Refuse what the real Messages endpoint refuses (the parts tests rely on); `counting`:
+    what its token counter refuses (the same body, but `max_tokens` is an extra input)."""
     if not isinstance(body, dict):
         raise _BadRequest("There was an error parsing the body of your request")
     if not isinstance(body.get("model"), str) or not body["model"]:
         raise _BadRequest("model: Field required")
     max_tokens = body.get("max_tokens")
-    if max_tokens is None:
+    if counting:
+        if max_tokens is not None:
+            raise _BadRequest("max_tokens: Extra inputs are not permitted")
+    elif max_tokens is None:
         raise _BadRequest("max_tokens: Field required")
-    if not isinstance(max_tokens, int) or isinstance(max_tokens, bool) or max_tokens < 1:
+    elif not isinstance(max_tokens, int) or isinstance(max_tokens, bool) or max_tokens < 1:
         raise _BadRequest("max_tokens: Input should be a valid positive integer")
     system = body.get("system")
     if system is not None and not isinstance(system, str):
@@ -219,7 +224,12 @@ class FakeAnthropic:
             return [_header(c.headers, "anthropic-version") for c in self.calls]
 
     def __enter__(self) -> FakeAnthropic:
-        self._server.start([("POST", "/v1/messages", self._messages)])
+        self._server.start(
+            [
+                ("POST", "/v1/messages", self._messages),
+                ("POST", "/v1/messages/count_tokens", self._count_tokens),
+            ]
+        )
         return self
 
     def __exit__(self, *_: object) -> None:
@@ -240,7 +250,8 @@ class FakeAnthropic:
             headers={"request-id": f"req_fake_{index + 1}"},
         )
 
-    async def _messages(self, request: web.Request) -> web.StreamResponse:
+    async def _receive(self, request: web.Request) -> tuple[int, Call, Any]:
+        """The call recorded: its index, the call, the parsed body (None: not JSON)."""
         key = request.headers.get("x-api-key") or request.headers.get(
             "Authorization", ""
         ).removeprefix("Bearer ")
@@ -258,10 +269,16 @@ class FakeAnthropic:
             headers=dict(request.headers),
             raw=raw,
             peer=request.remote or "",
+            path=request.path,
+            query=request.query_string,
         )
         index = self._record(call)
         if self.on_call:
             self.on_call(call)
+        return index, call, parsed
+
+    def _refusal(self, index: int, call: Call) -> web.Response | None:
+        """A scripted error, a missing or refused key, a missing `anthropic-version`."""
         if call.key in self.errors:
             status, payload = self.errors[call.key]
             return self._json(index, status, payload)
@@ -275,12 +292,37 @@ class FakeAnthropic:
             return self._json(
                 index, 401, anthropic_error("authentication_error", "invalid x-api-key")
             )
-        if not request.headers.get("anthropic-version"):
+        if not _header(call.headers, "anthropic-version"):
             return self._json(
                 index,
                 400,
                 anthropic_error("invalid_request_error", "anthropic-version: header is required"),
             )
+        return None
+
+    async def _count_tokens(self, request: web.Request) -> web.StreamResponse:
+        """`{"input_tokens": <words of the system prompt, messages and tools>}`; the body is a
+        Messages body without `max_tokens` (which is refused here, as an extra input)."""
+        index, call, parsed = await self._receive(request)
+        refused = self._refusal(index, call)
+        if refused is not None:
+            return refused
+        try:
+            check_messages_body(parsed, counting=True)
+        except _BadRequest as bad:
+            return self._json(index, 400, anthropic_error("invalid_request_error", str(bad)))
+        body = call.body
+        tools = [json.dumps(tool) for tool in body.get("tools") or ()]
+        words = count_words(body.get("system")) + count_words(tools)
+        words += sum(count_words(m["content"]) for m in body["messages"])
+        return self._json(index, 200, {"input_tokens": max(1, words)})
+
+    async def _messages(self, request: web.Request) -> web.StreamResponse:
+        index, call, parsed = await self._receive(request)
+        body = call.body
+        refused = self._refusal(index, call)
+        if refused is not None:
+            return refused
         try:
             check_messages_body(parsed)
             if self.require_betas:

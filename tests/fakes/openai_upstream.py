@@ -11,6 +11,7 @@ Answers, like the real service:
   `finish_reason: tool_calls`;
 - with a last `tool` message: `"The tool said: <content>"` and `finish_reason: stop`.
 (`system` / `developer` messages after the last turn are not turns: they are skipped here.)
+`POST /embeddings` answers as `tests/fakes/embeddings.py` says, with the same `errors`.
 Streams follow the real chunk sequence (role delta, tool-call start with empty arguments, argument
 fragments, the final chunk with the finish reason, the usage chunk when
 `stream_options.include_usage`, `data: [DONE]`). Bodies that the real service refuses (not
@@ -30,6 +31,8 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.fakes import embeddings
+
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -44,6 +47,9 @@ class Call:
     raw: bytes = field(default=b"", compare=False)
     # the address the request came from: 127.0.0.1 direct, a proxy's egress IP through one
     peer: str = field(default="", compare=False)
+    # the path and the raw query string of the request
+    path: str = field(default="", compare=False)
+    query: str = field(default="", compare=False)
 
 
 class UpstreamServer:
@@ -250,7 +256,9 @@ class FakeOpenAI:
             return [c.key for c in self.calls]
 
     def __enter__(self) -> FakeOpenAI:
-        self._server.start([("POST", "/v1/chat/completions", self._chat)])
+        self._server.start(
+            [("POST", "/v1/chat/completions", self._chat), ("POST", "/v1/embeddings", self._embed)]
+        )
         return self
 
     def __exit__(self, *_: object) -> None:
@@ -277,7 +285,8 @@ class FakeOpenAI:
         self.raw_responses[index] = raw
         return web.Response(body=raw, status=status, content_type="application/json")
 
-    async def _chat(self, request: web.Request) -> web.StreamResponse:
+    async def _receive(self, request: web.Request) -> tuple[int, Call, Any]:
+        """The call recorded: its index, the call, the parsed body (None: not JSON)."""
         auth = request.headers.get("Authorization", "")
         raw = await request.read()
         try:
@@ -293,14 +302,41 @@ class FakeOpenAI:
             headers=dict(request.headers),
             raw=raw,
             peer=request.remote or "",
+            path=request.path,
+            query=request.query_string,
         )
         index = self._record(call)
         if self.on_call:
             self.on_call(call)
-        if call.key in self.errors:
-            status, payload = self.errors[call.key]
-            failed = self._error(index, status, payload)
-            failed.headers.update(self.error_headers.get(call.key, {}))
+        return index, call, parsed
+
+    def _scripted(self, index: int, call: Call) -> web.Response | None:
+        if call.key not in self.errors:
+            return None
+        status, payload = self.errors[call.key]
+        failed = self._error(index, status, payload)
+        failed.headers.update(self.error_headers.get(call.key, {}))
+        return failed
+
+    async def _embed(self, request: web.Request) -> web.StreamResponse:
+        index, call, parsed = await self._receive(request)
+        failed = self._scripted(index, call)
+        if failed is not None:
+            return failed
+        try:
+            payload = embeddings.answer(parsed)
+        except embeddings.BadEmbeddingsRequest as bad:
+            error = {"message": bad.message, "type": "invalid_request_error", "param": bad.param}
+            return self._error(index, 400, {"error": {**error, "code": None}})
+        raw = json.dumps(payload).encode()
+        self.raw_responses[index] = raw
+        return web.Response(body=raw, content_type="application/json")
+
+    async def _chat(self, request: web.Request) -> web.StreamResponse:
+        index, call, parsed = await self._receive(request)
+        body = call.body
+        failed = self._scripted(index, call)
+        if failed is not None:
             return failed
         try:
             _check_chat_body(parsed)

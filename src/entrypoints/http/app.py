@@ -28,6 +28,7 @@ from aigateway.application.use_cases.proxy_assignments import ProxyAssignments
 from aigateway.application.use_cases.proxy_chat import ProxyChat
 from aigateway.application.use_cases.proxy_health import ProxyMonitor
 from aigateway.application.use_cases.request_log import RequestLogQueue
+from aigateway.application.use_cases.token_counting import TokenCounting
 from aigateway.application.use_cases.token_upkeep import TokenAdmin, TokenRefresher
 from aigateway.application.use_cases.upstream_models import AccountModels
 from aigateway.entrypoints.http.admin import ADMIN_CONTROLLERS, admin_guard
@@ -75,6 +76,7 @@ def create_app(
                     settings=settings,
                     started_at=started_at,
                     proxy_chat=await di.get(ProxyChat),
+                    token_counting=await di.get(TokenCounting),
                     catalog=catalog,
                     logs=logs,
                     admin_auth=admin_auth,

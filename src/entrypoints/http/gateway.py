@@ -24,6 +24,7 @@ from litestar.types import Receive, Scope, Send
 
 from aigateway.application.errors import GatewayError, internal_error
 from aigateway.application.use_cases.chat_request import ChatResult, InboundChat
+from aigateway.domain.llm import Operation
 from aigateway.entrypoints.http.formats.spec import ClientFormat, Headers, ModelEntry, Target
 from aigateway.entrypoints.http.runtime import Runtime, Services
 
@@ -139,7 +140,9 @@ async def relay(
                 forward_headers=forwarded(scope["headers"], client_format.forwarded_headers),
                 query=query,
             )
-            result = await proxy.start(chat, client)
+            counting = client_format.operation is Operation.COUNT_TOKENS
+            serve = services.token_counting.count if counting else proxy.start
+            result = await serve(chat, client)
         except GatewayError as exc:
             watching = False
             responded = True

@@ -19,6 +19,7 @@ from aigateway.application.use_cases.onboarding import Onboarding
 from aigateway.application.use_cases.proxies_admin import ProxiesAdmin
 from aigateway.application.use_cases.proxy_chat import ProxyChat
 from aigateway.application.use_cases.request_log import RequestLogQueue
+from aigateway.application.use_cases.token_counting import TokenCounting
 from aigateway.application.use_cases.token_upkeep import TokenAdmin
 from aigateway.application.use_cases.upstream_models import AccountModels
 from aigateway.entrypoints.ioc.providers import HealthChecks
@@ -30,6 +31,7 @@ class Services:
     settings: Settings
     started_at: float  # epoch seconds
     proxy_chat: ProxyChat
+    token_counting: TokenCounting
     catalog: CatalogCache
     logs: RequestLogQueue
     admin_auth: AdminAuth

@@ -48,6 +48,7 @@ from aigateway.adapters.redis.fallback import (
 )
 from aigateway.adapters.redis.pipelined import PipelinedRedis
 from aigateway.adapters.redis.signatures import RedisSignatures
+from aigateway.adapters.token_estimate import CharacterEstimator
 from aigateway.adapters.upstream.aiohttp_transport import AiohttpUpstream
 from aigateway.adapters.upstream.cloud_code.executor import CloudCodeExecutor
 from aigateway.adapters.upstream.executors import HttpChatExecutor
@@ -71,6 +72,7 @@ from aigateway.application.ports.repositories import (
     SettingsStore,
 )
 from aigateway.application.ports.signatures import ThoughtSignatures
+from aigateway.application.ports.token_estimate import TokenEstimator
 from aigateway.application.ports.unit_of_work import UnitOfWorkFactory
 from aigateway.application.ports.upstream import ChatExecutor, Upstream
 from aigateway.application.use_cases.access_tokens import AccessTokens
@@ -88,6 +90,7 @@ from aigateway.application.use_cases.projects import AccountProjects
 from aigateway.application.use_cases.proxy_chat import ProxyChat
 from aigateway.application.use_cases.proxy_health import ProxyMonitor
 from aigateway.application.use_cases.request_log import RequestLogQueue
+from aigateway.application.use_cases.token_counting import TokenCounting
 from aigateway.application.use_cases.upstream_models import AccountModels
 from aigateway.domain.llm import WireFormat
 from aigateway.domain.providers import ProviderKind
@@ -117,6 +120,8 @@ CLIENT_FORMATS: tuple[ClientFormat, ...] = (
     anthropic_count_tokens.SPEC,
     openai_embeddings.SPEC,
 )
+# the kinds whose API counts a request's tokens; any other provider's count is estimated
+COUNTED_UPSTREAM = frozenset({ProviderKind.ANTHROPIC, ProviderKind.ANTIGRAVITY})
 CODECS: tuple[WireCodec, ...] = tuple(
     {
         c.format: c for c in (*(f.codec for f in CLIENT_FORMATS), *(p.codec for p in PROFILES))
@@ -356,6 +361,23 @@ class ApplicationProvider(Provider):
             access_tokens=tokens,
             notices=notices,
             proxy_health=monitor,
+        )
+
+    @provide
+    def token_estimator(self, codecs: Codecs) -> TokenEstimator:
+        return CharacterEstimator(codecs)
+
+    @provide
+    def token_counting(
+        self,
+        catalog: CatalogCache,
+        proxy: ProxyChat,
+        estimator: TokenEstimator,
+        logs: RequestLogQueue,
+        clock: Clock,
+    ) -> TokenCounting:
+        return TokenCounting(
+            catalog, proxy, estimator, logs, clock, counted_upstream=COUNTED_UPSTREAM
         )
 
     @provide

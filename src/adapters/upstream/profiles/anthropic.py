@@ -1,4 +1,5 @@
-"""Provider kind `anthropic`: Anthropic's Messages API.
+"""Provider kind `anthropic`: Anthropic's Messages API and its token counter
+(`/v1/messages/count_tokens`).
 
 `x-api-key` for API keys, a bearer token for OAuth accounts; `anthropic-version` and
 `anthropic-beta` come from the provider's config. A client that speaks Messages itself keeps
@@ -11,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from aigateway.adapters.codecs import anthropic_messages
+from aigateway.adapters.upstream import token_counts
 from aigateway.adapters.upstream.profiles.base import Endpoint, ProviderProfile
 from aigateway.domain.accounts import Account, AuthType
 from aigateway.domain.errors import ANTHROPIC_DIALECT
@@ -34,6 +36,12 @@ class AnthropicProfile(ProviderProfile):
                 codec=self.codec,
                 read_answer=anthropic_messages.read_answer,
                 usage_scanner=anthropic_messages.StreamUsageScanner,
+            )
+        if operation is Operation.COUNT_TOKENS:
+            return Endpoint(
+                url=f"{provider.base_url}/v1/messages/count_tokens",
+                codec=self.codec,
+                read_answer=token_counts.read_answer,
             )
         return None
 

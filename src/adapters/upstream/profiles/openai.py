@@ -1,8 +1,10 @@
-"""Provider kind `openai`: any OpenAI-compatible Chat Completions service."""
+"""Provider kind `openai`: any OpenAI-compatible Chat Completions service, and its
+`/embeddings` (passed through: the client speaks the same format)."""
 
 from __future__ import annotations
 
 from aigateway.adapters.codecs import openai_chat
+from aigateway.adapters.upstream import embeddings
 from aigateway.adapters.upstream.profiles.base import Endpoint, ProviderProfile
 from aigateway.domain.accounts import Account
 from aigateway.domain.errors import OPENAI_DIALECT
@@ -22,6 +24,12 @@ class OpenAIProfile(ProviderProfile):
                 codec=self.codec,
                 read_answer=openai_chat.read_answer,
                 usage_scanner=openai_chat.StreamUsageScanner,
+            )
+        if operation is Operation.EMBEDDINGS:
+            return Endpoint(
+                url=f"{provider.base_url}/embeddings",
+                codec=self.codec,
+                read_answer=embeddings.read_answer,
             )
         return None
 
