@@ -23,7 +23,6 @@ create_app
 
 # --- struct fields msgspec encodes or decodes by name ---------------------------------------
 _.includeThoughts  # Gemini thinkingConfig (adapters/codecs/gemini/wire.py)
-_.base_model_id, _.supported_generation_methods  # Gemini model list (http/formats/gemini.py)
 # Gemini request shapes msgspec validates before the Claude edits (cloud_code/relayed_request.py)
 _.functionDeclarations, _.functionCall, _.functionResponse, _.thoughtSignature
 _.display_name, _.has_more, _.first_id, _.last_id  # model list (http/formats/anthropic_messages.py)
