@@ -294,6 +294,7 @@ def test_count_tokens_for_claude_is_counted_by_antigravity(
         )
     counted = raw.parse()
     assert counted.input_tokens == 6  # the words of the system prompt and the message
+    assert raw.headers["x-aigateway-token-count"] == "upstream"
     (call,) = fake.calls_to("countTokens")[before:]
     assert call.key == TOKEN
     assert call.body["request"]["model"] == f"models/{CLAUDE}"

@@ -215,6 +215,16 @@ async def test_a_stream_is_relayed_event_by_event_and_ends_on_its_finish_reason(
     assert exchange.stream_error is None
 
 
+async def test_an_event_whose_data_spans_lines_reaches_the_client_on_one_line() -> None:
+    answer = gemini_answer([{"text": "hi"}])
+    pretty = json.dumps({"response": answer, "traceId": "t1"}, indent=2).encode()
+    event = b"".join(b"data: " + line + b"\n" for line in pretty.split(b"\n")) + b"\n"
+    response = ScriptedResponse(200, event, [event], {})
+    _, raw = await relayed(run(Transport(first=[response])), gemini_call(stream=True))
+    (line,) = [x for x in raw.split(b"\n") if x]
+    assert line.startswith(b"data: ") and json.loads(line[6:]) == answer
+
+
 async def test_a_stream_that_ends_without_a_finish_reason_ends_with_an_error_event() -> None:
     chunk = {"candidates": [{"content": {"role": "model", "parts": [{"text": "Hel"}]}}]}
     exchange, raw = await relayed(run(Transport(first=[sse(chunk)])), gemini_call(stream=True))
