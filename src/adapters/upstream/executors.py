@@ -27,7 +27,7 @@ from aigateway.application.ports.upstream import (
     UpstreamRequest,
 )
 from aigateway.domain.accounts import Account
-from aigateway.domain.llm import Operation, WireFormat
+from aigateway.domain.llm import ChatRequest, Operation, WireFormat
 from aigateway.domain.proxies import Route
 
 USER_AGENT = "aigateway/0.1"
@@ -48,8 +48,16 @@ def unserved(call: ChatCall) -> GatewayError:
     )
 
 
+def answer_codec(client: WireCodec, request: ChatRequest) -> WireCodec:
+    """The client codec that renders the answers to `request`: a codec whose answers depend on
+    what the request offered (`for_request`, e.g. Responses namespaces) is bound to it."""
+    bind = getattr(client, "for_request", None)
+    return client if bind is None else bind(request)
+
+
 class EndpointPrepared(PreparedChat, frozen=True, kw_only=True):
     endpoint: Endpoint
+    client: WireCodec | None = None  # renders the answers of a translated request
 
 
 class HttpChatExecutor:
@@ -82,7 +90,8 @@ class HttpChatExecutor:
                 f"{_OPERATIONS[call.operation]} is not translated between formats",
                 param="model",
             )
-        request = self._codecs[call.client_format].decode_request(call.body)
+        client = self._codecs[call.client_format]
+        request = client.decode_request(call.body)
         wants_usage = request.include_usage
         # the method or the body said whether to stream: the request streams as asked
         request = msgspec.structs.replace(
@@ -94,6 +103,7 @@ class HttpChatExecutor:
             translated=True,
             include_usage=wants_usage,
             endpoint=endpoint,
+            client=answer_codec(client, request),
         )
 
     async def open(
@@ -111,7 +121,7 @@ class HttpChatExecutor:
         return TranslatedExchange(
             response,
             endpoint.codec,
-            client,
+            prepared.client or client,
             client_model=call.requested_model,
             include_usage=prepared.include_usage,
         )

@@ -38,7 +38,7 @@ from aigateway.adapters.upstream.cloud_code.request import (
 )
 from aigateway.adapters.upstream.cloud_code.tools import ToolNames
 from aigateway.adapters.upstream.cloud_code.unwrap import ClaudeCalls
-from aigateway.adapters.upstream.executors import unserved
+from aigateway.adapters.upstream.executors import answer_codec, unserved
 from aigateway.adapters.upstream.profiles.antigravity import AntigravityProfile
 from aigateway.adapters.upstream.profiles.base import seconds
 from aigateway.application.ports.signatures import ThoughtSignatures
@@ -88,6 +88,7 @@ class CloudCodePrepared(PreparedChat, frozen=True, kw_only=True):
     names: ToolNames
     schemas: dict[str, Any]
     replay: Replay | None = None
+    client: WireCodec | None = None  # renders the answers of a translated chat
 
 
 class CloudCodeExecutor:
@@ -132,7 +133,8 @@ class CloudCodeExecutor:
                 names=relayed.names,
                 schemas=relayed.schemas,
             )
-        request = self._codecs[call.client_format].decode_request(call.body)
+        client = self._codecs[call.client_format]
+        request = client.decode_request(call.body)
         inner = inner_request(profile.codec, request, upstream_model, max_output_tokens=cap)
         return CloudCodePrepared(
             call=call,
@@ -145,6 +147,7 @@ class CloudCodeExecutor:
             names=inner.names,
             schemas=inner.schemas,
             replay=inner.replay,
+            client=answer_codec(client, request),
         )
 
     def _prepare_count(self, call: ChatCall) -> CloudCodePrepared:
@@ -204,7 +207,7 @@ class CloudCodeExecutor:
             response,
             self.profile.codec,
             AnswerView(prepared.names, prepared.schemas, claude=claude),
-            client,
+            prepared.client or client,
             signatures=self._signatures,
             client_model=call.requested_model,
             include_usage=prepared.include_usage,
