@@ -69,12 +69,30 @@ def _flush(items: list[dict[str, Any]], pending: list[Any], role: str) -> None:
         pending.clear()
 
 
+def _hosted(request: ChatRequest) -> dict[int, list[dict[str, Any]]]:
+    """This format's hosted items by the position they go back to; another format's
+    request-level parts are left out when droppable, else refused."""
+    placed: dict[int, list[dict[str, Any]]] = {}
+    for field in request.opaque:
+        if field.format == FORMAT and field.kind == "item":
+            placed.setdefault(field.data["position"], []).append(field.data["item"])
+        else:
+            _opaque(field)
+    return placed
+
+
 def _items(request: ChatRequest) -> list[dict[str, Any]]:
+    hosted = _hosted(request)
     items: list[dict[str, Any]] = []
+    position = 0
     for message in request.messages:
         role = message.role
         pending: list[Any] = []
         for part in message.content:
+            if position in hosted:
+                _flush(items, pending, role)
+                items += hosted.pop(position)
+            position += 1
             if isinstance(part, TextPart | ImagePart):
                 pending.append(part)
             elif isinstance(part, ToolCallPart):
@@ -91,15 +109,12 @@ def _items(request: ChatRequest) -> list[dict[str, Any]]:
                     output = f"Error: {output}"
                 result = {"call_id": part.tool_call_id, "output": output}
                 items.append({"type": "function_call_output", **result})
-            elif isinstance(part, OpaquePart):
-                data = _opaque(part)
-                if data is not None and part.kind == "item":
-                    _flush(items, pending, role)
-                    items.append(data)
-                elif data is not None:
-                    pending.append(part)
+            elif isinstance(part, OpaquePart) and _opaque(part) is not None:
+                pending.append(part)
             # ThinkingPart: left out (see the module docstring)
         _flush(items, pending, role)
+    for after_the_last in sorted(hosted):
+        items += hosted[after_the_last]
     return items
 
 
@@ -130,8 +145,6 @@ def _reasoning(thinking: Thinking | None, budgets: Mapping[str, int]) -> dict[st
 
 
 def to_wire_request(request: ChatRequest, budgets: Mapping[str, int]) -> dict[str, Any]:
-    for field in request.opaque:
-        _opaque(field)
     body: dict[str, Any] = dict(request.extras.get(FORMAT, {}))
     body["model"] = request.model
     if request.system:

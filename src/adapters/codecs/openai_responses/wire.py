@@ -55,6 +55,9 @@ def refuse_state(document: dict[str, Any]) -> None:
     for name, what in _STATEFUL:
         if document.get(name) is not None:
             raise invalid_request(f"{what}; {STATELESS_HINT}", param=name)
+    for name in ("store", "background"):
+        if not isinstance(document.get(name, False), bool | None):
+            raise invalid_request(f"{name} must be a boolean", param=name)
     if document.get("store") is True:
         raise invalid_request(f"store: true is not supported; {STATELESS_HINT}", param="store")
     if document.get("background") is True:
