@@ -14,7 +14,12 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from aigateway.adapters.codecs.base import decode_body, parse_data_url
-from aigateway.adapters.codecs.openai_responses.wire import FORMAT, REDACTED_PREFIX, refuse_state
+from aigateway.adapters.codecs.openai_responses.wire import (
+    FORMAT,
+    REDACTED_PREFIX,
+    SUMMARY_SEPARATOR,
+    refuse_state,
+)
 from aigateway.application.errors import invalid_request
 from aigateway.domain.llm import (
     ChatRequest,
@@ -224,7 +229,7 @@ def _reasoning(item: dict[str, Any], where: str) -> ThinkingPart | None:
         return ThinkingPart(redacted_data=encrypted[len(REDACTED_PREFIX) :])
     if not texts and not encrypted:
         return None
-    return ThinkingPart(text="\n\n".join(texts), signature=encrypted or None)
+    return ThinkingPart(text=SUMMARY_SEPARATOR.join(texts), signature=encrypted or None)
 
 
 def _tools(raw: object) -> tuple[Tool | OpaquePart, ...]:

@@ -21,6 +21,9 @@ TITLE = "OpenAI Responses"
 # with this prefix, so that a replayed item becomes a redacted block again.
 REDACTED_PREFIX = "aigateway-redacted:"
 
+# A reasoning item's summary parts are one thinking text, joined by this (whole or streamed)
+SUMMARY_SEPARATOR = "\n\n"
+
 # `response.failed` codes a client acts on (Codex retries after rate limits and overloads,
 # and stops on an invalid prompt or an overlong context)
 FAILED_CODES = {
