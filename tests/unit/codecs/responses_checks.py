@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from typing import Any
 
@@ -49,7 +50,7 @@ def assert_valid_responses_stream(data: bytes) -> list[dict[str, Any]]:
     events = responses_events(data)
     assert [e["type"] for e in events[:2]] == ["response.created", "response.in_progress"]
     numbers = [e["sequence_number"] for e in events]
-    assert all(b > a for a, b in zip(numbers, numbers[1:], strict=False)), numbers
+    assert all(b > a for a, b in itertools.pairwise(numbers)), numbers
     assert [e["type"] in TERMINAL for e in events].count(True) == 1
     assert events[-1]["type"] in TERMINAL, events[-1]["type"]
     rid = events[0]["response"]["id"]

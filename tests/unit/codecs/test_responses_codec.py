@@ -52,20 +52,45 @@ CODEX_REPLAY: dict[str, Any] = {
         {
             "type": "message",
             "role": "developer",
-            "content": [{"type": "input_text", "text": "<permissions>workspace-write</permissions>"}],
+            "content": [
+                {"type": "input_text", "text": "<permissions>workspace-write</permissions>"}
+            ],
         },
-        {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "Add hello.txt"}]},
+        {
+            "type": "message",
+            "role": "user",
+            "content": [{"type": "input_text", "text": "Add hello.txt"}],
+        },
         {
             "type": "reasoning",
             "summary": [{"type": "summary_text", "text": "**Planning** the file"}],
             "encrypted_content": "gAAAAB-encrypted-1",
         },
-        {"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": "Looking around."}]},
-        {"type": "function_call", "name": "exec_command", "arguments": '{"cmd":"ls"}', "call_id": "call_ls"},
+        {
+            "type": "message",
+            "role": "assistant",
+            "content": [{"type": "output_text", "text": "Looking around."}],
+        },
+        {
+            "type": "function_call",
+            "name": "exec_command",
+            "arguments": '{"cmd":"ls"}',
+            "call_id": "call_ls",
+        },
         {"type": "function_call_output", "call_id": "call_ls", "output": "README.md"},
         WEB_SEARCH_CALL,
-        {"type": "custom_tool_call", "status": "completed", "call_id": "call_patch", "name": "apply_patch", "input": PATCH},
-        {"type": "custom_tool_call_output", "call_id": "call_patch", "output": "Success. Updated hello.txt"},
+        {
+            "type": "custom_tool_call",
+            "status": "completed",
+            "call_id": "call_patch",
+            "name": "apply_patch",
+            "input": PATCH,
+        },
+        {
+            "type": "custom_tool_call_output",
+            "call_id": "call_patch",
+            "output": "Success. Updated hello.txt",
+        },
     ],
     "tools": [
         {
@@ -91,7 +116,7 @@ CODEX_REPLAY: dict[str, Any] = {
     "include": ["reasoning.encrypted_content"],
     "prompt_cache_key": "thread-0001",
     "client_metadata": {"x-codex-installation-id": "install-1", "x-codex-window-id": "w-1"},
-}  # fmt: skip
+}
 
 
 def body(document: dict[str, Any]) -> bytes:
@@ -337,7 +362,7 @@ ILL_TYPED = [
     ("input.1.content.0.text", None, "input[1].content[0].text"),
     ("input.1.content.0", {"type": "input_image", "image_url": 5}, "input[1].content[0].image_url"),
     ("input.1.content.0", {"type": "input_image"}, "input[1].content[0].image_url"),
-    ("input.0.content.0", {"type": "input_image", "image_url": "https://x/y.png"}, "input[0].content[0]"),
+    ("input.0.content.0", {"type": "input_image", "image_url": "https://x"}, "input[0].content[0]"),
     ("input.2.summary", "thinking", "input[2].summary"),
     ("input.2.summary.0.text", 1, "input[2].summary[0].text"),
     ("input.2.encrypted_content", 1, "input[2].encrypted_content"),
