@@ -125,7 +125,7 @@ _thinking = _optional(
         lambda effort: Thinking(effort=effort)
     )
 )
-_formats = _optional(
+_formats: st.SearchStrategy[dict[str, Any] | None] = _optional(
     st.just({"type": "json_object"})
     | st.builds(
         lambda name, schema, strict: {
@@ -137,7 +137,7 @@ _formats = _optional(
         st.booleans(),
     )
 )
-_extras = st.sampled_from(
+_extras: st.SearchStrategy[dict[str, dict[str, Any]]] = st.sampled_from(
     [
         {},
         {FORMAT: {"prompt_cache_key": "thread-1", "include": ["reasoning.encrypted_content"]}},
