@@ -144,7 +144,7 @@ _extras: st.SearchStrategy[dict[str, dict[str, Any]]] = st.sampled_from(
         {FORMAT: {"text": {"verbosity": "low"}, "client_metadata": {"x-codex-window-id": "w"}}},
     ]
 )
-_hosted = st.sampled_from(
+_hosted: st.SearchStrategy[dict[str, Any]] = st.sampled_from(
     [
         {"type": "web_search_call", "status": "completed", "action": {"type": "search"}},
         {"type": "compaction", "encrypted_content": "compacted"},
