@@ -299,14 +299,14 @@ def test_a_chat_client_on_a_responses_upstream(
             with oai.chat.completions.with_streaming_response.create(
                 model=CODEX, messages=messages, tools=[tool], stream=True,
                 stream_options={"include_usage": True},
-            ) as raw:  # fmt: skip
-                chunks = list(raw.parse())
-                request_id = raw.headers["x-request-id"]
+            ) as streamed:  # fmt: skip
+                chunks = list(streamed.parse())
+                request_id = streamed.headers["x-request-id"]
             return chunks, request_id
-        raw = oai.chat.completions.with_raw_response.create(
+        whole = oai.chat.completions.with_raw_response.create(
             model=CODEX, messages=messages, tools=[tool]
         )
-        return raw.parse(), raw.headers["x-request-id"]
+        return whole.parse(), whole.headers["x-request-id"]
 
     before = len(fake.calls)
     first, first_id = turn()

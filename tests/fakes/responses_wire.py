@@ -87,7 +87,8 @@ def _message(item: dict[str, Any], where: str) -> None:
     role = item.get("role")
     if role not in ("user", "assistant", "system", "developer"):
         raise BadRequest(f"Invalid value: '{role}'.", f"{where}.role")
-    _parts(item.get("content"), OUTPUT_PARTS if role == "assistant" else INPUT_PARTS, where)
+    allowed = OUTPUT_PARTS if role == "assistant" else INPUT_PARTS
+    _parts(item.get("content"), allowed, f"{where}.content")
 
 
 def _reasoning(item: dict[str, Any], where: str, issued: Collection[str]) -> None:
