@@ -220,6 +220,37 @@ def test_reasoning_of_a_responses_upstream_is_replayed_as_it_came(
     assert sent.body["input"][1] == codex_item(reasoning)
 
 
+@pytest.mark.parametrize("stream", [False, True], ids=["whole", "stream"])
+def test_claudes_signed_thinking_on_cloud_code_goes_back_through_a_reasoning_item(
+    oai: openai.OpenAI, fakes: dict[str, Any], stream: bool
+) -> None:
+    """The fake refuses a thought whose signature it did not issue."""
+    cloud: FakeCloudCode = fakes["cloud"]
+    question = [{"role": "user", "content": QUESTION}]
+    before = len(cloud.generation_calls())
+    first, _ = ask(oai, CLOUD_CLAUDE, question, stream=stream, reasoning={"effort": "low"})
+    (reasoning,) = [item for item in first.output if item.type == "reasoning"]
+    assert [s.text for s in reasoning.summary] == ["Thinking it over."]
+    assert reasoning.encrypted_content in cloud.claude_signatures
+    second, _ = ask(
+        oai,
+        CLOUD_CLAUDE,
+        replay(first, the_call(first)),
+        stream=stream,
+        reasoning={"effort": "low"},
+    )
+    assert second.output_text == SAID
+    _, sent = cloud.generation_calls()[before:]
+    thoughts = [
+        part
+        for content in sent.request["contents"]
+        for part in content["parts"]
+        if part.get("thought")
+    ]
+    assert thoughts[0]["thoughtSignature"] == reasoning.encrypted_content
+    assert thoughts[0]["text"] == "Thinking it over."
+
+
 @pytest.mark.parametrize("upstream", list(UPSTREAMS))
 def test_the_raw_stream_is_what_a_responses_client_needs(
     gateway: Gateway, client_key: str, upstream: str

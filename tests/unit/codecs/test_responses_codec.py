@@ -26,6 +26,8 @@ from aigateway.domain.llm import (
     ToolResultPart,
 )
 from aigateway.entrypoints.ioc.providers import CODECS
+from tests.fakes.responses_wire import check_request
+from tests.unit.codecs.wire import fixture
 
 PRODUCTION = {codec.format: codec for codec in CODECS}
 RESPONSES = PRODUCTION[openai_responses.FORMAT]
@@ -397,3 +399,41 @@ def test_an_unknown_field_goes_to_a_responses_upstream_only() -> None:
     assert json.loads(RESPONSES.encode_request(request))["service_tier"] == "flex"
     for codec in (openai_chat.FORMAT, anthropic_messages.FORMAT, gemini.FORMAT):
         assert "flex" not in PRODUCTION[codec].encode_request(request).decode()
+
+
+# --- other clients' requests for a Responses upstream -----------------------------------------
+
+QUOTA_PROBE = {  # what Claude Code sends to check its quota
+    "model": "claude-haiku-4-5",
+    "max_tokens": 1,
+    "messages": [{"role": "user", "content": "quota"}],
+}
+
+
+def _client_request(fmt: str, raw: bytes) -> ChatRequest:
+    if fmt == gemini.FORMAT:
+        return PRODUCTION[fmt].decode_request(raw, model="gemini-3-flash")  # type: ignore[call-arg]
+    return PRODUCTION[fmt].decode_request(raw)
+
+
+@pytest.mark.parametrize(
+    ("fmt", "raw"),
+    [
+        (openai_chat.FORMAT, fixture("openai_request_tools_images.json")),
+        (anthropic_messages.FORMAT, fixture("anthropic_request_thinking_cache.json")),
+        (gemini.FORMAT, fixture("gemini_request_tools_images_thinking.json")),
+        (anthropic_messages.FORMAT, body(QUOTA_PROBE)),
+    ],
+    ids=["chat", "anthropic", "gemini", "quota-probe"],
+)
+def test_other_clients_requests_are_what_a_responses_upstream_accepts(fmt: str, raw: bytes) -> None:
+    sent = json.loads(RESPONSES.encode_request(_client_request(fmt, raw)))
+    check_request(sent, issued=())  # the fake upstream's rules, as strict as the service's
+    assert sent["store"] is False
+
+
+def test_an_output_limit_below_the_services_minimum_is_raised_to_it() -> None:
+    sent = json.loads(
+        RESPONSES.encode_request(_client_request(anthropic_messages.FORMAT, body(QUOTA_PROBE)))
+    )
+    assert sent["max_output_tokens"] == 16

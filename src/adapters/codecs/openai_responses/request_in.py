@@ -5,7 +5,7 @@
 outputs make user turns; `system` and `developer` messages join `instructions` as the system
 prompt, in order. Items the canonical model has no place for (hosted-tool calls such as
 `web_search_call`, `compaction`) are request-level droppable parts that remember where they
-stood (`HostedItem`): written back in place for the same format, left out by others, and no
+stood (`hosted_item`): written back in place for the same format, left out by others, and no
 turn of their own. `item_reference` names stored state and is refused.
 """
 

@@ -1,7 +1,8 @@
 """Canonical request -> the Responses request body for an upstream that speaks it.
 
 Always stateless (`store: false`, the whole conversation in `input`). Thinking from earlier
-turns is not sent: its signature may be another provider's, which OpenAI would refuse.
+turns is not sent: its signature may be another provider's, which OpenAI would refuse. An
+output limit below OpenAI's minimum is raised to it.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from aigateway.adapters.codecs.base import data_url, json_encode
-from aigateway.adapters.codecs.openai_responses.wire import FORMAT, unsupported
+from aigateway.adapters.codecs.openai_responses.wire import FORMAT, MIN_OUTPUT_TOKENS, unsupported
 from aigateway.domain.llm import (
     ChatRequest,
     ImagePart,
@@ -161,8 +162,9 @@ def to_wire_request(request: ChatRequest, budgets: Mapping[str, int]) -> dict[st
             body["tool_choice"] = choice.mode if choice.mode != "tool" else "required"
     if request.parallel_tool_calls is not None:
         body["parallel_tool_calls"] = request.parallel_tool_calls
+    if request.max_tokens is not None:
+        body["max_output_tokens"] = max(request.max_tokens, MIN_OUTPUT_TOKENS)
     for name, value in (
-        ("max_output_tokens", request.max_tokens),
         ("temperature", request.temperature),
         ("top_p", request.top_p),
     ):

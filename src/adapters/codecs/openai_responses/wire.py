@@ -21,6 +21,10 @@ TITLE = "OpenAI Responses"
 # with this prefix, so that a replayed item becomes a redacted block again.
 REDACTED_PREFIX = "aigateway-redacted:"
 
+# the least `max_output_tokens` OpenAI accepts; a lower limit (Claude Code's quota probe asks
+# for 1 token) is raised to it
+MIN_OUTPUT_TOKENS = 16
+
 # A reasoning item's summary parts are one thinking text, joined by this (whole or streamed)
 SUMMARY_SEPARATOR = "\n\n"
 
