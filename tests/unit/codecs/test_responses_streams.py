@@ -167,6 +167,27 @@ def test_blocks_left_open_are_done_before_the_response_completes() -> None:
     assert [item["type"] for item in done_items(events)] == ["message"]
 
 
+def test_a_call_streamed_without_arguments_has_an_empty_object_for_them() -> None:
+    """Anthropic streams a call of a tool without parameters with no argument text; a client
+    parses `arguments` as JSON."""
+    translator = StreamTranslator(ANTHROPIC.stream_decoder(), RESPONSES.stream_encoder())
+    upstream_events = [
+        {"type": "message_start", "message": {"id": "msg_1", "type": "message", "role": "assistant",
+         "model": "claude", "content": [], "usage": {"input_tokens": 3, "output_tokens": 1}}},
+        {"type": "content_block_start", "index": 0,
+         "content_block": {"type": "tool_use", "id": "toolu_1", "name": "list_files", "input": {}}},
+        {"type": "content_block_stop", "index": 0},
+        {"type": "message_delta", "delta": {"stop_reason": "tool_use"}, "usage": {"output_tokens": 2}},
+        {"type": "message_stop"},
+    ]  # fmt: skip
+    data = b"".join(
+        translator.feed(f"event: {e['type']}\ndata: {json.dumps(e)}\n\n".encode())
+        for e in upstream_events
+    )
+    (call,) = done_items(assert_valid_responses_stream(data + translator.finish()))
+    assert json.loads(call["arguments"]) == {}
+
+
 def test_redacted_thinking_is_a_reasoning_item_with_its_data_encrypted() -> None:
     redacted: list[StreamEvent] = [
         BlockStart(index=0, kind=BlockKind.REDACTED_THINKING, data="opaque-bytes"),

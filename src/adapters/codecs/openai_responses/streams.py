@@ -57,6 +57,9 @@ def _object(value: object) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+NO_ARGUMENTS = "{}"
+
+
 class _Item:
     """The output item a canonical block is becoming."""
 
@@ -209,6 +212,10 @@ class ResponsesStreamEncoder:
                 "response.content_part.done", {**where, "content_index": 0, "part": part}
             )
         elif item.kind is BlockKind.TOOL_USE:
+            if not text:  # a call without arguments: clients parse them as JSON
+                text = NO_ARGUMENTS
+                delta = {**where, "delta": text}
+                out += self._event("response.function_call_arguments.delta", delta)
             done = call_item(item.call_id, item.name, text, item.id)
             payload = {**where, "name": item.name, "arguments": text}
             out += self._event("response.function_call_arguments.done", payload)
