@@ -3,6 +3,7 @@ requests a Codex-like client makes, and the request log."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import time
 from pathlib import Path
@@ -12,6 +13,7 @@ import openai
 from openai.types.responses import FunctionToolParam, Response, ResponseFunctionToolCall
 
 from tests.e2e.harness import Gateway
+from tests.fakes.openai_upstream import content_text
 
 QUESTION = "What is the weather in Paris?"
 TOOL_RESULT = "Sunny, 21 C"
@@ -102,3 +104,64 @@ def log_row(gateway: Gateway, request_id: str) -> dict[str, Any]:
             return dict(row)
         assert time.monotonic() < deadline, f"no request-log row for {request_id}"
         time.sleep(0.1)
+
+
+def codex_history(question: str) -> dict[str, Any]:
+    """A Codex turn after a shell command, a web search and a patch: developer instructions,
+    item ids left out, a custom `apply_patch` tool and a hosted `web_search` tool."""
+    patch = "*** Begin Patch\n*** Add File: notes.txt\n+weather\n*** End Patch"
+    return {
+        "instructions": "You are Codex, a coding agent.",
+        "input": [
+            {"role": "developer", "content": [{"type": "input_text", "text": "Sandbox: on."}]},
+            {"role": "user", "content": [{"type": "input_text", "text": "Take notes."}]},
+            {"role": "assistant", "content": [{"type": "output_text", "text": "Looking."}]},
+            {"type": "function_call", "name": "exec_command", "arguments": '{"cmd":"ls"}',
+             "call_id": "call_codex_ls"},
+            {"type": "function_call_output", "call_id": "call_codex_ls", "output": "README.md"},
+            {"type": "web_search_call", "status": "completed",
+             "action": {"type": "search", "query": "weather"}},
+            {"type": "custom_tool_call", "status": "completed", "call_id": "call_codex_patch",
+             "name": "apply_patch", "input": patch},
+            {"type": "custom_tool_call_output", "call_id": "call_codex_patch", "output": "Done"},
+            {"role": "user", "content": [{"type": "input_text", "text": question}]},
+        ],
+        "tools": [
+            {"type": "function", "name": "exec_command", "description": "Runs a command",
+             "strict": False, "parameters": {"type": "object",
+             "properties": {"cmd": {"type": "string"}}, "required": ["cmd"]}},
+            {"type": "custom", "name": "apply_patch", "description": "Edits files",
+             "format": {"type": "grammar", "syntax": "lark", "definition": "start: /.+/"}},
+            {"type": "web_search", "external_web_access": False},
+        ],
+        "tool_choice": "auto",
+        "parallel_tool_calls": False,
+        "store": False,
+        "stream": True,
+        "prompt_cache_key": "thread-e2e-1",
+        "client_metadata": {"x-codex-installation-id": "install-e2e"},
+    }  # fmt: skip
+
+
+def calls(fakes: dict[str, Any], upstream: str) -> list[Any]:
+    if upstream.startswith("cloud"):
+        return list(fakes["cloud"].generation_calls())
+    return list(fakes[upstream].calls)
+
+
+def result_sent(upstream: str, call: Any) -> tuple[str, str]:
+    """(call id, text) of the tool result the upstream received last, in its own format."""
+    if upstream == "openai":
+        message = call.body["messages"][-1]
+        assert message["role"] == "tool"
+        return message["tool_call_id"], content_text(message["content"])
+    if upstream == "anthropic":
+        (block,) = [b for b in call.body["messages"][-1]["content"] if b["type"] == "tool_result"]
+        return block["tool_use_id"], content_text(block["content"])
+    if upstream == "responses":
+        item = call.body["input"][-1]
+        assert item["type"] == "function_call_output"
+        return item["call_id"], item["output"]
+    (part,) = [p for p in call.request["contents"][-1]["parts"] if "functionResponse" in p]
+    answer = part["functionResponse"]
+    return answer["id"], json.dumps(answer["response"])

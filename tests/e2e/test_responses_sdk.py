@@ -28,15 +28,18 @@ from tests.e2e.responses_rig import (
     TOOL_RESULT,
     WEATHER_SCHEMA,
     ask,
+    calls,
+    codex_history,
     codex_item,
     log_row,
     replay,
+    result_sent,
     the_call,
 )
 from tests.fakes.anthropic_upstream import FakeAnthropic
 from tests.fakes.cloud_code import FakeCloudCode
 from tests.fakes.openai_responses import FakeResponses
-from tests.fakes.openai_upstream import FakeOpenAI, content_text
+from tests.fakes.openai_upstream import FakeOpenAI
 from tests.unit.codecs.responses_checks import assert_valid_responses_stream
 
 pytestmark = [pytest.mark.e2e]
@@ -136,30 +139,6 @@ def client_key(gateway: Gateway, fakes: dict[str, Any]) -> str:
         created = admin.post("/api-keys", json={"label": "responses"})
         created.raise_for_status()
         return str(created.json()["key"])
-
-
-def calls(fakes: dict[str, Any], upstream: str) -> list[Any]:
-    if upstream.startswith("cloud"):
-        return list(fakes["cloud"].generation_calls())
-    return list(fakes[upstream].calls)
-
-
-def result_sent(upstream: str, call: Any) -> tuple[str, str]:
-    """(call id, text) of the tool result the upstream received last, in its own format."""
-    if upstream == "openai":
-        message = call.body["messages"][-1]
-        assert message["role"] == "tool"
-        return message["tool_call_id"], content_text(message["content"])
-    if upstream == "anthropic":
-        (block,) = [b for b in call.body["messages"][-1]["content"] if b["type"] == "tool_result"]
-        return block["tool_use_id"], content_text(block["content"])
-    if upstream == "responses":
-        item = call.body["input"][-1]
-        assert item["type"] == "function_call_output"
-        return item["call_id"], item["output"]
-    (part,) = [p for p in call.request["contents"][-1]["parts"] if "functionResponse" in p]
-    answer = part["functionResponse"]
-    return answer["id"], json.dumps(answer["response"])
 
 
 # --- a Responses client on every upstream -----------------------------------------------------
@@ -270,6 +249,33 @@ def test_the_raw_stream_is_what_a_responses_client_needs(
     assert events[-1]["type"] == "response.completed"
     message = events[-1]["response"]["output"][-1]
     assert message["type"] == "message" and message["content"][0]["text"]
+
+
+@pytest.mark.parametrize("upstream", list(UPSTREAMS))
+def test_a_codex_history_reaches_every_upstream(
+    gateway: Gateway, client_key: str, fakes: dict[str, Any], upstream: str
+) -> None:
+    """Hosted items and tools are left out for other upstreams; custom tool calls cross as
+    calls with one `input` argument."""
+    body = {"model": UPSTREAMS[upstream], **codex_history("Say hello")}
+    before = len(calls(fakes, upstream))
+    with httpx.stream(
+        "POST",
+        f"{gateway.base_url}/v1/responses",
+        json=body,
+        headers={"Authorization": f"Bearer {client_key}"},
+        timeout=TIMEOUT_S,
+    ) as response:
+        assert response.status_code == 200, response.read()
+        events = assert_valid_responses_stream(response.read())
+    assert events[-1]["type"] == "response.completed"
+    (sent,) = calls(fakes, upstream)[before:]
+    received = json.dumps(sent.body)
+    assert "README.md" in received and "Done" in received
+    if upstream == "responses":
+        assert sent.body == body
+    else:
+        assert "web_search" not in received and "external_web_access" not in received
 
 
 # --- passthrough to a Responses upstream ------------------------------------------------------
@@ -415,6 +421,13 @@ def test_server_side_state_is_refused_in_openais_error_format(
     assert error.type == "invalid_request_error" and error.param == field
     assert field in error.message and "store: false" in error.message
     assert len(fakes["responses"].calls) == before
+
+
+def test_an_unknown_model_is_a_404_in_openais_error_format(oai: openai.OpenAI) -> None:
+    with pytest.raises(openai.NotFoundError) as caught:
+        oai.responses.create(model="no-such-model", input="Hi", store=False)
+    assert "no-such-model" in caught.value.message
+    assert isinstance(caught.value.body, dict) and caught.value.body["message"]
 
 
 def test_a_429_on_one_responses_account_fails_over_to_the_other(

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from aigateway.adapters.codecs import anthropic_messages, gemini, openai_chat, openai_responses
+from aigateway.adapters.codecs.gemini import GeminiCodec
 from aigateway.adapters.codecs.openai_responses import decode_head
 from aigateway.application.errors import GatewayError
 from aigateway.domain.llm import (
@@ -24,6 +25,7 @@ from aigateway.domain.llm import (
     ToolCallPart,
     ToolChoice,
     ToolResultPart,
+    WireFormat,
 )
 from aigateway.entrypoints.ioc.providers import CODECS
 from tests.fakes.responses_wire import check_request
@@ -412,8 +414,8 @@ QUOTA_PROBE = {  # what Claude Code sends to check its quota
 
 def _client_request(fmt: str, raw: bytes) -> ChatRequest:
     if fmt == gemini.FORMAT:
-        return PRODUCTION[fmt].decode_request(raw, model="gemini-3-flash")  # type: ignore[call-arg]
-    return PRODUCTION[fmt].decode_request(raw)
+        return GeminiCodec().decode_request(raw, model="gemini-3-flash")
+    return PRODUCTION[WireFormat(fmt)].decode_request(raw)
 
 
 @pytest.mark.parametrize(
