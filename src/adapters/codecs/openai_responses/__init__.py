@@ -17,8 +17,10 @@ Rules where Responses differs from the canonical model:
   call with that argument. Across formats the model answers a function call, which the client
   receives as a `function_call`.
 - Hosted tools (`web_search`, `file_search`, ...) and items only OpenAI has (hosted tool calls,
-  `compaction`) are kept for a Responses upstream and left out for others; `item_reference`
-  (a stored item) is a 400.
+  `compaction`) are kept for a Responses upstream, in place, and left out for others (also from
+  an upstream's answers); `item_reference` (a stored item) is a 400.
+- An output limit below OpenAI's minimum (16 tokens) is raised to it; a call streamed without
+  argument text gets `{}`.
 - `system` and `developer` messages join `instructions` as the system prompt.
 - A stream failure ends with `response.failed` whose `error.code` is `rate_limit_exceeded`,
   `server_is_overloaded`, `invalid_prompt`, `context_length_exceeded` or `server_error`.

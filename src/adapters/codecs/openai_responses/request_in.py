@@ -4,8 +4,9 @@
 `function_call`, `custom_tool_call`, `reasoning`) make assistant turns; user messages and tool
 outputs make user turns; `system` and `developer` messages join `instructions` as the system
 prompt, in order. Items the canonical model has no place for (hosted-tool calls such as
-`web_search_call`, `compaction`) are kept for the same format and left out by others;
-`item_reference` names stored state and is refused.
+`web_search_call`, `compaction`) are request-level droppable parts that remember where they
+stood (`hosted_item`): written back in place for the same format, left out by others, and no
+turn of their own. `item_reference` names stored state and is refused.
 """
 
 from __future__ import annotations
@@ -13,7 +14,12 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from aigateway.adapters.codecs.base import decode_body, parse_data_url
-from aigateway.adapters.codecs.openai_responses.wire import FORMAT, REDACTED_PREFIX, refuse_state
+from aigateway.adapters.codecs.openai_responses.wire import (
+    FORMAT,
+    REDACTED_PREFIX,
+    SUMMARY_SEPARATOR,
+    refuse_state,
+)
 from aigateway.application.errors import invalid_request
 from aigateway.domain.llm import (
     ChatRequest,
@@ -79,6 +85,23 @@ def _text(value: object, where: str) -> str:
     return value
 
 
+def _optional_text(value: object, where: str) -> str | None:
+    return None if value is None else _text(value, where)
+
+
+def _flag(value: object, where: str) -> bool | None:
+    if value is not None and not isinstance(value, bool):
+        raise invalid_request(f"{where} must be a boolean", param=where)
+    return value
+
+
+def hosted_item(item: dict[str, Any], position: int) -> OpaquePart:
+    """An item only a Responses upstream understands, to go back before the canonical part
+    numbered `position` (counting every part of every message, in order)."""
+    data = {"position": position, "item": item}
+    return OpaquePart(format=FORMAT, kind="item", name=item["type"], data=data, droppable=True)
+
+
 def _object(value: object, where: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise invalid_request(f"{where} must be an object", param=where)
@@ -100,8 +123,8 @@ def _content(value: object, where: str) -> list[TextPart | ImagePart | OpaquePar
             parts.append(TextPart(_text(part.get("text"), f"{at}.text")))
         elif kind == "refusal":
             parts.append(TextPart(_text(part.get("refusal"), f"{at}.refusal")))
-        elif kind == "input_image" and isinstance(part.get("image_url"), str):
-            url = part["image_url"]
+        elif kind == "input_image" and (part.get("image_url") is not None or "file_id" not in part):
+            url = _text(part.get("image_url"), f"{at}.image_url")
             detail = part.get("detail") if isinstance(part.get("detail"), str) else None
             inline = parse_data_url(url)
             if inline is not None:
@@ -121,14 +144,20 @@ class _Turns:
     def __init__(self) -> None:
         self.messages: list[Message] = []
         self.system: list[TextPart] = []
+        self.hosted: list[OpaquePart] = []
         self._role: Role | None = None
         self._parts: list[Part] = []
+        self._count = 0  # parts added so far
 
     def add(self, role: Role, parts: list[Part]) -> None:
         if role != self._role:
             self.flush()
             self._role = role
         self._parts += parts
+        self._count += len(parts)
+
+    def host(self, item: dict[str, Any]) -> None:
+        self.hosted.append(hosted_item(item, self._count))
 
     def flush(self) -> None:
         if self._role is not None and self._parts:
@@ -188,8 +217,7 @@ def _item(item: dict[str, Any], where: str, turns: _Turns) -> None:
             param=where,
         )
     elif isinstance(kind, str):  # a hosted tool's call or output, compaction, ...
-        opaque = OpaquePart(format=FORMAT, kind="item", name=kind, data=item, droppable=True)
-        turns.add("assistant", [opaque])
+        turns.host(item)
     else:
         raise invalid_request(f"{where}.type must be a string", param=f"{where}.type")
 
@@ -214,7 +242,7 @@ def _reasoning(item: dict[str, Any], where: str) -> ThinkingPart | None:
         return ThinkingPart(redacted_data=encrypted[len(REDACTED_PREFIX) :])
     if not texts and not encrypted:
         return None
-    return ThinkingPart(text="\n\n".join(texts), signature=encrypted or None)
+    return ThinkingPart(text=SUMMARY_SEPARATOR.join(texts), signature=encrypted or None)
 
 
 def _tools(raw: object) -> tuple[Tool | OpaquePart, ...]:
@@ -236,22 +264,19 @@ def _tool(tool: dict[str, Any], where: str) -> list[Tool | OpaquePart]:
             raise invalid_request(
                 f"{where}.parameters must be an object", param=f"{where}.parameters"
             )
-        description = tool.get("description")
-        strict = tool.get("strict")
         return [
             Tool(
                 name=_text(tool.get("name"), f"{where}.name"),
-                description=description if isinstance(description, str) else None,
+                description=_optional_text(tool.get("description"), f"{where}.description"),
                 parameters=parameters,
-                strict=strict if isinstance(strict, bool) else None,
+                strict=_flag(tool.get("strict"), f"{where}.strict"),
             )
         ]
     if kind == "custom":
-        description = tool.get("description")
         return [
             Tool(
                 name=_text(tool.get("name"), f"{where}.name"),
-                description=description if isinstance(description, str) else None,
+                description=_optional_text(tool.get("description"), f"{where}.description"),
                 parameters=custom_parameters(tool),
             )
         ]
@@ -278,8 +303,8 @@ def _tool_choice(raw: object) -> ToolChoice | None:
             raise invalid_request("tool_choice must be auto, none or required", param="tool_choice")
         return ToolChoice(mode)  # type: ignore[arg-type]
     choice = _object(raw, "tool_choice")
-    if choice.get("type") in ("function", "custom") and isinstance(choice.get("name"), str):
-        return ToolChoice("tool", choice["name"])
+    if choice.get("type") in ("function", "custom"):
+        return ToolChoice("tool", _text(choice.get("name"), "tool_choice.name"))
     if choice.get("type") == "allowed_tools" and choice.get("mode") == "required":
         return ToolChoice("required")
     return ToolChoice("auto")  # a hosted tool or an allowed set: the model chooses
@@ -343,9 +368,10 @@ def decode_request(body: bytes) -> ChatRequest:
     turns.flush()
     if not turns.messages:
         raise invalid_request("input holds no user or assistant item", param="input")
-    stream = document.get("stream")
-    parallel = document.get("parallel_tool_calls")
-    user = document.get("safety_identifier") or document.get("user")
+    stream = _flag(document.get("stream"), "stream")
+    parallel = _flag(document.get("parallel_tool_calls"), "parallel_tool_calls")
+    user = _optional_text(document.get("safety_identifier"), "safety_identifier")
+    user = user or _optional_text(document.get("user"), "user")
     extras = {k: v for k, v in document.items() if k not in KNOWN_FIELDS}
     text = document.get("text")
     if isinstance(text, dict) and "verbosity" in text:
@@ -356,14 +382,15 @@ def decode_request(body: bytes) -> ChatRequest:
         system=tuple(turns.system),
         tools=_tools(document.get("tools")),
         tool_choice=_tool_choice(document.get("tool_choice")),
-        parallel_tool_calls=parallel if isinstance(parallel, bool) else None,
+        parallel_tool_calls=parallel,
         max_tokens=_number(document, "max_output_tokens", integer=True),
         temperature=_number(document, "temperature"),
         top_p=_number(document, "top_p"),
         stream=stream is True,
         include_usage=stream is True,
         thinking=_thinking(document.get("reasoning")),
-        user=user if isinstance(user, str) else None,
+        user=user,
         response_format=_response_format(text),
+        opaque=tuple(turns.hosted),
         extras={FORMAT: extras} if extras else {},
     )

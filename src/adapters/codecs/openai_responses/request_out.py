@@ -1,7 +1,8 @@
 """Canonical request -> the Responses request body for an upstream that speaks it.
 
 Always stateless (`store: false`, the whole conversation in `input`). Thinking from earlier
-turns is not sent: its signature may be another provider's, which OpenAI would refuse.
+turns is not sent: its signature may be another provider's, which OpenAI would refuse. An
+output limit below OpenAI's minimum is raised to it.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from typing import Any
 
 from aigateway.adapters.codecs.base import data_url, json_encode
 from aigateway.adapters.codecs.openai_responses.request_in import namespaces
-from aigateway.adapters.codecs.openai_responses.wire import FORMAT, unsupported
+from aigateway.adapters.codecs.openai_responses.wire import FORMAT, MIN_OUTPUT_TOKENS, unsupported
 from aigateway.domain.llm import (
     ChatRequest,
     ImagePart,
@@ -70,12 +71,30 @@ def _flush(items: list[dict[str, Any]], pending: list[Any], role: str) -> None:
         pending.clear()
 
 
+def _hosted(request: ChatRequest) -> dict[int, list[dict[str, Any]]]:
+    """This format's hosted items by the position they go back to; another format's
+    request-level parts are left out when droppable, else refused."""
+    placed: dict[int, list[dict[str, Any]]] = {}
+    for field in request.opaque:
+        if field.format == FORMAT and field.kind == "item":
+            placed.setdefault(field.data["position"], []).append(field.data["item"])
+        else:
+            _opaque(field)
+    return placed
+
+
 def _items(request: ChatRequest) -> list[dict[str, Any]]:
+    hosted = _hosted(request)
     items: list[dict[str, Any]] = []
+    position = 0
     for message in request.messages:
         role = message.role
         pending: list[Any] = []
         for part in message.content:
+            if position in hosted:
+                _flush(items, pending, role)
+                items += hosted.pop(position)
+            position += 1
             if isinstance(part, TextPart | ImagePart):
                 pending.append(part)
             elif isinstance(part, ToolCallPart):
@@ -92,15 +111,12 @@ def _items(request: ChatRequest) -> list[dict[str, Any]]:
                     output = f"Error: {output}"
                 result = {"call_id": part.tool_call_id, "output": output}
                 items.append({"type": "function_call_output", **result})
-            elif isinstance(part, OpaquePart):
-                data = _opaque(part)
-                if data is not None and part.kind == "item":
-                    _flush(items, pending, role)
-                    items.append(data)
-                elif data is not None:
-                    pending.append(part)
+            elif isinstance(part, OpaquePart) and _opaque(part) is not None:
+                pending.append(part)
             # ThinkingPart: left out (see the module docstring)
         _flush(items, pending, role)
+    for after_the_last in sorted(hosted):
+        items += hosted[after_the_last]
     return items
 
 
@@ -131,8 +147,6 @@ def _reasoning(thinking: Thinking | None, budgets: Mapping[str, int]) -> dict[st
 
 
 def to_wire_request(request: ChatRequest, budgets: Mapping[str, int]) -> dict[str, Any]:
-    for field in request.opaque:
-        _opaque(field)
     body: dict[str, Any] = dict(request.extras.get(FORMAT, {}))
     body["model"] = request.model
     if request.system:
@@ -154,8 +168,9 @@ def to_wire_request(request: ChatRequest, budgets: Mapping[str, int]) -> dict[st
             body["tool_choice"] = choice.mode if choice.mode != "tool" else "required"
     if request.parallel_tool_calls is not None:
         body["parallel_tool_calls"] = request.parallel_tool_calls
+    if request.max_tokens is not None:
+        body["max_output_tokens"] = max(request.max_tokens, MIN_OUTPUT_TOKENS)
     for name, value in (
-        ("max_output_tokens", request.max_tokens),
         ("temperature", request.temperature),
         ("top_p", request.top_p),
     ):

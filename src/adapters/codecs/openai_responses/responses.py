@@ -15,8 +15,8 @@ from typing import Any
 from aigateway.adapters.codecs.base import WireFormatError, json_decode, json_encode
 from aigateway.adapters.codecs.openai_responses.request_in import CUSTOM_INPUT
 from aigateway.adapters.codecs.openai_responses.wire import (
-    FORMAT,
     REDACTED_PREFIX,
+    SUMMARY_SEPARATOR,
     new_id,
     response_id,
     status_of,
@@ -127,9 +127,7 @@ def _output(content: tuple[Part, ...], groups: Mapping[str, str]) -> list[dict[s
             group = groups.get(part.name)
             output.append(call_item(part.id, part.name, arguments, new_id("fc"), namespace=group))
         elif isinstance(part, OpaquePart):
-            if part.format == FORMAT:
-                output.append(part.data)
-            elif not part.droppable:
+            if not part.droppable:
                 raise unsupported(f"{part.format} {part.kind} `{part.name}`")
         else:
             raise unsupported(f"a {type(part).__name__} in an answer")
@@ -186,10 +184,7 @@ def output_parts(output: object) -> tuple[list[Part], bool]:
             )
         elif kind == "reasoning":
             parts += _reasoning_parts(item)
-        elif isinstance(kind, str):
-            parts.append(
-                OpaquePart(format=FORMAT, kind="item", name=kind, data=item, droppable=True)
-            )
+        # hosted tools' items: the upstream ran them, no other format can show them
     return parts, called
 
 
@@ -205,7 +200,7 @@ def _reasoning_parts(item: dict[str, Any]) -> list[Part]:
         return [ThinkingPart(redacted_data=encrypted[len(REDACTED_PREFIX) :])]
     if not texts and encrypted is None:
         return []
-    return [ThinkingPart(text="\n\n".join(texts), signature=encrypted)]
+    return [ThinkingPart(text=SUMMARY_SEPARATOR.join(texts), signature=encrypted)]
 
 
 def decode_response(body: bytes) -> ChatResponse:

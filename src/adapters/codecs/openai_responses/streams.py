@@ -25,6 +25,7 @@ from aigateway.adapters.codecs.openai_responses.responses import (
 from aigateway.adapters.codecs.openai_responses.wire import (
     FAILED_TYPES,
     REDACTED_PREFIX,
+    SUMMARY_SEPARATOR,
     new_id,
     response_id,
     status_of,
@@ -58,6 +59,9 @@ def _object(value: object) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+NO_ARGUMENTS = "{}"
+
+
 class _Item:
     """The output item a canonical block is becoming."""
 
@@ -86,7 +90,7 @@ class ResponsesStreamEncoder:
         self._id: str | None = None
         self._seq = 0
         self._open: dict[int, _Item] = {}  # block index -> item
-        self._output: list[dict[str, Any]] = []  # finished items, in output order
+        self._output: dict[int, dict[str, Any]] = {}  # output index -> finished item
         self._items = 0
         self._stop: StopReason | None = None
         self._usage: Usage | None = None
@@ -101,8 +105,10 @@ class ResponsesStreamEncoder:
         self._seq += 1
         return b"event: " + kind.encode() + b"\ndata: " + json_encode(payload) + b"\n\n"
 
-    def _response(self, status: str, output: list[dict[str, Any]]) -> dict[str, Any]:
+    def _response(self, status: str) -> dict[str, Any]:
+        """The response object, with the items finished so far in output order."""
         assert self._id is not None
+        output = [self._output[index] for index in sorted(self._output)]
         return shell(self._id, self._model, self._created, status, output)
 
     def _start(self, upstream_id: str = "", model: str = "") -> bytes:
@@ -110,7 +116,7 @@ class ResponsesStreamEncoder:
             return b""
         self._id = response_id(upstream_id)
         self._model = self._model or model
-        created = self._response("in_progress", [])
+        created = self._response("in_progress")
         return self._event("response.created", {"response": created}) + self._event(
             "response.in_progress", {"response": created}
         )
@@ -143,7 +149,7 @@ class ResponsesStreamEncoder:
             return head + self._complete()
         if isinstance(event, StreamError):
             self._done = True
-            failed = self._response("failed", self._output)
+            failed = self._response("failed")
             failed["error"] = failed_error(event)
             return head + self._event("response.failed", {"response": failed})
         return head  # Ping
@@ -212,9 +218,12 @@ class ResponsesStreamEncoder:
                 "response.content_part.done", {**where, "content_index": 0, "part": part}
             )
         elif item.kind is BlockKind.TOOL_USE:
-            done = call_item(
-                item.call_id, item.name, text, item.id, namespace=self._groups.get(item.name)
-            )
+            if not text:  # a call without arguments: clients parse them as JSON
+                text = NO_ARGUMENTS
+                delta = {**where, "delta": text}
+                out += self._event("response.function_call_arguments.delta", delta)
+            group = self._groups.get(item.name)
+            done = call_item(item.call_id, item.name, text, item.id, namespace=group)
             payload = {**where, "name": item.name, "arguments": text}
             out += self._event("response.function_call_arguments.done", payload)
         else:
@@ -232,7 +241,7 @@ class ResponsesStreamEncoder:
                 out += self._event(
                     "response.reasoning_summary_part.done", {**summary, "part": part}
                 )
-        self._output.append(done)
+        self._output[item.output_index] = done
         return out + self._event(
             "response.output_item.done", {"output_index": item.output_index, "item": done}
         )
@@ -242,7 +251,7 @@ class ResponsesStreamEncoder:
         out = b"".join(self._finish_item(item) for item in self._open.values())
         self._open.clear()
         status, details = status_of(self._stop)
-        final = self._response(status, self._output)
+        final = self._response(status)
         final["incomplete_details"] = details
         final["usage"] = usage_out(self._usage or Usage())
         kind = "response.completed" if status == "completed" else "response.incomplete"
@@ -307,6 +316,10 @@ class ResponsesStreamDecoder(SSEStreamDecoder):
         elif kind in ("response.reasoning_summary_text.delta", "response.reasoning_text.delta"):
             index = self._open(position, BlockKind.THINKING, events)
             events.append(ThinkingDelta(index, str(delta or "")))
+        elif kind == "response.reasoning_summary_part.added":
+            found = self._blocks.get(position)
+            if found is not None and payload.get("summary_index"):
+                events.append(ThinkingDelta(found[0], SUMMARY_SEPARATOR))
         elif kind == "response.output_item.added":
             item = _object(payload.get("item"))
             if item.get("type") in ("function_call", "custom_tool_call"):

@@ -21,6 +21,13 @@ TITLE = "OpenAI Responses"
 # with this prefix, so that a replayed item becomes a redacted block again.
 REDACTED_PREFIX = "aigateway-redacted:"
 
+# the least `max_output_tokens` OpenAI accepts; a lower limit (Claude Code's quota probe asks
+# for 1 token) is raised to it
+MIN_OUTPUT_TOKENS = 16
+
+# A reasoning item's summary parts are one thinking text, joined by this (whole or streamed)
+SUMMARY_SEPARATOR = "\n\n"
+
 # `response.failed` codes a client acts on (Codex retries after rate limits and overloads,
 # and stops on an invalid prompt or an overlong context)
 FAILED_CODES = {
@@ -55,6 +62,9 @@ def refuse_state(document: dict[str, Any]) -> None:
     for name, what in _STATEFUL:
         if document.get(name) is not None:
             raise invalid_request(f"{what}; {STATELESS_HINT}", param=name)
+    for name in ("store", "background"):
+        if not isinstance(document.get(name, False), bool | None):
+            raise invalid_request(f"{name} must be a boolean", param=name)
     if document.get("store") is True:
         raise invalid_request(f"store: true is not supported; {STATELESS_HINT}", param="store")
     if document.get("background") is True:
