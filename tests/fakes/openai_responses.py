@@ -9,8 +9,8 @@ with one outside `keys` when that is set, is a 401.
 Answers, like the real service:
 - a `message` item with `reply_text` (`status: completed`);
 - with function tools offered, a last input item that is a user message and `tool_choice` not
-  `none`: one `function_call` item (`call_<n>`, the tool named `tool_name` when offered, else the
-  first function tool, `tool_arguments` as a JSON string);
+  `none`: one `function_call` item (`call_<n>`, the first function tool, `tool_arguments` as a
+  JSON string);
 - with a last input item that is a tool output (`function_call_output` or
   `custom_tool_call_output`): `"The tool said: <output>"` (the outputs of the trailing run joined
   by "; ").
@@ -83,7 +83,6 @@ class FakeResponses:
     errors: dict[str, tuple[int, dict[str, Any]]] = field(default_factory=dict)
     error_headers: dict[str, dict[str, str]] = field(default_factory=dict)
     tool_arguments: dict[str, Any] = field(default_factory=lambda: {"city": "Paris"})
-    tool_name: str | None = None
     # the summary of a reasoning item answered before the reply (None: no reasoning item)
     reasoning: str | None = None
     # index in `calls` -> the raw bytes answered (the whole SSE stream for a stream)
@@ -104,10 +103,6 @@ class FakeResponses:
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/v1"
-
-    def keys_seen(self) -> list[str]:
-        with self._lock:
-            return [c.key for c in self.calls]
 
     def __enter__(self) -> FakeResponses:
         self._server.start([("POST", "/v1/responses", self._responses)])
@@ -195,7 +190,6 @@ class FakeResponses:
         elif tools and last.get("role") == "user" and body.get("tool_choice") != "none":
             call_id = f"call_{index + 1}"
             self.issued_tool_ids[index] = call_id
-            name = self.tool_name if self.tool_name in tools else tools[0]
             arguments = json.dumps(self.tool_arguments)
             output.append(
                 {
@@ -203,7 +197,7 @@ class FakeResponses:
                     "type": "function_call",
                     "status": "completed",
                     "call_id": call_id,
-                    "name": name,
+                    "name": tools[0],
                     "arguments": arguments,
                 }
             )

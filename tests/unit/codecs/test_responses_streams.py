@@ -41,7 +41,6 @@ from tests.unit.codecs.accumulator import StreamAccumulator
 from tests.unit.codecs.responses_checks import (
     assert_valid_responses_stream,
     done_items,
-    responses_events,
 )
 from tests.unit.codecs.wire import encode_stream, fixture, split
 
@@ -430,9 +429,10 @@ def test_a_whole_answer_is_a_response_object() -> None:
     )
 
 
-def test_the_events_of_a_translated_stream_parse_one_by_one() -> None:
+def test_an_openai_chat_stream_translated_is_a_valid_responses_stream() -> None:
     translator = StreamTranslator(OPENAI.stream_decoder(), RESPONSES.stream_encoder())
     data = translator.feed(fixture("openai_stream_reasoning_tools.sse")) + translator.finish()
-    events = responses_events(data)
+    events = assert_valid_responses_stream(data)
     assert events[-1]["type"] == "response.completed"
-    assert_valid_responses_stream(data)
+    kinds = [item["type"] for item in done_items(events)]
+    assert "function_call" in kinds and "message" in kinds
