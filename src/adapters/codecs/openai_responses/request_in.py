@@ -73,7 +73,8 @@ def namespaces(request: ChatRequest) -> dict[str, str]:
     for tool in request.tools:
         if isinstance(tool, OpaquePart) and tool.format == FORMAT and tool.name == NAMESPACE:
             group = tool.data
-            for inner in group.get("tools") or ():
+            inner_tools = group.get("tools")
+            for inner in inner_tools if isinstance(inner_tools, list) else ():
                 if isinstance(inner, dict) and isinstance(inner.get("name"), str):
                     found.setdefault(inner["name"], str(group.get("name") or ""))
     return found
@@ -167,6 +168,8 @@ class _Turns:
 
 def _item(item: dict[str, Any], where: str, turns: _Turns) -> None:
     kind = item.get("type", "message")
+    if not isinstance(kind, str):
+        raise invalid_request(f"{where}.type must be a string", param=f"{where}.type")
     if kind == "message":
         role = item.get("role")
         content = _content(item.get("content"), f"{where}.content")
@@ -216,10 +219,8 @@ def _item(item: dict[str, Any], where: str, turns: _Turns) -> None:
             "item itself",
             param=where,
         )
-    elif isinstance(kind, str):  # a hosted tool's call or output, compaction, ...
+    else:  # a hosted tool's call or output, compaction, ...
         turns.host(item)
-    else:
-        raise invalid_request(f"{where}.type must be a string", param=f"{where}.type")
 
 
 def _reasoning(item: dict[str, Any], where: str) -> ThinkingPart | None:

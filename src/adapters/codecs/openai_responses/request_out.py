@@ -13,6 +13,7 @@ from typing import Any
 from aigateway.adapters.codecs.base import data_url, json_encode
 from aigateway.adapters.codecs.openai_responses.request_in import namespaces
 from aigateway.adapters.codecs.openai_responses.wire import FORMAT, MIN_OUTPUT_TOKENS, unsupported
+from aigateway.application.errors import invalid_request
 from aigateway.domain.llm import (
     ChatRequest,
     ImagePart,
@@ -184,7 +185,12 @@ def to_wire_request(request: ChatRequest, budgets: Mapping[str, int]) -> dict[st
         kind = response_format.get("type")
         text = dict(body.get("text") or {})
         if kind == "json_schema":
-            text["format"] = {"type": "json_schema", **(response_format.get("json_schema") or {})}
+            schema = response_format.get("json_schema") or {}
+            if not isinstance(schema, dict):
+                raise invalid_request(
+                    "response_format.json_schema must be an object", param="response_format"
+                )
+            text["format"] = {"type": "json_schema", **schema}
         elif kind == "json_object":
             text["format"] = {"type": "json_object"}
         if text:

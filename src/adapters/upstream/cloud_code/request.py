@@ -193,8 +193,9 @@ def claude_rules(wire: dict[str, Any], schemas: dict[str, Any]) -> None:
             declared = True
             declaration.pop("parametersJsonSchema", None)
             declaration["parameters"] = claude_schema_json(schemas.get(declaration["name"]) or {})
-    if declared:
-        calling = wire.setdefault("toolConfig", {}).setdefault("functionCallingConfig", {})
+    if declared:  # a client's `null` config is no config
+        config = wire["toolConfig"] = wire.get("toolConfig") or {}
+        calling = config["functionCallingConfig"] = config.get("functionCallingConfig") or {}
         calling["mode"] = "VALIDATED"
     contents = []
     for content in wire.get("contents") or ():
