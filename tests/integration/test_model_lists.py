@@ -92,3 +92,15 @@ async def test_paths_under_the_gemini_root_that_name_no_endpoint_are_404s_in_goo
         )
         assert response.status_code == 404, path
         assert response.json()["error"]["status"] == "NOT_FOUND"
+
+
+async def test_getting_one_model_under_a_shared_list_path_is_a_404_in_the_clients_format(
+    client: AsyncTestClient,  # type: ignore[type-arg]
+) -> None:
+    key = await client_key(client)
+    openai = await client.get(f"/v1/models/{MODEL}", headers={"Authorization": f"Bearer {key}"})
+    assert openai.status_code == 404
+    assert openai.json()["error"]["type"] == "invalid_request_error"
+    gemini = await client.get(f"/v1beta/models/{MODEL}", headers={"x-goog-api-key": key})
+    assert gemini.status_code == 404
+    assert gemini.json()["error"]["status"] == "NOT_FOUND"

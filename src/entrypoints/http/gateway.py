@@ -234,9 +234,11 @@ def mounted_route(
             await _send_body(send, status, "application/json", body, [])  # type: ignore[arg-type]
             return
         target = rest.strip("/")
-        if not rest.startswith("/") or not target:
+        if not rest.startswith("/") or not target or scope.get("method") != "POST":
+            # e.g. `GET /v1/models/<id>`: answered in the format the list there would take
+            shown = endpoint if scope.get("method") == "POST" else _listing_format(listing, headers)
             error = GatewayError(404, f"no such endpoint: {scope['raw_path'].decode('latin-1')}")
-            body = endpoint.render_error(error)
+            body = shown.render_error(error)
             await _send_body(send, 404, "application/json", body, [])  # type: ignore[arg-type]
             return
         scope["path_params"] = {"target": target}
