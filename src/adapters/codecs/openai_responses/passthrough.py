@@ -8,7 +8,7 @@ import re
 import msgspec
 
 from aigateway.adapters.codecs.base import ABSENT, decode_client, present
-from aigateway.adapters.codecs.openai_responses.wire import STATELESS_HINT
+from aigateway.adapters.codecs.openai_responses.wire import refuse_state
 from aigateway.adapters.codecs.sse import LineSplitter
 from aigateway.application.errors import invalid_request
 from aigateway.application.ports.upstream import Usage
@@ -37,16 +37,12 @@ def decode_head(body: bytes) -> tuple[str, bool]:
         raise invalid_request("model is required", param="model")
     if not head.input:
         raise invalid_request("input must be a non-empty string or array of items", param="input")
-    for name in ("previous_response_id", "conversation"):
-        if present(getattr(head, name)):
-            raise invalid_request(f"{name} is not supported; {STATELESS_HINT}", param=name)
-    if head.store:
-        raise invalid_request(f"store: true is not supported; {STATELESS_HINT}", param="store")
-    if head.background:
-        raise invalid_request(
-            "background: true is not supported: this gateway keeps no responses to poll",
-            param="background",
-        )
+    refuse_state(
+        previous_response_id=present(head.previous_response_id),
+        conversation=present(head.conversation),
+        store=head.store,
+        background=head.background,
+    )
     return head.model, bool(head.stream)
 
 

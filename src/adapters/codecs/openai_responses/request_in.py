@@ -350,7 +350,15 @@ def _number(document: dict[str, Any], name: str, *, integer: bool = False) -> An
 
 def decode_request(body: bytes) -> ChatRequest:
     document = decode_body(body)
-    refuse_state(document)
+    for name in ("store", "background"):
+        if not isinstance(document.get(name), bool | None):
+            raise invalid_request(f"{name} must be a boolean", param=name)
+    refuse_state(
+        previous_response_id=document.get("previous_response_id") is not None,
+        conversation=document.get("conversation") is not None,
+        store=document.get("store"),
+        background=document.get("background"),
+    )
     model = document.get("model")
     if not isinstance(model, str) or not model.strip():
         raise invalid_request("model is required", param="model")

@@ -46,28 +46,26 @@ FAILED_TYPES = {
 }
 
 # fields of a request that ask the server to keep or read conversation state
-_STATEFUL = (
-    ("previous_response_id", "previous_response_id is not supported"),
-    ("conversation", "conversation is not supported"),
-)
 STATELESS_HINT = (
     "this gateway keeps no conversation state: send the whole conversation in `input`, "
     "with `store: false`"
 )
 
 
-def refuse_state(document: dict[str, Any]) -> None:
-    """A 400 for a request that relies on server-side state (`previous_response_id`,
-    `conversation`, `store: true`, `background: true`)."""
-    for name, what in _STATEFUL:
-        if document.get(name) is not None:
-            raise invalid_request(f"{what}; {STATELESS_HINT}", param=name)
-    for name in ("store", "background"):
-        if not isinstance(document.get(name, False), bool | None):
-            raise invalid_request(f"{name} must be a boolean", param=name)
-    if document.get("store") is True:
+def refuse_state(
+    *, previous_response_id: bool, conversation: bool, store: bool | None, background: bool | None
+) -> None:
+    """A 400 for a request that relies on server-side state: `previous_response_id` or
+    `conversation` given, `store: true` or `background: true`."""
+    for name, given in (
+        ("previous_response_id", previous_response_id),
+        ("conversation", conversation),
+    ):
+        if given:
+            raise invalid_request(f"{name} is not supported; {STATELESS_HINT}", param=name)
+    if store:
         raise invalid_request(f"store: true is not supported; {STATELESS_HINT}", param="store")
-    if document.get("background") is True:
+    if background:
         raise invalid_request(
             "background: true is not supported: this gateway keeps no responses to poll",
             param="background",
